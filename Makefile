@@ -1,0 +1,65 @@
+# sriovirt front door: `make run` and `make test` (see README.rst).
+# Both install what they need: Debian packages from bindep.txt (as root,
+# through apt-get, only when missing), a virtual environment in .venv and
+# the pinned Python packages of upper-constraints.txt.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+CONF   ?= etc/sriovirt/sriovirt.conf
+PYTEST_ARGS ?=
+
+.PHONY: run test unit functional integration lint bench genconfig \
+        constraints deps clean
+
+$(VENV)/.stamp: requirements.txt test-requirements.txt upper-constraints.txt \
+                pyproject.toml bindep.txt
+	tools/install-bindeps
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check \
+	    -c upper-constraints.txt -r requirements.txt \
+	    -r test-requirements.txt
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps \
+	    --no-build-isolation -e .
+	touch $@
+
+deps: $(VENV)/.stamp
+
+run: $(VENV)/.stamp
+	$(BIN)/sriovirt --config-file $(CONF) config check
+	$(BIN)/sriovirt --config-file $(CONF) pci explain
+
+test: $(VENV)/.stamp lint
+	tools/install-bindeps integration functional
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS) tests
+
+unit: $(VENV)/.stamp
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS) tests/unit
+
+functional: $(VENV)/.stamp
+	tools/install-bindeps functional
+	$(BIN)/pytest $(PYTEST_ARGS) tests/functional
+
+integration: $(VENV)/.stamp
+	tools/install-bindeps integration
+	$(BIN)/pytest $(PYTEST_ARGS) tests/integration
+
+lint: $(VENV)/.stamp
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+bench: $(VENV)/.stamp
+	$(BIN)/python -m bench
+
+genconfig: $(VENV)/.stamp
+	$(BIN)/oslo-config-generator \
+	    --config-file etc/sriovirt/sriovirt-config-generator.conf
+
+constraints: $(VENV)/.stamp
+	( echo '# Every Python package of the venv, pinned.' \
+	       'Regenerate with: make constraints'; \
+	  $(BIN)/pip freeze --all --exclude-editable | grep -v '^pip==' ) \
+	    > upper-constraints.txt
+
+clean:
+	rm -rf $(VENV) .state .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""sriovirt: SR-IOV ports and virtio packed virtqueues, Nova-style."""

@@ -1,0 +1,80 @@
+"""PCI addresses: the ``dddd:bb:ss.f`` value type.
+
+A :class:`PciAddress` is an immutable, ordered, hashable value.  It is the
+key the whitelist index, the tracker and the database use for devices, so
+it must parse strictly and print canonically.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+from sriovirt import exception
+
+MAX_DOMAIN = 0xFFFF
+MAX_BUS = 0xFF
+MAX_SLOT = 0x1F
+MAX_FUNCTION = 0x7
+
+_FULL = re.compile(
+    r"([0-9a-f]{1,4}):([0-9a-f]{1,2}):([0-9a-f]{1,2})\.([0-9a-f])",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class PciAddress:
+    """A PCI address; ``str(a)`` is the canonical ``dddd:bb:ss.f``."""
+
+    domain: int
+    bus: int
+    slot: int
+    function: int
+
+    def __post_init__(self) -> None:
+        for name, value, top in (
+            ("domain", self.domain, MAX_DOMAIN),
+            ("bus", self.bus, MAX_BUS),
+            ("slot", self.slot, MAX_SLOT),
+            ("function", self.function, MAX_FUNCTION),
+        ):
+            if type(value) is not int or not 0 <= value <= top:
+                raise exception.InvalidPciAddress(
+                    address=f"{self.domain}:{self.bus}:{self.slot}."
+                    f"{self.function}",
+                    reason=f"{name} {value!r} is not an integer in "
+                    f"0..{top:#x}",
+                )
+
+    @classmethod
+    def parse(cls, text: str) -> PciAddress:
+        """Parse ``[d]ddd:[b]b:[s]s.f`` (hex, any case)."""
+        if not isinstance(text, str):
+            raise exception.InvalidPciAddress(
+                address=text, reason="expected a string like 0000:81:00.1"
+            )
+        return _parse(text.strip())
+
+    def __str__(self) -> str:
+        return (
+            f"{self.domain:04x}:{self.bus:02x}:{self.slot:02x}."
+            f"{self.function:x}"
+        )
+
+    def __repr__(self) -> str:
+        return f"PciAddress('{self}')"
+
+
+@functools.lru_cache(maxsize=65536)
+def _parse(text: str) -> PciAddress:
+    match = _FULL.fullmatch(text)
+    if match is None:
+        raise exception.InvalidPciAddress(
+            address=text,
+            reason="expected domain:bus:slot.function in hex, "
+            "like 0000:81:00.1",
+        )
+    domain, bus, slot, function = (int(part, 16) for part in match.groups())
+    return PciAddress(domain, bus, slot, function)
