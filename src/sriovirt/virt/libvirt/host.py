@@ -1,0 +1,186 @@
+"""The connection to libvirt: the ONLY module that imports libvirt.
+
+:class:`Host` opens ``[libvirt] connection_uri`` lazily, reconnects when
+the connection drops, and translates every ``libvirtError`` into a
+:class:`~sriovirt.exception.HypervisorError` naming the URI and the
+operation.  It hands out raw XML strings and version integers; parsing and
+policy live elsewhere (``inventory``, ``xml/``, ``traits``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import libvirt
+
+from sriovirt import exception
+
+T = TypeVar("T")
+
+# libvirt prints every error to stderr unless a handler is registered; we
+# report errors ourselves, with context, through exceptions.
+libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
+
+_NODEDEV_FLAGS = (
+    libvirt.VIR_CONNECT_LIST_NODE_DEVICES_CAP_PCI_DEV
+    | libvirt.VIR_CONNECT_LIST_NODE_DEVICES_CAP_NET
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Versions:
+    """Library and hypervisor versions, as libvirt integers."""
+
+    lib_version: int
+    hv_version: int
+    hv_type: str
+
+    @staticmethod
+    def format(version: int) -> str:
+        major, rest = divmod(version, 1_000_000)
+        minor, micro = divmod(rest, 1_000)
+        return f"{major}.{minor}.{micro}"
+
+
+class Host:
+    """A libvirt host reached through one URI."""
+
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+        self._conn: libvirt.virConnect | None = None
+        self._lock = threading.Lock()
+
+    # -- connection ---------------------------------------------------------
+
+    def _connect(self) -> libvirt.virConnect:
+        with self._lock:
+            conn = self._conn
+            if conn is not None:
+                with contextlib.suppress(libvirt.libvirtError):
+                    if conn.isAlive():
+                        return conn
+                self._conn = None
+            try:
+                conn = libvirt.open(self.uri)
+            except libvirt.libvirtError as exc:
+                raise exception.HypervisorUnavailable(
+                    uri=self.uri, reason=_reason(exc)
+                ) from None
+            self._conn = conn
+            return conn
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                with contextlib.suppress(libvirt.libvirtError):
+                    self._conn.close()
+                self._conn = None
+
+    def _call(
+        self, operation: str, func: Callable[[libvirt.virConnect], T]
+    ) -> T:
+        """Run ``func`` on a live connection; retry once if it dropped."""
+        for attempt in (1, 2):
+            conn = self._connect()
+            try:
+                return func(conn)
+            except libvirt.libvirtError as exc:
+                dropped = exc.get_error_code() in (
+                    libvirt.VIR_ERR_SYSTEM_ERROR,
+                    libvirt.VIR_ERR_INTERNAL_ERROR,
+                    libvirt.VIR_ERR_RPC,
+                ) and not _alive(conn)
+                if dropped and attempt == 1:
+                    with self._lock:
+                        self._conn = None
+                    continue
+                raise exception.HypervisorError(
+                    uri=self.uri, operation=operation, reason=_reason(exc)
+                ) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- facts ----------------------------------------------------------------
+
+    def versions(self) -> Versions:
+        def get(conn: libvirt.virConnect) -> Versions:
+            return Versions(
+                lib_version=conn.getLibVersion(),
+                hv_version=conn.getVersion(),
+                hv_type=conn.getType(),
+            )
+
+        return self._call("version query", get)
+
+    def node_device_xmls(self) -> list[str]:
+        """XML of every PCI and network node device of the host."""
+
+        def get(conn: libvirt.virConnect) -> list[str]:
+            return [d.XMLDesc(0) for d in conn.listAllDevices(_NODEDEV_FLAGS)]
+
+        return self._call("node device listing", get)
+
+    # -- domains --------------------------------------------------------------
+
+    def define(self, xml: str, validate: bool = True) -> str:
+        """Define a domain; returns its UUID."""
+        flags = libvirt.VIR_DOMAIN_DEFINE_VALIDATE if validate else 0
+
+        def define(conn: libvirt.virConnect) -> str:
+            return str(conn.defineXMLFlags(xml, flags).UUIDString())
+
+        return self._call("domain define", define)
+
+    def start(self, uuid: str, paused: bool = False) -> None:
+        flags = libvirt.VIR_DOMAIN_START_PAUSED if paused else 0
+        self._call(
+            f"start of domain {uuid}",
+            lambda conn: conn.lookupByUUIDString(uuid).createWithFlags(
+                flags
+            ),
+        )
+
+    def destroy_and_undefine(self, uuid: str) -> bool:
+        """Stop and forget a domain; False when it did not exist."""
+
+        def remove(conn: libvirt.virConnect) -> bool:
+            try:
+                dom = conn.lookupByUUIDString(uuid)
+            except libvirt.libvirtError as exc:
+                if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                    return False
+                raise
+            if dom.isActive():
+                dom.destroy()
+            dom.undefine()
+            return True
+
+        return self._call(f"removal of domain {uuid}", remove)
+
+    def domain_xml(self, uuid: str) -> str:
+        return self._call(
+            f"XML of domain {uuid}",
+            lambda conn: str(conn.lookupByUUIDString(uuid).XMLDesc(0)),
+        )
+
+    def domain_uuids(self) -> list[str]:
+        """UUIDs of every defined domain, running or not."""
+        return self._call(
+            "domain listing",
+            lambda conn: [str(d.UUIDString()) for d in conn.listAllDomains()],
+        )
+
+
+def _alive(conn: libvirt.virConnect) -> bool:
+    try:
+        return bool(conn.isAlive())
+    except libvirt.libvirtError:
+        return False
+
+
+def _reason(exc: libvirt.libvirtError) -> str:
+    message = exc.get_error_message() or str(exc)
+    return f"{message} (libvirt error code {exc.get_error_code()})"
