@@ -1,0 +1,257 @@
+"""The ``[pci] alias`` option: named PCI device requests for flavors.
+
+A flavor asks for ``pci_passthrough:alias=NAME:COUNT``; this module turns
+the option's values into typed :class:`PciAlias` values keyed by name.
+Like Nova, several entries may share a name (any of their vendor/product
+pairs satisfies the alias) as long as they agree on ``device_type`` and
+``numa_policy``.
+
+Errors are :class:`~sriovirt.exception.InvalidPciAlias` naming the option,
+the entry's position and text, the field and the reason, the same way
+``device_spec`` errors do.  This module must not read configuration
+itself, nor build requests (that is :mod:`sriovirt.pci.request`'s job).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sriovirt import exception
+from sriovirt.pci.device import DevType
+from sriovirt.pci.devspec import (
+    EntryOrigin,
+    SpecFieldError,
+    config_error,
+    describe_json,
+    iter_config_entries,
+    parse_bool,
+    parse_hex_id,
+    render_json,
+    suggest,
+)
+
+ALIAS_OPTION = "[pci] alias"
+
+
+class NumaPolicy(enum.StrEnum):
+    """How strictly a PCI device must share the guest's NUMA node."""
+
+    REQUIRED = "required"
+    LEGACY = "legacy"
+    PREFERRED = "preferred"
+    SOCKET = "socket"
+
+
+_KEYS = (
+    "name",
+    "vendor_id",
+    "product_id",
+    "device_type",
+    "numa_policy",
+    "resource_class",
+    "traits",
+    "live_migratable",
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PciAliasSpec:
+    """One vendor/product choice of an alias; ``None`` means any."""
+
+    vendor_id: str | None = None
+    product_id: str | None = None
+    resource_class: str | None = None
+    traits: str | None = None
+    live_migratable: str | None = None
+
+    def request_spec(self, device_type: DevType | None) -> dict[str, str]:
+        """This choice as a PCI request spec (Nova's key names)."""
+        spec: dict[str, str] = {}
+        if self.vendor_id is not None:
+            spec["vendor_id"] = self.vendor_id
+        if self.product_id is not None:
+            spec["product_id"] = self.product_id
+        if device_type is not None:
+            spec["dev_type"] = device_type.value
+        if self.resource_class is not None:
+            spec["resource_class"] = self.resource_class
+        if self.traits is not None:
+            spec["traits"] = self.traits
+        if self.live_migratable is not None:
+            spec["live_migratable"] = self.live_migratable
+        return spec
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PciAlias:
+    """Every entry of one alias name, merged.
+
+    ``numa_policy`` is ``None`` when no entry sets it (the flavor or image
+    policy, or ``legacy``, then applies).
+    """
+
+    name: str
+    device_type: DevType | None = None
+    numa_policy: NumaPolicy | None = None
+    specs: tuple[PciAliasSpec, ...] = ()
+
+    def request_specs(self) -> list[dict[str, str]]:
+        """The alias as a PCI request's ``spec`` list (any one matches)."""
+        return [spec.request_spec(self.device_type) for spec in self.specs]
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    name: str
+    device_type: DevType | None
+    numa_policy: NumaPolicy | None
+    spec: PciAliasSpec
+
+
+def parse_aliases(
+    values: Sequence[str], option: str = ALIAS_OPTION
+) -> dict[str, PciAlias]:
+    """Parse every value of ``[pci] alias``; raise ``InvalidPciAlias``."""
+    merged: dict[str, PciAlias] = {}
+    first_seen: dict[str, EntryOrigin] = {}
+    for entry in iter_config_entries(
+        values, option, exception.InvalidPciAlias
+    ):
+        text = render_json(entry.data)
+        try:
+            parsed = _parse_entry(entry.data)
+            previous = merged.get(parsed.name)
+            if previous is not None:
+                _check_agrees(previous, parsed, first_seen[parsed.name])
+        except SpecFieldError as exc:
+            raise config_error(
+                exception.InvalidPciAlias,
+                entry.origin,
+                text,
+                exc.field,
+                exc.reason,
+            ) from None
+        if previous is None:
+            first_seen[parsed.name] = entry.origin
+            merged[parsed.name] = PciAlias(
+                name=parsed.name,
+                device_type=parsed.device_type,
+                numa_policy=parsed.numa_policy,
+                specs=(parsed.spec,),
+            )
+        else:
+            merged[parsed.name] = PciAlias(
+                name=previous.name,
+                device_type=previous.device_type,
+                numa_policy=previous.numa_policy or parsed.numa_policy,
+                specs=(*previous.specs, parsed.spec),
+            )
+    return merged
+
+
+def _check_agrees(
+    previous: PciAlias, parsed: _Entry, origin: EntryOrigin
+) -> None:
+    if previous.device_type != parsed.device_type:
+        raise SpecFieldError(
+            "device_type",
+            f"alias {parsed.name!r} was first defined at {origin} with "
+            f"device_type {_show(previous.device_type)}; entries sharing "
+            f"a name must agree, got {_show(parsed.device_type)}",
+        )
+    # Nova treats a missing numa_policy as "legacy" when comparing.
+    before = previous.numa_policy or NumaPolicy.LEGACY
+    now = parsed.numa_policy or NumaPolicy.LEGACY
+    if before != now:
+        raise SpecFieldError(
+            "numa_policy",
+            f"alias {parsed.name!r} was first defined at {origin} with "
+            f"numa_policy {before.value}; entries sharing a name must "
+            f"agree, got {now.value}",
+        )
+
+
+def _show(value: DevType | None) -> str:
+    return "unset" if value is None else value.value
+
+
+def _parse_entry(data: object) -> _Entry:
+    if not isinstance(data, dict):
+        raise SpecFieldError(
+            "entry", f"expected a JSON object, got {describe_json(data)}"
+        )
+    for key in data:
+        if key not in _KEYS:
+            hint = suggest(key, _KEYS) if isinstance(key, str) else None
+            raise SpecFieldError(
+                str(key),
+                "unknown key"
+                + (f" (did you mean {hint!r}?)" if hint else "")
+                + f"; allowed keys: {', '.join(_KEYS)}",
+            )
+    if "name" not in data:
+        raise SpecFieldError("name", "every alias needs a name")
+    name = data["name"]
+    if not isinstance(name, str) or not name.strip():
+        raise SpecFieldError(
+            "name", f"expected a non-empty string, got {describe_json(name)}"
+        )
+    device_type: DevType | None = None
+    if "device_type" in data:
+        raw = data["device_type"]
+        try:
+            device_type = DevType(raw) if isinstance(raw, str) else None
+        except ValueError:
+            device_type = None
+        if device_type is None:
+            raise SpecFieldError(
+                "device_type",
+                f"expected one of {', '.join(t.value for t in DevType)}, "
+                f"got {describe_json(raw)}",
+            )
+    numa_policy: NumaPolicy | None = None
+    if "numa_policy" in data:
+        raw = data["numa_policy"]
+        try:
+            numa_policy = NumaPolicy(raw) if isinstance(raw, str) else None
+        except ValueError:
+            numa_policy = None
+        if numa_policy is None:
+            raise SpecFieldError(
+                "numa_policy",
+                f"expected one of {', '.join(p.value for p in NumaPolicy)}, "
+                f"got {describe_json(raw)}",
+            )
+    spec = PciAliasSpec(
+        vendor_id=_optional_id(data, "vendor_id"),
+        product_id=_optional_id(data, "product_id"),
+        resource_class=_optional_str(data, "resource_class"),
+        traits=_optional_str(data, "traits"),
+        live_migratable=(
+            parse_bool(data["live_migratable"], "live_migratable")
+            if "live_migratable" in data
+            else None
+        ),
+    )
+    return _Entry(name, device_type, numa_policy, spec)
+
+
+def _optional_id(data: dict[object, object], key: str) -> str | None:
+    if key not in data:
+        return None
+    # An alias is a request: "*" would be a silent "anything", so Nova's
+    # hex-only rule is kept; leave the key out to mean any.
+    return parse_hex_id(data[key], key, wildcard=False)
+
+
+def _optional_str(data: dict[object, object], key: str) -> str | None:
+    if key not in data:
+        return None
+    value = data[key]
+    if isinstance(value, str) and value.strip():
+        return value
+    raise SpecFieldError(
+        key, f"expected a non-empty string, got {describe_json(value)}"
+    )

@@ -1,0 +1,840 @@
+"""One ``[pci] device_spec`` entry: parsing, validation and matching.
+
+A :class:`DeviceSpec` is the typed form of one JSON object of the
+``device_spec`` option: which host PCI functions it selects (``vendor_id``,
+``product_id``, ``address`` glob or regexes, ``devname``) and which tags
+the selected devices carry (``physical_network``, ``trusted``, ...).
+
+The module also holds the small parsing helpers the ``[pci] alias`` parser
+shares (hex ids, booleans, error context), so both options report errors
+the same way: option, entry position, entry text, field and reason.
+
+This module must not read sysfs or any other host state: ``devname`` is
+resolved from the :class:`~sriovirt.pci.device.HostPciDevice` fields the
+inventory filled in.  It must not import oslo, lxml or anything of the
+project but :mod:`sriovirt.exception` and :mod:`sriovirt.pci`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import logging
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import ClassVar
+
+from sriovirt import exception
+from sriovirt.pci import address as pci_address
+from sriovirt.pci.address import PciAddress
+from sriovirt.pci.device import DevType, HostPciDevice
+
+LOG = logging.getLogger(__name__)
+
+DEFAULT_OPTION = "[pci] device_spec"
+
+#: Keys that select devices; every other key is a tag.
+SELECTOR_KEYS = ("vendor_id", "product_id", "address", "devname")
+#: Tags whose value is a boolean, stored as "true"/"false".
+BOOLEAN_TAGS = (
+    "trusted",
+    "remote_managed",
+    "managed",
+    "live_migratable",
+    "one_time_use",
+)
+#: Tags whose value must be a string.
+STRING_TAGS = ("resource_class", "traits")
+KNOWN_TAGS = ("physical_network", *BOOLEAN_TAGS, *STRING_TAGS)
+KNOWN_KEYS = (*SELECTOR_KEYS, *KNOWN_TAGS)
+
+_TRUE_WORDS = frozenset({"true", "yes", "on", "1", "y", "t"})
+_FALSE_WORDS = frozenset({"false", "no", "off", "0", "n", "f"})
+_HEX = re.compile(r"[0-9a-f]+")
+_HEX_ID = re.compile(r"(?:0x)?([0-9a-f]{1,4})")
+# Linux refuses these in interface names (dev_valid_name), so a devname
+# containing them can only be a typo.
+_BAD_IFNAME = re.compile(r"[/:\s]")
+_IFNAMSIZ = 16
+_MAX_TEXT = 200
+
+
+# --- Shared parsing plumbing (also used by alias.py) ----------------------
+
+
+class SpecFieldError(Exception):
+    """A field of one config entry is wrong.
+
+    Internal: parsers raise it without knowing where the entry came from;
+    the caller that knows the position turns it into the public
+    ``InvalidDeviceSpec``/``InvalidPciAlias``.  It never escapes the
+    package's public functions.
+    """
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class EntryOrigin:
+    """Where an entry came from: option, 1-based position, value, item.
+
+    ``position`` counts entries across every value of the option;
+    ``value`` is the 1-based index of the option value (one config line);
+    ``item`` is the 1-based index inside that value when it is a list.
+    """
+
+    option: str = DEFAULT_OPTION
+    position: int = 1
+    value: int = 1
+    item: int | None = None
+
+    def __str__(self) -> str:
+        text = f"entry {self.position}"
+        if self.item is not None:
+            text += f" (item {self.item} of value {self.value})"
+        elif self.value != self.position:
+            text += f" (value {self.value})"
+        return text
+
+
+def render_json(value: object) -> str:
+    """The entry as the operator would recognise it, kept short."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=repr)
+    except (ValueError, TypeError, RecursionError):
+        text = "<entry that cannot be printed>"
+    if len(text) > _MAX_TEXT:
+        text = text[: _MAX_TEXT - 3] + "..."
+    return text
+
+
+def describe_json(value: object) -> str:
+    """Name a decoded JSON value's type for an error message."""
+    if value is None:
+        return "JSON null"
+    if isinstance(value, bool):
+        return f"the JSON boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the JSON number {render_json(value)}"
+    if isinstance(value, str):
+        return f"the JSON string {render_json(value)}"
+    if isinstance(value, list):
+        return "a JSON list"
+    if isinstance(value, dict):
+        return "a JSON object"
+    return f"a {type(value).__name__}"
+
+
+def config_error(
+    cls: type[exception.ConfigError],
+    origin: EntryOrigin,
+    text: str,
+    field: str,
+    reason: str,
+) -> exception.ConfigError:
+    """Build the public error naming option, position, text and field."""
+    message = f"Invalid {origin.option}: {origin} {text}: {field}: {reason}"
+    return cls(
+        message,
+        option=origin.option,
+        position=origin.position,
+        value=origin.value,
+        item=origin.item,
+        entry=text,
+        field=field,
+        reason=reason,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigEntry:
+    """One decoded JSON object (or what stood in its place) of an option."""
+
+    origin: EntryOrigin
+    data: object
+    duplicate_keys: tuple[str, ...] = ()
+
+
+class _DuplicateKeys:
+    """Remember keys given twice in one JSON object while decoding.
+
+    ``json`` silently keeps the last duplicate; Nova does too, so a config
+    with one must keep working, but the operator deserves a warning.
+    """
+
+    def __init__(self) -> None:
+        self.by_object: dict[int, tuple[str, ...]] = {}
+
+    def hook(self, pairs: list[tuple[str, object]]) -> dict[str, object]:
+        result = dict(pairs)
+        if len(result) != len(pairs):
+            seen: set[str] = set()
+            dups = []
+            for key, _ in pairs:
+                if key in seen and key not in dups:
+                    dups.append(key)
+                seen.add(key)
+            self.by_object[id(result)] = tuple(dups)
+        return result
+
+
+def iter_config_entries(
+    values: object,
+    option: str,
+    error_cls: type[exception.ConfigError],
+) -> Iterator[ConfigEntry]:
+    """Decode a MultiStrOpt: each value a JSON object or list of objects.
+
+    Yields one :class:`ConfigEntry` per object in config order, numbering
+    positions across values.  Value-level problems (not a string, bad
+    JSON, neither object nor list) raise ``error_cls`` at once.
+    """
+    if isinstance(values, str | bytes) or not isinstance(values, list | tuple):
+        raise error_cls(
+            f"Invalid {option}: expected a list of strings (one per "
+            f"config line), got {type(values).__name__}",
+            option=option,
+            reason="not a list of strings",
+        )
+    position = 0
+    for value_index, raw in enumerate(values, start=1):
+        where = EntryOrigin(option, position + 1, value_index)
+        if not isinstance(raw, str):
+            raise config_error(
+                error_cls,
+                where,
+                render_json(raw),
+                "value",
+                f"expected a JSON text, got {type(raw).__name__}",
+            )
+        text = raw if len(raw) <= _MAX_TEXT else raw[:_MAX_TEXT] + "..."
+        dups = _DuplicateKeys()
+        try:
+            decoded = json.loads(raw, object_pairs_hook=dups.hook)
+        except json.JSONDecodeError as exc:
+            raise config_error(
+                error_cls,
+                where,
+                text,
+                "value",
+                f"not valid JSON: {exc.msg} at line {exc.lineno} column "
+                f"{exc.colno}",
+            ) from None
+        except (ValueError, RecursionError) as exc:
+            raise config_error(
+                error_cls, where, text, "value", f"not valid JSON: {exc}"
+            ) from None
+        if isinstance(decoded, dict):
+            position += 1
+            yield ConfigEntry(
+                EntryOrigin(option, position, value_index),
+                decoded,
+                dups.by_object.get(id(decoded), ()),
+            )
+        elif isinstance(decoded, list):
+            for item_index, item in enumerate(decoded, start=1):
+                position += 1
+                yield ConfigEntry(
+                    EntryOrigin(option, position, value_index, item_index),
+                    item,
+                    dups.by_object.get(id(item), ()),
+                )
+        else:
+            raise config_error(
+                error_cls,
+                where,
+                text,
+                "value",
+                f"expected a JSON object or a list of objects, got "
+                f"{describe_json(decoded)}",
+            )
+
+
+def parse_hex_id(value: object, field: str, *, wildcard: bool) -> str | None:
+    """A vendor/product id as 4 lowercase hex digits; ``None`` for ``*``."""
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if wildcard and text == "*":
+            return None
+        found = _HEX_ID.fullmatch(text)
+        if found is not None:
+            return found.group(1).zfill(4)
+    wanted = 'a hex string of up to 4 digits like "8086"'
+    if wildcard:
+        wanted += ' or "*"'
+    raise SpecFieldError(
+        field, f"expected {wanted}, got {describe_json(value)}"
+    )
+
+
+def parse_bool(value: object, field: str) -> str:
+    """A boolean tag as "true"/"false" (JSON boolean or yes/no words)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _TRUE_WORDS:
+            return "true"
+        if word in _FALSE_WORDS:
+            return "false"
+    raise SpecFieldError(
+        field,
+        "expected a boolean (true/false, or one of the strings "
+        f"true/false, yes/no, on/off, 1/0), got {describe_json(value)}",
+    )
+
+
+def suggest(
+    key: str, known: tuple[str, ...], *, cutoff: float = 0.8
+) -> str | None:
+    """The known key an unknown one is probably a typo of, if any."""
+    close = difflib.get_close_matches(key, known, n=1, cutoff=cutoff)
+    return close[0] if close else None
+
+
+# --- Address matchers -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _FieldSpec:
+    name: str
+    top: int
+    width: int
+
+
+_FIELDS = (
+    _FieldSpec("domain", pci_address.MAX_DOMAIN, 4),
+    _FieldSpec("bus", pci_address.MAX_BUS, 2),
+    _FieldSpec("slot", pci_address.MAX_SLOT, 2),
+    _FieldSpec("function", pci_address.MAX_FUNCTION, 1),
+)
+
+
+def _fields_of(addr: PciAddress) -> tuple[int, int, int, int]:
+    return (addr.domain, addr.bus, addr.slot, addr.function)
+
+
+@dataclass(frozen=True, slots=True)
+class AddressGlob:
+    """``[[[[domain]:]bus]:][slot][.[function]]``; ``None`` = any value.
+
+    When all four fields are given (:attr:`exact`), the glob names one
+    function; if that function is a PF, its VFs match too (Nova's rule).
+    """
+
+    domain: int | None = None
+    bus: int | None = None
+    slot: int | None = None
+    function: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> AddressGlob:
+        stripped = text.strip()
+        if not stripped:
+            raise SpecFieldError(
+                "address",
+                "an empty address matches every device; write "
+                '{"vendor_id": "*"} to whitelist everything on purpose',
+            )
+        head, dot, func = stripped.partition(".")
+        parts = head.split(":") if head else []
+        if len(parts) > 3:
+            raise SpecFieldError(
+                "address",
+                f"{text!r} has {len(parts)} ':'-separated fields before "
+                "the '.'; expected at most domain:bus:slot",
+            )
+        # Missing leading fields are wildcards: "81:00.0" is any domain.
+        padded = [""] * (3 - len(parts)) + parts
+        values: list[int | None] = []
+        for spec, raw in zip(
+            _FIELDS, [*padded, func if dot else ""], strict=True
+        ):
+            values.append(_glob_field(text, spec, raw, len(parts)))
+        return cls(*values)
+
+    #: The one address this glob names when it has no wildcard; computed
+    #: once because matching compares against it for every device.
+    exact: PciAddress | None = field(
+        default=None, init=False, compare=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        if (
+            self.domain is not None
+            and self.bus is not None
+            and self.slot is not None
+            and self.function is not None
+        ):
+            object.__setattr__(
+                self,
+                "exact",
+                PciAddress(self.domain, self.bus, self.slot, self.function),
+            )
+
+    def _fields(self) -> tuple[int | None, ...]:
+        return (self.domain, self.bus, self.slot, self.function)
+
+    def matches_address(self, addr: PciAddress) -> bool:
+        return all(
+            want is None or want == got
+            for want, got in zip(self._fields(), _fields_of(addr), strict=True)
+        )
+
+    def mismatches(self, addr: PciAddress) -> list[str]:
+        return [
+            f"address {spec.name} {got:0{spec.width}x} != "
+            f"{want:0{spec.width}x}"
+            for spec, want, got in zip(
+                _FIELDS, self._fields(), _fields_of(addr), strict=True
+            )
+            if want is not None and want != got
+        ]
+
+    def __str__(self) -> str:
+        shown = [
+            "*" if value is None else f"{value:0{spec.width}x}"
+            for spec, value in zip(_FIELDS, self._fields(), strict=True)
+        ]
+        return f"{shown[0]}:{shown[1]}:{shown[2]}.{shown[3]}"
+
+
+def _glob_field(
+    text: str, spec: _FieldSpec, raw: str, given: int
+) -> int | None:
+    value = raw.strip().lower()
+    if value in ("", "*"):
+        return None
+    if not _HEX.fullmatch(value):
+        raise SpecFieldError(
+            f"address.{spec.name}",
+            f"{raw!r} in {text!r} is neither hex nor '*'",
+        )
+    number = int(value, 16)
+    if number > spec.top:
+        hint = ""
+        if spec.name == "slot" and given == 1:
+            hint = f" (a lone number is the slot; write '{value}:' for a bus)"
+        raise SpecFieldError(
+            f"address.{spec.name}",
+            f"{raw!r} in {text!r} is above the maximum {spec.top:x}{hint}",
+        )
+    return number
+
+
+@dataclass(frozen=True, slots=True)
+class RegexField:
+    """One per-field regular expression; must match the whole field."""
+
+    source: str
+    pattern: re.Pattern[str] = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AddressRegex:
+    """``{"domain": re, "bus": re, "slot": re, "function": re}``.
+
+    Each expression must match the *whole* zero-padded lowercase hex field
+    (domain 4 digits, bus 2, slot 2, function 1), case-insensitively; a
+    missing field matches anything.  Unlike the glob form, an address given
+    this way never extends to a PF's VFs.
+    """
+
+    domain: RegexField | None = None
+    bus: RegexField | None = None
+    slot: RegexField | None = None
+    function: RegexField | None = None
+
+    @classmethod
+    def parse(cls, value: Mapping[object, object]) -> AddressRegex:
+        names = tuple(spec.name for spec in _FIELDS)
+        for key in value:
+            if key not in names:
+                # Field names are short: one wrong letter is a big ratio.
+                hint = (
+                    suggest(key, names, cutoff=0.6)
+                    if isinstance(key, str)
+                    else None
+                )
+                raise SpecFieldError(
+                    "address",
+                    f"unknown key {render_json(key)} in the address object"
+                    + (f" (did you mean {hint!r}?)" if hint else "")
+                    + f"; allowed keys: {', '.join(names)}",
+                )
+        if not value:
+            raise SpecFieldError(
+                "address",
+                "an empty address object matches every device; write "
+                '{"vendor_id": "*"} to whitelist everything on purpose',
+            )
+        fields: dict[str, RegexField] = {}
+        for name in names:
+            if name in value:
+                fields[name] = _regex_field(name, value[name])
+        return cls(**fields)
+
+    def _fields(self) -> tuple[RegexField | None, ...]:
+        return (self.domain, self.bus, self.slot, self.function)
+
+    def matches_address(self, addr: PciAddress) -> bool:
+        for spec, regex, got in zip(
+            _FIELDS, self._fields(), _fields_of(addr), strict=True
+        ):
+            if regex is not None and not regex.pattern.fullmatch(
+                f"{got:0{spec.width}x}"
+            ):
+                return False
+        return True
+
+    def mismatches(self, addr: PciAddress) -> list[str]:
+        out = []
+        for spec, regex, got in zip(
+            _FIELDS, self._fields(), _fields_of(addr), strict=True
+        ):
+            text = f"{got:0{spec.width}x}"
+            if regex is not None and not regex.pattern.fullmatch(text):
+                out.append(
+                    f"address {spec.name} {text} does not fully match "
+                    f"regex {regex.source!r}"
+                )
+        return out
+
+    def __str__(self) -> str:
+        return render_json(
+            {
+                spec.name: regex.source
+                for spec, regex in zip(_FIELDS, self._fields(), strict=True)
+                if regex is not None
+            }
+        )
+
+
+def _regex_field(name: str, value: object) -> RegexField:
+    if not isinstance(value, str):
+        raise SpecFieldError(
+            f"address.{name}",
+            f"expected a regular expression string, got "
+            f"{describe_json(value)}",
+        )
+    try:
+        pattern = re.compile(value, re.IGNORECASE)
+    except (re.error, OverflowError, RecursionError, ValueError) as exc:
+        raise SpecFieldError(
+            f"address.{name}",
+            f"{value!r} is not a valid regular expression: {exc}",
+        ) from None
+    return RegexField(value, pattern)
+
+
+AddressMatcher = AddressGlob | AddressRegex
+
+
+# --- The entry ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceSpec:
+    """One parsed ``device_spec`` entry.
+
+    ``vendor_id``/``product_id`` are 4 lowercase hex digits or ``None``
+    for any; ``tags`` maps each tag to its normalised string (booleans as
+    "true"/"false"; ``physical_network`` is there only when it is a
+    string); ``physical_network`` is the typed view of that one tag.
+    """
+
+    origin: EntryOrigin = EntryOrigin()
+    vendor_id: str | None = None
+    product_id: str | None = None
+    address: AddressMatcher | None = None
+    devname: str | None = None
+    physical_network: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    #: Non-fatal findings (typos, duplicate keys), already logged.
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    _ANY: ClassVar[str] = "*"
+
+    def __hash__(self) -> int:
+        return hash(
+            (
+                self.origin,
+                self.vendor_id,
+                self.product_id,
+                self.address,
+                self.devname,
+                self.physical_network,
+                tuple(sorted(self.tags.items())),
+            )
+        )
+
+    @classmethod
+    def parse(
+        cls,
+        entry: object,
+        origin: EntryOrigin | None = None,
+        *,
+        duplicate_keys: tuple[str, ...] = (),
+    ) -> DeviceSpec:
+        """Parse one decoded JSON object; raise ``InvalidDeviceSpec``."""
+        where = origin if origin is not None else EntryOrigin()
+        text = render_json(entry)
+        try:
+            spec = _parse_entry(entry, where, text, duplicate_keys)
+        except SpecFieldError as exc:
+            raise config_error(
+                exception.InvalidDeviceSpec, where, text, exc.field, exc.reason
+            ) from None
+        for warning in spec.warnings:
+            LOG.warning("%s", warning)
+        return spec
+
+    @property
+    def exact_address(self) -> PciAddress | None:
+        """The one address named by a wildcard-free glob, else ``None``."""
+        if isinstance(self.address, AddressGlob):
+            return self.address.exact
+        return None
+
+    @property
+    def is_generic(self) -> bool:
+        """True when the entry cannot be found by address or devname."""
+        return self.exact_address is None and self.devname is None
+
+    def match(self, dev: HostPciDevice) -> bool:
+        """Does this entry select ``dev``?"""
+        if self.vendor_id is not None and dev.vendor_id != self.vendor_id:
+            return False
+        if self.product_id is not None and dev.product_id != self.product_id:
+            return False
+        if self.devname is not None:
+            return dev.ifname == self.devname or (
+                dev.dev_type is DevType.VF
+                and dev.parent_ifname == self.devname
+            )
+        address = self.address
+        if address is None:
+            return True
+        if isinstance(address, AddressGlob):
+            exact = address.exact
+            if exact is not None:
+                return dev.address == exact or (
+                    dev.dev_type is DevType.VF and dev.parent_addr == exact
+                )
+        return address.matches_address(dev.address)
+
+    def explain(self, dev: HostPciDevice) -> str:
+        """``"matched (...)"`` or every reason this entry rejects ``dev``.
+
+        Mismatches read ``<field> <device value> != <entry value>``.
+        """
+        reasons: list[str] = []
+        if self.vendor_id is not None and dev.vendor_id != self.vendor_id:
+            reasons.append(f"vendor_id {dev.vendor_id} != {self.vendor_id}")
+        if self.product_id is not None and dev.product_id != self.product_id:
+            reasons.append(f"product_id {dev.product_id} != {self.product_id}")
+        note = ""
+        if self.devname is not None:
+            if dev.ifname == self.devname:
+                note = f"devname {self.devname} is this device's netdev"
+            elif (
+                dev.dev_type is DevType.VF
+                and dev.parent_ifname == self.devname
+            ):
+                note = f"devname {self.devname} is the PF netdev of this VF"
+            else:
+                reasons.append(_devname_mismatch(self.devname, dev))
+        elif self.address is not None:
+            exact = self.exact_address
+            if exact is not None and dev.address != exact:
+                if dev.dev_type is DevType.VF and dev.parent_addr == exact:
+                    note = f"address {exact} is the PF of this VF"
+                else:
+                    reasons.append(_address_mismatch(exact, dev))
+            elif exact is None:
+                reasons.extend(self.address.mismatches(dev.address))
+        if reasons:
+            return "; ".join(reasons)
+        return f"matched ({note})" if note else "matched"
+
+    def describe(self) -> str:
+        """A short canonical form of the selector, for logs and explain."""
+        parts = [
+            f"vendor_id={self.vendor_id or self._ANY}",
+            f"product_id={self.product_id or self._ANY}",
+        ]
+        if self.address is not None:
+            parts.append(f"address={self.address}")
+        if self.devname is not None:
+            parts.append(f"devname={self.devname}")
+        return " ".join(parts)
+
+
+def _devname_mismatch(devname: str, dev: HostPciDevice) -> str:
+    own = dev.ifname or "none"
+    if dev.dev_type is DevType.VF:
+        return (
+            f"devname {devname} is neither this device's netdev ({own}) "
+            f"nor its PF's ({dev.parent_ifname or 'unknown'})"
+        )
+    return f"devname {devname} != this device's netdev ({own})"
+
+
+def _address_mismatch(exact: PciAddress, dev: HostPciDevice) -> str:
+    if dev.dev_type is DevType.VF:
+        return (
+            f"address {exact} is neither this device ({dev.address}) "
+            f"nor its PF ({dev.parent_addr})"
+        )
+    return f"address {dev.address} != {exact}"
+
+
+def _parse_entry(
+    entry: object,
+    origin: EntryOrigin,
+    text: str,
+    duplicate_keys: tuple[str, ...],
+) -> DeviceSpec:
+    if not isinstance(entry, dict):
+        raise SpecFieldError(
+            "entry", f"expected a JSON object, got {describe_json(entry)}"
+        )
+    for key in entry:
+        if not isinstance(key, str):
+            raise SpecFieldError("entry", f"key {key!r} is not a string")
+    warnings = [
+        f"{origin.option}: {origin} {text}: key {key!r} is given more "
+        "than once; the last value is used"
+        for key in duplicate_keys
+    ]
+    vendor_id = (
+        parse_hex_id(entry["vendor_id"], "vendor_id", wildcard=True)
+        if "vendor_id" in entry
+        else None
+    )
+    product_id = (
+        parse_hex_id(entry["product_id"], "product_id", wildcard=True)
+        if "product_id" in entry
+        else None
+    )
+    if "address" in entry and "devname" in entry:
+        raise SpecFieldError(
+            "address/devname",
+            "address and devname are mutually exclusive; keep one",
+        )
+    address: AddressMatcher | None = None
+    if "address" in entry:
+        raw = entry["address"]
+        if isinstance(raw, str):
+            address = AddressGlob.parse(raw)
+        elif isinstance(raw, dict):
+            address = AddressRegex.parse(raw)
+        else:
+            raise SpecFieldError(
+                "address",
+                'expected a glob string like "0000:81:00.*" or an object '
+                f"of per-field regexes, got {describe_json(raw)}",
+            )
+    devname = _parse_devname(entry["devname"]) if "devname" in entry else None
+    tags: dict[str, str] = {}
+    physical_network: str | None = None
+    unknown_typos: list[str] = []
+    for key, value in entry.items():
+        if key in SELECTOR_KEYS:
+            continue
+        if key == "physical_network":
+            physical_network = _parse_physnet(value)
+            if physical_network is not None:
+                tags[key] = physical_network
+            continue
+        tags[key] = _parse_tag(key, value)
+        if key not in KNOWN_TAGS:
+            hint = suggest(key, KNOWN_KEYS)
+            if hint is not None:
+                unknown_typos.append(f"{key!r} (did you mean {hint!r}?)")
+                warnings.append(
+                    f"{origin.option}: {origin} {text}: unknown key {key!r} "
+                    f"is kept as a custom tag; did you mean {hint!r}?"
+                )
+    if not any(key in entry for key in SELECTOR_KEYS):
+        typo = ""
+        if unknown_typos:
+            typo = f"; unknown keys {', '.join(unknown_typos)}"
+        raise SpecFieldError(
+            "entry",
+            "no vendor_id, product_id, address or devname: this would "
+            'whitelist every PCI device; write {"vendor_id": "*"} to do '
+            f"that on purpose{typo}",
+        )
+    return DeviceSpec(
+        origin=origin,
+        vendor_id=vendor_id,
+        product_id=product_id,
+        address=address,
+        devname=devname,
+        physical_network=physical_network,
+        tags=MappingProxyType(tags),
+        warnings=tuple(warnings),
+    )
+
+
+def _parse_devname(value: object) -> str:
+    if not isinstance(value, str):
+        raise SpecFieldError(
+            "devname",
+            f"expected a network interface name, got {describe_json(value)}",
+        )
+    name = value.strip()
+    if (
+        not name
+        or name in (".", "..")
+        or len(name) >= _IFNAMSIZ
+        or (_BAD_IFNAME.search(name))
+    ):
+        raise SpecFieldError(
+            "devname",
+            f"{value!r} cannot be a Linux interface name (1-15 characters, "
+            "no '/', ':' or spaces)",
+        )
+    return name
+
+
+def _parse_physnet(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip():
+        return value
+    raise SpecFieldError(
+        "physical_network",
+        "expected a non-empty network name string or null, got "
+        f"{describe_json(value)}",
+    )
+
+
+def _parse_tag(key: str, value: object) -> str:
+    if not key:
+        raise SpecFieldError("entry", "a tag name cannot be empty")
+    if key in BOOLEAN_TAGS:
+        return parse_bool(value, key)
+    if key in STRING_TAGS:
+        if isinstance(value, str):
+            return value
+        raise SpecFieldError(
+            key, f"expected a string, got {describe_json(value)}"
+        )
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return json.dumps(value)
+    raise SpecFieldError(
+        key,
+        "a tag value must be a string, number or boolean, got "
+        f"{describe_json(value)}",
+    )

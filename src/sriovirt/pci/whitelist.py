@@ -1,0 +1,155 @@
+"""The ``[pci] device_spec`` whitelist: every entry, indexed for matching.
+
+:class:`Whitelist` turns the option's values (as oslo.config hands over a
+MultiStrOpt: each a JSON object or a JSON list of objects) into ordered
+:class:`~sriovirt.pci.devspec.DeviceSpec` entries, answers "which entry
+selects this device" (the first one in config order) and explains, entry
+by entry, why a device was or was not selected.
+
+Matching must stay flat per device as hosts grow to thousands of VFs, so
+entries naming one exact address are found through a dict keyed by
+:class:`~sriovirt.pci.address.PciAddress`, ``devname`` entries through a
+dict keyed by interface name, and only the remaining generic entries are
+scanned.
+
+This module must not read host state or configuration itself; it gets
+the option's values and the inventory's devices as plain values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sriovirt import exception
+from sriovirt.pci.address import PciAddress
+from sriovirt.pci.device import DevType, HostPciDevice
+from sriovirt.pci.devspec import (
+    DEFAULT_OPTION,
+    DeviceSpec,
+    iter_config_entries,
+)
+
+
+class Whitelist:
+    """Ordered device_spec entries; the first entry that matches wins."""
+
+    __slots__ = (
+        "_by_address",
+        "_by_devname",
+        "_entries",
+        "_generic",
+        "warnings",
+    )
+
+    def __init__(
+        self,
+        entries: Iterable[DeviceSpec] = (),
+        warnings: Iterable[str] = (),
+    ) -> None:
+        self._entries: tuple[DeviceSpec, ...] = tuple(entries)
+        #: Non-fatal findings of the parse (typos, duplicate keys).
+        self.warnings: list[str] = list(warnings)
+        # Index -> entry position in config order; lists stay sorted
+        # because entries are visited in order.
+        self._by_address: dict[PciAddress, list[int]] = {}
+        self._by_devname: dict[str, list[int]] = {}
+        self._generic: list[int] = []
+        for index, spec in enumerate(self._entries):
+            exact = spec.exact_address
+            if exact is not None:
+                self._by_address.setdefault(exact, []).append(index)
+            elif spec.devname is not None:
+                self._by_devname.setdefault(spec.devname, []).append(index)
+            else:
+                self._generic.append(index)
+
+    @classmethod
+    def from_config(
+        cls, values: Sequence[str], option: str = DEFAULT_OPTION
+    ) -> Whitelist:
+        """Parse every value of the option; raise ``InvalidDeviceSpec``.
+
+        ``option`` names the option in messages (for instance the
+        deprecated ``[pci] passthrough_whitelist`` when that was used).
+        """
+        specs = [
+            DeviceSpec.parse(
+                entry.data, entry.origin, duplicate_keys=entry.duplicate_keys
+            )
+            for entry in iter_config_entries(
+                values, option, exception.InvalidDeviceSpec
+            )
+        ]
+        warnings = [w for spec in specs for w in spec.warnings]
+        return cls(specs, warnings)
+
+    @property
+    def entries(self) -> tuple[DeviceSpec, ...]:
+        """Every entry in config order."""
+        return self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _candidates(self, dev: HostPciDevice) -> list[int]:
+        """Indexed entries that may select ``dev`` (not yet checked)."""
+        found: list[int] = []
+        hit = self._by_address.get(dev.address)
+        if hit:
+            found.extend(hit)
+        is_vf = dev.dev_type is DevType.VF
+        if is_vf and dev.parent_addr is not None:
+            hit = self._by_address.get(dev.parent_addr)
+            if hit:
+                found.extend(hit)
+        if self._by_devname:
+            if dev.ifname is not None:
+                hit = self._by_devname.get(dev.ifname)
+                if hit:
+                    found.extend(hit)
+            if is_vf and dev.parent_ifname is not None:
+                hit = self._by_devname.get(dev.parent_ifname)
+                if hit:
+                    found.extend(hit)
+        return found
+
+    def match_index(self, dev: HostPciDevice) -> int | None:
+        """The 0-based index of the first entry selecting ``dev``."""
+        entries = self._entries
+        best: int | None = None
+        for index in self._candidates(dev):
+            if (best is None or index < best) and entries[index].match(dev):
+                best = index
+        for index in self._generic:
+            # Generic entries are in order: once past the best indexed
+            # hit, nothing later can win.
+            if best is not None and index > best:
+                break
+            if entries[index].match(dev):
+                return index
+        return best
+
+    def match(self, dev: HostPciDevice) -> DeviceSpec | None:
+        """The first entry (config order) that selects ``dev``, if any."""
+        index = self.match_index(dev)
+        return None if index is None else self._entries[index]
+
+    def explain(self, dev: HostPciDevice) -> list[str]:
+        """One line per entry saying whether and why it selects ``dev``.
+
+        Lines read ``entry N: matched (...)``, ``entry N: <field>
+        <device value> != <entry value>`` or, for a later entry that also
+        matches, ``entry N: matches too, but entry M wins (first match)``.
+        """
+        winner = self.match_index(dev)
+        lines = []
+        # Positions are 1-based list indices: from_config numbers entries
+        # the same way, and a Whitelist built by hand stays consistent.
+        for index, spec in enumerate(self._entries):
+            verdict = spec.explain(dev)
+            if winner is not None and index > winner and spec.match(dev):
+                verdict = (
+                    f"matches too, but entry {winner + 1} wins (first match)"
+                )
+            lines.append(f"entry {index + 1}: {verdict}")
+        return lines
