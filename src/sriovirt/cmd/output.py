@@ -37,4 +37,5 @@ def table(
 
 def as_json(document: Any, out: TextIO | None = None) -> None:
     """Print ``document`` as indented, key-sorted JSON."""
-    print(json.dumps(document, indent=2, sort_keys=True), file=out or sys.stdout)
+    text = json.dumps(document, indent=2, sort_keys=True)
+    print(text, file=out or sys.stdout)

@@ -1,0 +1,144 @@
+"""``sriovirt config check``: validate the whole configuration.
+
+Every check runs even when an earlier one failed, so the operator sees all
+problems at once, each with the option, the file it came from and the
+reason.  Exit status 1 when any error was found, 0 otherwise (warnings do
+not fail the check).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import enum
+from collections.abc import Callable, Iterator
+
+from oslo_config import cfg
+
+from sriovirt import exception
+from sriovirt.cmd import output
+from sriovirt.pci import alias, whitelist
+from sriovirt.virt.libvirt import host as libvirt_host
+
+
+class Severity(enum.StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    OK = "ok"
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    severity: Severity
+    option: str
+    source: str
+    message: str
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format", choices=("text", "json"), default="text",
+        help="output format (default: text)",
+    )
+
+
+def source_of(conf: cfg.ConfigOpts, name: str, group: str | None) -> str:
+    """Where an option's value came from (a file, or the default)."""
+    try:
+        where = conf.get_location(name, group)
+    except cfg.NoSuchOptError:
+        return "unknown"
+    if where is None:
+        return "unknown"
+    if where.location is cfg.Locations.opt_default:
+        return "default"
+    return str(where.detail or where.location.name)
+
+
+def _check_device_spec(conf: cfg.ConfigOpts) -> Iterator[Finding]:
+    source = source_of(conf, "device_spec", "pci")
+    try:
+        wl = whitelist.Whitelist.from_config(list(conf.pci.device_spec))
+    except exception.InvalidDeviceSpec as exc:
+        yield Finding(Severity.ERROR, "[pci] device_spec", source, str(exc))
+        return
+    for warning in wl.warnings:
+        yield Finding(Severity.WARNING, "[pci] device_spec", source, warning)
+    yield Finding(
+        Severity.OK, "[pci] device_spec", source,
+        f"{len(wl.entries)} entries",
+    )
+
+
+def _check_alias(conf: cfg.ConfigOpts) -> Iterator[Finding]:
+    source = source_of(conf, "alias", "pci")
+    try:
+        aliases = alias.parse_aliases(list(conf.pci.alias))
+    except exception.InvalidPciAlias as exc:
+        yield Finding(Severity.ERROR, "[pci] alias", source, str(exc))
+        return
+    yield Finding(
+        Severity.OK, "[pci] alias", source,
+        f"{len(aliases)} aliases: {', '.join(sorted(aliases)) or 'none'}",
+    )
+
+
+def _check_libvirt(conf: cfg.ConfigOpts) -> Iterator[Finding]:
+    uri = conf.libvirt.connection_uri
+    source = source_of(conf, "connection_uri", "libvirt")
+    try:
+        versions = libvirt_host.Host(uri).versions()
+    except exception.HypervisorError as exc:
+        yield Finding(
+            Severity.ERROR, "[libvirt] connection_uri", source, str(exc)
+        )
+        return
+    fmt = libvirt_host.Versions.format
+    yield Finding(
+        Severity.OK, "[libvirt] connection_uri", source,
+        f"{uri}: libvirt {fmt(versions.lib_version)}, "
+        f"{versions.hv_type} {fmt(versions.hv_version)}",
+    )
+
+
+CHECKS: tuple[Callable[[cfg.ConfigOpts], Iterator[Finding]], ...] = (
+    _check_device_spec,
+    _check_alias,
+    _check_libvirt,
+)
+
+
+def findings(conf: cfg.ConfigOpts) -> list[Finding]:
+    found: list[Finding] = []
+    for check in CHECKS:
+        try:
+            found.extend(check(conf))
+        except cfg.Error as exc:
+            # A value oslo.config itself rejects (wrong type, bad choice).
+            found.append(
+                Finding(Severity.ERROR, check.__name__, "config", str(exc))
+            )
+    return found
+
+
+def run(conf: cfg.ConfigOpts) -> int:
+    found = findings(conf)
+    errors = sum(f.severity is Severity.ERROR for f in found)
+    warnings = sum(f.severity is Severity.WARNING for f in found)
+    files = ", ".join(conf.config_file) or "no configuration file"
+    if conf.command.format == "json":
+        output.as_json(
+            {
+                "config_files": list(conf.config_file),
+                "errors": errors,
+                "warnings": warnings,
+                "findings": [dataclasses.asdict(f) for f in found],
+            }
+        )
+    else:
+        for f in found:
+            print(f"{f.severity.upper():7}  {f.option} ({f.source}): "
+                  f"{f.message}")
+        print(f"configuration {files}: {errors} error(s), "
+              f"{warnings} warning(s)")
+    return 1 if errors else 0

@@ -1,0 +1,108 @@
+"""Host PCI inventory: libvirt node devices -> :class:`HostPciDevice`.
+
+Classifies every PCI function as PF (it has a ``virt_functions``
+capability), VF (it has a ``phys_function``) or plain PCI, and attaches
+the netdev names libvirt reports as child ``net`` devices: ``ifname`` for
+the function itself and ``parent_ifname`` (the PF's netdev) for a VF.
+These names are what ``devname`` entries of the whitelist match, resolved
+here once per refresh instead of by sysfs reads during matching.
+
+Linear in the number of node devices: one pass to parse and index, one
+pass to build.  A device libvirt describes badly is skipped and reported,
+never allowed to abort the whole inventory.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sriovirt import exception
+from sriovirt.pci.address import PciAddress
+from sriovirt.pci.device import DevType, HostPciDevice
+from sriovirt.virt.libvirt.host import Host
+from sriovirt.virt.libvirt.xml.nodedev import PciCapability, parse_node_device
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    """The PCI functions of a host, and what could not be understood."""
+
+    devices: tuple[HostPciDevice, ...]
+    skipped: tuple[str, ...] = ()
+
+
+def from_node_device_xmls(xmls: Iterable[str]) -> Inventory:
+    """Build the inventory from node-device XML documents."""
+    pci_by_name: dict[str, PciCapability] = {}
+    ifname_by_parent: dict[str, str] = {}
+    skipped: list[str] = []
+    for xml in xmls:
+        try:
+            node = parse_node_device(xml)
+        except exception.InvalidXml as exc:
+            skipped.append(str(exc))
+            continue
+        pci = node.pci
+        if pci is not None:
+            pci_by_name[node.name] = pci
+            continue
+        net = node.net
+        if net is not None and net.interface and node.parent:
+            # A function with several netdevs (rare: ports sharing a
+            # function) is matched by its first name.
+            ifname_by_parent.setdefault(node.parent, net.interface)
+
+    ifname_by_address: dict[PciAddress, str] = {}
+    for name, pci in pci_by_name.items():
+        ifname = ifname_by_parent.get(name)
+        if ifname is not None:
+            ifname_by_address[pci.address] = ifname
+
+    devices: list[HostPciDevice] = []
+    for name, pci in pci_by_name.items():
+        try:
+            devices.append(_device(pci, ifname_by_address))
+        except exception.SriovirtError as exc:
+            skipped.append(f"node device {name}: {exc}")
+    for reason in skipped:
+        LOG.warning("Skipping a host PCI device: %s", reason)
+    devices.sort(key=lambda d: d.address)
+    return Inventory(devices=tuple(devices), skipped=tuple(skipped))
+
+
+def _device(
+    pci: PciCapability, ifname_by_address: dict[PciAddress, str]
+) -> HostPciDevice:
+    address = pci.address
+    parent = pci.phys_function
+    if parent is not None:
+        dev_type = DevType.VF
+    elif pci.virt_functions_capability is not None:
+        dev_type = DevType.PF
+    else:
+        dev_type = DevType.PCI
+    if pci.vendor_id is None or pci.product_id is None:
+        raise exception.InvalidHostDevice(
+            address=address, reason="libvirt reports no vendor/product id"
+        )
+    return HostPciDevice(
+        address=address,
+        vendor_id=pci.vendor_id,
+        product_id=pci.product_id,
+        dev_type=dev_type,
+        parent_addr=parent,
+        numa_node=pci.numa_node,
+        ifname=ifname_by_address.get(address),
+        parent_ifname=(
+            None if parent is None else ifname_by_address.get(parent)
+        ),
+    )
+
+
+def read(host: Host) -> Inventory:
+    """The current inventory of ``host``."""
+    return from_node_device_xmls(host.node_device_xmls())
