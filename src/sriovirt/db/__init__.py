@@ -1,1 +1,9 @@
-"""sriovirt.db."""
+"""sriovirt's persistence: SQLAlchemy 2 models, queries, alembic migrations.
+
+:mod:`sriovirt.db.api` is the entry point (engines from a URL, ``sync``,
+``version``, :class:`~sriovirt.db.api.Database` queries);
+:mod:`sriovirt.db.records` holds the plain values it returns.  This is the
+only package that may import SQLAlchemy or alembic; it must not read
+configuration (it gets the connection URL as a value) nor import
+:mod:`sriovirt.objects`.
+"""

@@ -11,7 +11,6 @@ This package must not import SQLAlchemy or read configuration.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from typing import Any
 
 #: Every object module; each registers its classes on import.
@@ -25,14 +24,8 @@ _MODULES = (
 
 
 def register_all() -> None:
-    """Import every object module so its classes are registered.
-
-    A module that does not exist yet (work in progress in another
-    branch) is skipped; one that exists but fails to import raises.
-    """
+    """Import every object module so its classes are registered."""
     for name in _MODULES:
-        if importlib.util.find_spec(name) is None:
-            continue
         importlib.import_module(name)
 
 

@@ -16,7 +16,7 @@ objects convert from/to plain values; callers do the I/O.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
 from oslo_utils import versionutils
 from oslo_versionedobjects import base as ovo_base
@@ -94,7 +94,6 @@ class SriovirtObjectList(ovo_base.ObjectListBase[_O]):
     """
 
     objects: list[_O]
-    child_versions: ClassVar[dict[str, str]] = {}
 
 
 # Re-exported so that object modules need only this base module.

@@ -1,0 +1,669 @@
+"""Database access of sriovirt: engines, schema sync and query functions.
+
+Everything here takes a connection URL (a value: the caller reads
+``[database] connection``) and returns plain values from
+:mod:`sriovirt.db.records`; ORM rows never leave this module.  SQLAlchemy
+and alembic errors are translated into :class:`~sriovirt.exception.
+DatabaseError` here, naming the URL with its password masked.
+
+Entry points:
+
+* :func:`sync`, :func:`version`, :func:`check_synced`: the schema.
+* :class:`Database`: an engine plus the queries the compute service needs
+  (compute node, its PCI devices and pools, instances and their PCI
+  requests).
+
+This module must not read configuration or import the objects layer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import pathlib
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command as alembic_command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from oslo_utils import uuidutils
+from sqlalchemy import event, exc, orm
+from sqlalchemy.engine import Engine, make_url
+
+from sriovirt import exception
+from sriovirt.db import models
+from sriovirt.db.models import (
+    ComputeNodeRow,
+    InstancePciRequestsRow,
+    InstanceRow,
+    PciDeviceRow,
+)
+from sriovirt.db.records import (
+    ComputeNodeRecord,
+    InstanceRecord,
+    MigrationStep,
+    PciDeviceRecord,
+    PciSaveResult,
+    SyncResult,
+)
+
+MIGRATIONS_DIR = pathlib.Path(__file__).parent / "migrations"
+
+#: Rows per statement for IN lists and bulk writes: below every
+#: backend's bound-parameter limit (SQLite's was 999 before 3.32).
+CHUNK = 500
+
+#: The columns of pci_devices that PciDeviceRecord carries, in order.
+_DEVICE_FIELDS = (
+    "address",
+    "vendor_id",
+    "product_id",
+    "dev_type",
+    "status",
+    "parent_addr",
+    "numa_node",
+    "instance_uuid",
+    "request_id",
+)
+
+
+# --- URLs and engines ------------------------------------------------------
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its password replaced by ``***`` (for messages)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except exc.ArgumentError:
+        # Not parseable: it cannot be split into a password either, so
+        # show only the scheme rather than risk leaking a secret.
+        scheme = url.split(":", 1)[0] if ":" in url else "<invalid>"
+        return f"{scheme}:<unparseable URL>"
+
+
+def _reason(error: BaseException) -> str:
+    """The first line of the driver's message: what the operator needs."""
+    orig = getattr(error, "orig", None)
+    text = str(orig if orig is not None else error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _enable_sqlite_foreign_keys(
+    dbapi_connection: Any, connection_record: Any
+) -> None:
+    # SQLite ignores FOREIGN KEY clauses unless asked, per connection.
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+def create_engine(url: str, *, foreign_keys: bool = True) -> Engine:
+    """An engine for ``url``; raises :class:`DatabaseError` if unusable.
+
+    For a SQLite file the parent directory is created.  ``foreign_keys``
+    (SQLite only) is turned off for migrations, whose batch table copies
+    must not cascade.  The engine connects lazily: connection failures
+    surface (translated) at the first query.
+    """
+    masked = mask_url(url)
+    try:
+        parsed = make_url(url)
+    except exc.ArgumentError as error:
+        raise exception.DatabaseError(
+            connection=masked, reason=f"invalid URL: {_reason(error)}"
+        ) from None
+    kwargs: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if (
+            database
+            and database != ":memory:"
+            and not database.startswith("file:")
+        ):
+            parent = pathlib.Path(database).expanduser().parent
+            try:
+                parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise exception.DatabaseError(
+                    connection=masked,
+                    reason=f"cannot create directory {parent}: "
+                    f"{error.strerror}",
+                ) from None
+    else:
+        # Connections dropped by the server (restart, idle timeout) are
+        # replaced instead of failing the next query.
+        kwargs["pool_pre_ping"] = True
+    try:
+        engine = sa.create_engine(parsed, **kwargs)
+    except (exc.ArgumentError, exc.NoSuchModuleError, ImportError) as error:
+        raise exception.DatabaseError(
+            connection=masked, reason=_reason(error)
+        ) from None
+    if foreign_keys and parsed.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _enable_sqlite_foreign_keys)
+    return engine
+
+
+@contextlib.contextmanager
+def _translated(url: str) -> Iterator[None]:
+    """Turn SQLAlchemy errors into DatabaseError naming the masked URL."""
+    try:
+        yield
+    except exception.SriovirtError:
+        raise
+    except exc.SQLAlchemyError as error:
+        raise exception.DatabaseError(
+            connection=mask_url(url), reason=_reason(error)
+        ) from error
+
+
+# --- Schema: migrations ----------------------------------------------------
+
+
+def _alembic_config() -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def _script() -> ScriptDirectory:
+    return ScriptDirectory.from_config(_alembic_config())
+
+
+def _step(
+    script: ScriptDirectory, revision: str | None
+) -> MigrationStep | None:
+    if revision is None:
+        return None
+    rev = script.get_revision(revision)
+    if rev is None:
+        return MigrationStep(revision, "unknown revision")
+    return MigrationStep(rev.revision, rev.doc.strip())
+
+
+def head() -> MigrationStep:
+    """The newest revision this code knows."""
+    script = _script()
+    step = _step(script, script.get_current_head())
+    assert step is not None  # the package always ships revisions
+    return step
+
+
+def history() -> list[MigrationStep]:
+    """Every revision, oldest first."""
+    script = _script()
+    steps = [
+        MigrationStep(rev.revision, rev.doc.strip())
+        for rev in script.walk_revisions()
+    ]
+    return steps[::-1]
+
+
+def _current(connection: sa.Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def version(url: str) -> MigrationStep | None:
+    """The revision the database at ``url`` is at (None: empty)."""
+    engine = create_engine(url)
+    try:
+        with _translated(url), engine.connect() as conn:
+            return _step(_script(), _current(conn))
+    finally:
+        engine.dispose()
+
+
+def sync(url: str, revision: str = "head") -> SyncResult:
+    """Upgrade the database at ``url`` to ``revision`` (default newest).
+
+    Never downgrades: a target older than the current revision is an
+    error, as is an unknown revision.
+    """
+    masked = mask_url(url)
+    script = _script()
+    try:
+        target = script.get_revision(revision)
+    except Exception as error:  # alembic raises several kinds
+        raise exception.DatabaseError(
+            connection=masked,
+            reason=f"unknown revision {revision!r}: {error}",
+        ) from None
+    if target is None:
+        raise exception.DatabaseError(
+            connection=masked, reason=f"unknown revision {revision!r}"
+        )
+    engine = create_engine(url, foreign_keys=False)
+    try:
+        with _translated(url), engine.connect() as conn:
+            before = _current(conn)
+            conn.commit()
+            if before is not None and before != target.revision:
+                ancestors = {
+                    rev.revision
+                    for rev in script.iterate_revisions(before, "base")
+                }
+                if target.revision in ancestors:
+                    raise exception.DatabaseError(
+                        connection=masked,
+                        reason=f"is at {_step(script, before)}, newer than "
+                        f"the requested {_step(script, target.revision)}; "
+                        "sync never downgrades",
+                    )
+            config = _alembic_config()
+            config.attributes["connection"] = conn
+            alembic_command.upgrade(config, target.revision)
+            conn.commit()
+            after = _current(conn)
+    finally:
+        engine.dispose()
+    return SyncResult(masked, _step(script, before), _step(script, after))
+
+
+def check_synced(url: str) -> MigrationStep:
+    """Raise :class:`DatabaseNotSynced` unless ``url`` is at the head."""
+    expected = head()
+    current = version(url)
+    if current is None or current.revision != expected.revision:
+        raise exception.DatabaseNotSynced(
+            connection=mask_url(url),
+            current=str(current) if current else "<none>",
+            expected=str(expected),
+        )
+    return current
+
+
+# --- Row <-> record conversions -------------------------------------------
+
+
+def _dump_info(info: dict[str, str]) -> str:
+    # Sorted keys: the same tags always give the same text.
+    return json.dumps(info, sort_keys=True, separators=(",", ":"))
+
+
+def _load_info(text: str | None, address: str) -> dict[str, str]:
+    if not text:
+        return {}
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError(f"extra_info of {address} is not a JSON object")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def _node_record(row: ComputeNodeRow) -> ComputeNodeRecord:
+    return ComputeNodeRecord(
+        id=row.id,
+        uuid=row.uuid,
+        host=row.host,
+        hypervisor_hostname=row.hypervisor_hostname,
+        pci_stats=row.pci_stats,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _device_record(row: PciDeviceRow) -> PciDeviceRecord:
+    return PciDeviceRecord(
+        address=row.address,
+        vendor_id=row.vendor_id,
+        product_id=row.product_id,
+        dev_type=row.dev_type,
+        status=row.status,
+        parent_addr=row.parent_addr,
+        numa_node=row.numa_node,
+        instance_uuid=row.instance_uuid,
+        request_id=row.request_id,
+        extra_info=_load_info(row.extra_info, row.address),
+    )
+
+
+def _device_values(dev: PciDeviceRecord) -> dict[str, Any]:
+    values = {name: getattr(dev, name) for name in _DEVICE_FIELDS}
+    values["extra_info"] = _dump_info(dev.extra_info)
+    return values
+
+
+def _instance_record(row: InstanceRow) -> InstanceRecord:
+    return InstanceRecord(
+        uuid=row.uuid,
+        host=row.host,
+        node=row.node,
+        vm_state=row.vm_state,
+        task_state=row.task_state,
+        flavor=row.flavor,
+        image=row.image,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _same_json(old: str | None, new: str | None) -> bool:
+    if old is None or new is None:
+        return old is new
+    try:
+        return bool(json.loads(old) == json.loads(new))
+    except ValueError:
+        return old == new
+
+
+def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+# --- Queries ---------------------------------------------------------------
+
+
+class Database:
+    """An engine for one URL and the queries of the compute service.
+
+    Each method is one transaction.  Call :meth:`close` (or use it as a
+    context manager) to release the connections.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.masked_url = mask_url(url)
+        self.engine = create_engine(url)
+        self._sessions = orm.sessionmaker(self.engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def _session(self) -> Iterator[orm.Session]:
+        with _translated(self.url), self._sessions.begin() as session:
+            yield session
+
+    def check_synced(self) -> MigrationStep:
+        """Raise DatabaseNotSynced unless the schema is at the head."""
+        return check_synced(self.url)
+
+    # compute nodes
+
+    def get_compute_node(
+        self, host: str, hypervisor_hostname: str
+    ) -> ComputeNodeRecord | None:
+        with self._session() as session:
+            row = session.scalars(
+                sa.select(ComputeNodeRow).where(
+                    ComputeNodeRow.host == host,
+                    ComputeNodeRow.hypervisor_hostname == hypervisor_hostname,
+                )
+            ).one_or_none()
+            return _node_record(row) if row is not None else None
+
+    def get_or_create_compute_node(
+        self,
+        host: str,
+        hypervisor_hostname: str,
+        uuid: str | None = None,
+    ) -> ComputeNodeRecord:
+        """The node of (host, hypervisor_hostname), created if missing.
+
+        Two services racing to create it both end up with the same row:
+        the loser's insert hits the unique constraint and it reads the
+        winner's row.
+        """
+        found = self.get_compute_node(host, hypervisor_hostname)
+        if found is not None:
+            return found
+        row = ComputeNodeRow(
+            uuid=uuid or uuidutils.generate_uuid(),
+            host=host,
+            hypervisor_hostname=hypervisor_hostname,
+        )
+        try:
+            with self._sessions.begin() as session:
+                session.add(row)
+                session.flush()
+                return _node_record(row)
+        except exc.IntegrityError:
+            found = self.get_compute_node(host, hypervisor_hostname)
+            if found is None:
+                raise exception.DatabaseError(
+                    connection=self.masked_url,
+                    reason=f"cannot create compute node {host}/"
+                    f"{hypervisor_hostname}: its uuid {row.uuid} is taken",
+                ) from None
+            return found
+        except exc.SQLAlchemyError as error:
+            raise exception.DatabaseError(
+                connection=self.masked_url, reason=_reason(error)
+            ) from error
+
+    # PCI devices and pools
+
+    def get_pci_devices(self, compute_node_id: int) -> list[PciDeviceRecord]:
+        """The node's devices, ordered by address."""
+        with self._session() as session:
+            rows = session.scalars(
+                sa.select(PciDeviceRow)
+                .where(PciDeviceRow.compute_node_id == compute_node_id)
+                .order_by(PciDeviceRow.address)
+            )
+            return [_device_record(row) for row in rows]
+
+    def save_pci_state(
+        self,
+        compute_node_id: int,
+        devices: Iterable[PciDeviceRecord],
+        pci_stats: str,
+    ) -> PciSaveResult:
+        """Make the node's stored devices and pools equal the given ones.
+
+        One transaction, one SELECT: stored rows are keyed by address and
+        only the differences are written (bulk insert, bulk update by
+        primary key, delete of the rows no longer given).  Saving the
+        same state twice writes nothing the second time
+        (``result.written == 0``).
+        """
+        wanted: dict[str, PciDeviceRecord] = {}
+        for dev in devices:
+            if dev.address in wanted:
+                raise exception.DatabaseError(
+                    connection=self.masked_url,
+                    reason=f"PCI device {dev.address} given twice for "
+                    f"compute node {compute_node_id}",
+                )
+            wanted[dev.address] = dev
+        with self._session() as session:
+            node = session.get(ComputeNodeRow, compute_node_id)
+            if node is None:
+                raise exception.DatabaseError(
+                    connection=self.masked_url,
+                    reason=f"compute node {compute_node_id} does not exist",
+                )
+            stored = {
+                row.address: row
+                for row in session.scalars(
+                    sa.select(PciDeviceRow).where(
+                        PciDeviceRow.compute_node_id == compute_node_id
+                    )
+                )
+            }
+            now = models.utcnow()
+            inserts: list[dict[str, Any]] = []
+            updates: list[dict[str, Any]] = []
+            for address, dev in wanted.items():
+                row = stored.pop(address, None)
+                if row is None:
+                    values = _device_values(dev)
+                    values.update(
+                        compute_node_id=compute_node_id, created_at=now
+                    )
+                    inserts.append(values)
+                elif _device_record(row) != dev:
+                    values = _device_values(dev)
+                    values.update(id=row.id, updated_at=now)
+                    updates.append(values)
+            # What is left in ``stored`` was not given: gone from the host.
+            deleted_ids = [row.id for row in stored.values()]
+            # The ORM objects loaded above would be stale after bulk
+            # statements; nothing reads them again.
+            session.expunge_all()
+            for chunk in _chunks(inserts):
+                session.execute(sa.insert(PciDeviceRow), list(chunk))
+            for chunk in _chunks(updates):
+                session.execute(sa.update(PciDeviceRow), list(chunk))
+            for chunk in _chunks(deleted_ids):
+                session.execute(
+                    sa.delete(PciDeviceRow).where(PciDeviceRow.id.in_(chunk))
+                )
+            stats_updated = not _same_json(node.pci_stats, pci_stats)
+            if stats_updated:
+                session.execute(
+                    sa.update(ComputeNodeRow)
+                    .where(ComputeNodeRow.id == compute_node_id)
+                    .values(pci_stats=pci_stats, updated_at=now)
+                )
+        return PciSaveResult(
+            inserted=len(inserts),
+            updated=len(updates),
+            deleted=len(deleted_ids),
+            stats_updated=stats_updated,
+        )
+
+    # instances
+
+    def create_instance(
+        self, instance: InstanceRecord, pci_requests: str | None = None
+    ) -> InstanceRecord:
+        """Store a new instance and, if given, its PCI requests (JSON)."""
+        with self._session() as session:
+            row = InstanceRow(
+                uuid=instance.uuid,
+                host=instance.host,
+                node=instance.node,
+                vm_state=instance.vm_state,
+                task_state=instance.task_state,
+                flavor=instance.flavor,
+                image=instance.image,
+            )
+            session.add(row)
+            # No ORM relationship orders the inserts: the parent first.
+            session.flush()
+            if pci_requests is not None:
+                session.add(
+                    InstancePciRequestsRow(
+                        instance_uuid=instance.uuid, requests=pci_requests
+                    )
+                )
+            session.flush()
+            return _instance_record(row)
+
+    def get_instance(self, uuid: str) -> InstanceRecord | None:
+        with self._session() as session:
+            row = session.get(InstanceRow, uuid)
+            return _instance_record(row) if row is not None else None
+
+    def get_instances_by_host(
+        self, host: str, node: str | None = None
+    ) -> list[InstanceRecord]:
+        """Instances on ``host`` (and ``node`` if given), by uuid.
+
+        What the compute service reads at restart to know which
+        instances exist.
+        """
+        query = sa.select(InstanceRow).where(InstanceRow.host == host)
+        if node is not None:
+            query = query.where(InstanceRow.node == node)
+        with self._session() as session:
+            rows = session.scalars(query.order_by(InstanceRow.uuid))
+            return [_instance_record(row) for row in rows]
+
+    def update_instance(
+        self,
+        uuid: str,
+        *,
+        vm_state: str | None = None,
+        task_state: str | None = None,
+        clear_task_state: bool = False,
+        host: str | None = None,
+        node: str | None = None,
+    ) -> InstanceRecord:
+        """Change the given fields; ``clear_task_state`` sets it to None."""
+        with self._session() as session:
+            row = session.get(InstanceRow, uuid)
+            if row is None:
+                raise exception.DatabaseError(
+                    connection=self.masked_url,
+                    reason=f"instance {uuid} does not exist",
+                )
+            if vm_state is not None:
+                row.vm_state = vm_state
+            if task_state is not None or clear_task_state:
+                row.task_state = task_state
+            if host is not None:
+                row.host = host
+            if node is not None:
+                row.node = node
+            session.flush()
+            return _instance_record(row)
+
+    def delete_instance(self, uuid: str) -> bool:
+        """Delete the instance and its PCI requests; False if absent."""
+        with self._session() as session:
+            # Explicit child delete: do not rely on the backend's cascade
+            # (SQLite connections made elsewhere may not enforce FKs).
+            session.execute(
+                sa.delete(InstancePciRequestsRow).where(
+                    InstancePciRequestsRow.instance_uuid == uuid
+                )
+            )
+            result = session.execute(
+                sa.delete(InstanceRow).where(InstanceRow.uuid == uuid)
+            )
+            return bool(getattr(result, "rowcount", 0))
+
+    # instance PCI requests
+
+    def save_instance_pci_requests(
+        self, instance_uuid: str, requests: str
+    ) -> None:
+        """Create or replace the instance's PCI requests (JSON text)."""
+        with self._session() as session:
+            row = session.scalars(
+                sa.select(InstancePciRequestsRow).where(
+                    InstancePciRequestsRow.instance_uuid == instance_uuid
+                )
+            ).one_or_none()
+            if row is None:
+                session.add(
+                    InstancePciRequestsRow(
+                        instance_uuid=instance_uuid, requests=requests
+                    )
+                )
+            elif not _same_json(row.requests, requests):
+                row.requests = requests
+
+    def get_instance_pci_requests(self, instance_uuid: str) -> str | None:
+        """The instance's PCI requests (JSON text), None if never saved."""
+        found = self.get_pci_requests_by_instances([instance_uuid])
+        return found.get(instance_uuid)
+
+    def get_pci_requests_by_instances(
+        self, instance_uuids: Iterable[str]
+    ) -> dict[str, str]:
+        """PCI requests (JSON text) of several instances, by uuid."""
+        uuids = sorted(set(instance_uuids))
+        found: dict[str, str] = {}
+        with self._session() as session:
+            for chunk in _chunks(uuids):
+                rows = session.scalars(
+                    sa.select(InstancePciRequestsRow).where(
+                        InstancePciRequestsRow.instance_uuid.in_(chunk)
+                    )
+                )
+                found.update((row.instance_uuid, row.requests) for row in rows)
+        return found
