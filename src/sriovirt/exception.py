@@ -145,3 +145,14 @@ class DatabaseNotSynced(DatabaseError):
         "Database %(connection)s is at revision %(current)s, expected "
         "%(expected)s; run 'sriovirt-manage db sync'"
     )
+
+
+# --- PCI requests and stats (appended by the PCI tracking work) -----------
+
+
+class InvalidPciRequest(Invalid):
+    msg_fmt = "Invalid PCI request %(request_id)s: %(reason)s"
+
+
+class InvalidPciStats(Invalid):
+    msg_fmt = "Invalid PCI stats %(source)s: %(reason)s"

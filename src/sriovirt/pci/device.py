@@ -1,15 +1,26 @@
-"""Host PCI devices as discovered: the input of the whitelist and tracker.
+"""PCI devices: as discovered, and as tracked.
 
 :class:`HostPciDevice` is what the inventory reports for one PCI function
 of the host: its identity, its SR-IOV role and its topology.  It carries no
-tracking state (see :mod:`sriovirt.pci.tracker` for that).
+tracking state.
+
+:class:`PciDevice` is the tracker's mutable record of one whitelisted
+function: the host facts, the matching spec's tags and the tracking
+state.  Its status only moves along :data:`TRANSITIONS`; any other move
+raises :class:`~sriovirt.exception.PciDeviceInvalidStatus`.  A
+:class:`PciDevice` knows nothing of its relatives or of pools: the PF/VF
+rules and the pool counts are the tracker's job
+(:mod:`sriovirt.pci.tracker`), so this module must not grow policy that
+needs more than one device.
 """
 
 from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Final
 
 from sriovirt import exception
 from sriovirt.pci.address import PciAddress
@@ -76,9 +87,7 @@ class HostPciDevice:
         object.__setattr__(
             self,
             "product_id",
-            normalize_id(
-                self.product_id, field="product_id", address=address
-            ),
+            normalize_id(self.product_id, field="product_id", address=address),
         )
         try:
             object.__setattr__(self, "dev_type", DevType(self.dev_type))
@@ -111,3 +120,212 @@ class HostPciDevice:
     def vendor_info(self) -> str:
         """``vendor:product`` as Neutron's ``pci_vendor_info`` wants it."""
         return f"{self.vendor_id}:{self.product_id}"
+
+
+class DeviceStatus(enum.StrEnum):
+    """Tracking state of a :class:`PciDevice`, spelled as Nova stores it.
+
+    ``unclaimable`` and ``unavailable`` are both "blocked by a relative":
+    a device is ``unclaimable`` while a relative (its PF, or one of its
+    VFs) is claimed, and ``unavailable`` while a relative is allocated.
+    ``removed`` means gone from the host (or from the whitelist); the
+    database layer deletes the row and may mark it ``deleted``.
+    """
+
+    AVAILABLE = "available"
+    CLAIMED = "claimed"
+    ALLOCATED = "allocated"
+    REMOVED = "removed"
+    DELETED = "deleted"
+    UNCLAIMABLE = "unclaimable"
+    UNAVAILABLE = "unavailable"
+
+
+class Action(enum.StrEnum):
+    """What can happen to a tracked device."""
+
+    CLAIM = "claim"
+    ALLOCATE = "allocate"
+    FREE = "free"
+    #: A relative became (or stayed, differently) in use.
+    BLOCK = "block"
+    #: No relative is in use any more.
+    UNBLOCK = "unblock"
+    REMOVE = "remove"
+    DELETE = "delete"
+
+
+_S = DeviceStatus
+Moves = frozenset[tuple[DeviceStatus, DeviceStatus]]
+
+#: Every allowed move, per action, as ``(from, to)`` pairs.  Nothing else
+#: is allowed; :meth:`PciDevice.transition` enforces it.
+TRANSITIONS: Final[Mapping[Action, Moves]] = {
+    Action.CLAIM: frozenset({(_S.AVAILABLE, _S.CLAIMED)}),
+    Action.ALLOCATE: frozenset({(_S.CLAIMED, _S.ALLOCATED)}),
+    Action.FREE: frozenset(
+        {(_S.CLAIMED, _S.AVAILABLE), (_S.ALLOCATED, _S.AVAILABLE)}
+    ),
+    Action.BLOCK: frozenset(
+        {
+            (_S.AVAILABLE, _S.UNCLAIMABLE),
+            (_S.AVAILABLE, _S.UNAVAILABLE),
+            (_S.UNCLAIMABLE, _S.UNAVAILABLE),
+            (_S.UNAVAILABLE, _S.UNCLAIMABLE),
+        }
+    ),
+    Action.UNBLOCK: frozenset(
+        {(_S.UNCLAIMABLE, _S.AVAILABLE), (_S.UNAVAILABLE, _S.AVAILABLE)}
+    ),
+    Action.REMOVE: frozenset(
+        {
+            (_S.AVAILABLE, _S.REMOVED),
+            (_S.UNCLAIMABLE, _S.REMOVED),
+            (_S.UNAVAILABLE, _S.REMOVED),
+        }
+    ),
+    Action.DELETE: frozenset({(_S.REMOVED, _S.DELETED)}),
+}
+
+#: States a device can be freed from / that count as "used".
+IN_USE: Final = frozenset({_S.CLAIMED, _S.ALLOCATED})
+#: States of a device that is present but not used.
+NOT_IN_USE: Final = frozenset({_S.AVAILABLE, _S.UNCLAIMABLE, _S.UNAVAILABLE})
+
+
+def _expected(action: Action) -> str:
+    sources = sorted({src.value for src, _ in TRANSITIONS[action]})
+    return " or ".join(sources)
+
+
+def _targets(action: Action, source: DeviceStatus) -> list[DeviceStatus]:
+    return [dst for src, dst in TRANSITIONS[action] if src is source]
+
+
+@dataclass(slots=True, eq=False, kw_only=True)
+class PciDevice:
+    """One tracked PCI function: host facts, spec tags and state.
+
+    Owned and mutated by :class:`~sriovirt.pci.tracker.PciTracker`; other
+    code reads it.  Identity is the object (``eq=False``): two records of
+    the same address are never tracked at the same time.
+    """
+
+    host: HostPciDevice
+    physical_network: str | None = None
+    #: The matching spec's tags except ``physical_network``, sorted.
+    tags: tuple[tuple[str, str], ...] = ()
+    status: DeviceStatus = DeviceStatus.AVAILABLE
+    instance_uuid: str | None = None
+    request_id: str | None = None
+    #: Gone from the host or the whitelist while in use: removed when
+    #: freed instead of becoming available.
+    pending_removal: bool = False
+
+    # --- host facts -------------------------------------------------------
+
+    @property
+    def address(self) -> PciAddress:
+        return self.host.address
+
+    @property
+    def vendor_id(self) -> str:
+        return self.host.vendor_id
+
+    @property
+    def product_id(self) -> str:
+        return self.host.product_id
+
+    @property
+    def dev_type(self) -> DevType:
+        return self.host.dev_type
+
+    @property
+    def parent_addr(self) -> PciAddress | None:
+        return self.host.parent_addr
+
+    @property
+    def numa_node(self) -> int | None:
+        return self.host.numa_node
+
+    @property
+    def ifname(self) -> str | None:
+        return self.host.ifname
+
+    @property
+    def tag_dict(self) -> dict[str, str]:
+        """All tags, ``physical_network`` included (a fresh dict)."""
+        tags = dict(self.tags)
+        if self.physical_network is not None:
+            tags["physical_network"] = self.physical_network
+        return tags
+
+    @property
+    def in_use(self) -> bool:
+        return self.status in IN_USE
+
+    # --- state machine ----------------------------------------------------
+
+    def transition(
+        self, action: Action, to: DeviceStatus | None = None
+    ) -> DeviceStatus:
+        """Move along :data:`TRANSITIONS`; return the previous status.
+
+        ``to`` is needed only when the action allows several targets from
+        the current state (``block``).
+        """
+        source = self.status
+        targets = _targets(action, source)
+        if to is not None:
+            targets = [t for t in targets if t is to]
+        if len(targets) != 1:
+            expected = _expected(action)
+            if to is not None and source.value in expected.split(" or "):
+                expected = f"{expected} (and not already {to.value})"
+            raise exception.PciDeviceInvalidStatus(
+                address=self.address,
+                status=source.value,
+                action=action.value
+                + (f" to {to.value}" if to is not None else ""),
+                expected=expected,
+            )
+        self.status = targets[0]
+        return source
+
+    def claim(self, instance_uuid: str, request_id: str | None) -> None:
+        self.transition(Action.CLAIM)
+        self.instance_uuid = instance_uuid
+        self.request_id = request_id
+
+    def allocate(self, instance_uuid: str) -> None:
+        self._check_owner(instance_uuid)
+        self.transition(Action.ALLOCATE)
+
+    def free(self, instance_uuid: str | None = None) -> None:
+        if instance_uuid is not None:
+            self._check_owner(instance_uuid)
+        self.transition(Action.FREE)
+        self.instance_uuid = None
+        self.request_id = None
+
+    def block(self, to: DeviceStatus) -> None:
+        self.transition(Action.BLOCK, to)
+
+    def unblock(self) -> None:
+        self.transition(Action.UNBLOCK)
+
+    def remove(self) -> None:
+        self.transition(Action.REMOVE)
+
+    def mark_deleted(self) -> None:
+        self.transition(Action.DELETE)
+
+    def _check_owner(self, instance_uuid: str) -> None:
+        if self.instance_uuid is not None and (
+            self.instance_uuid != instance_uuid
+        ):
+            raise exception.PciDeviceInvalidOwner(
+                address=self.address,
+                owner=self.instance_uuid,
+                instance_uuid=instance_uuid,
+            )

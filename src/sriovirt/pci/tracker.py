@@ -1,0 +1,683 @@
+"""The PCI tracker: which whitelisted device is free, claimed or allocated.
+
+:class:`PciTracker` owns the :class:`~sriovirt.pci.device.PciDevice`
+records of one host.  It turns each inventory refresh into adds, updates
+and removals (:meth:`PciTracker.sync`), claims devices for an instance's
+PCI requests all or nothing (:meth:`PciTracker.claim`), allocates and
+frees them, and keeps the PF/VF rules:
+
+* a claimed (allocated) VF makes its PF unclaimable (unavailable);
+* a claimed (allocated) PF makes its VFs unclaimable (unavailable);
+* a PF becomes available again only when none of its VFs is in use;
+  freeing a PF makes its VFs available.
+
+A blocked device's status is *derived* from its relatives (the PF keeps
+counts of its claimed and allocated VFs), so every change is O(1) per
+device (O(VFs) when a PF itself changes) and the pools of
+:class:`~sriovirt.pci.stats.PciStats` are adjusted on each move into or
+out of ``available``: pool counts always equal the free devices and are
+never rebuilt.  ``sync`` is linear in the number of devices and reports
+what changed, so a refresh with nothing new costs one dict pass and no
+database write.
+
+This module must not read configuration, talk to libvirt or the
+database: the whitelist, the inventory and stored records come in as
+values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from sriovirt import exception
+from sriovirt.pci.address import PciAddress
+from sriovirt.pci.device import (
+    IN_USE,
+    DeviceStatus,
+    DevType,
+    HostPciDevice,
+    PciDevice,
+)
+from sriovirt.pci.request import PciRequest
+from sriovirt.pci.stats import PciStats, PoolKey
+
+LOG = logging.getLogger(__name__)
+
+_AVAILABLE = DeviceStatus.AVAILABLE
+_CLAIMED = DeviceStatus.CLAIMED
+_ALLOCATED = DeviceStatus.ALLOCATED
+#: Tags that are fields of their own in pools.
+_NOT_TAGS = frozenset({"physical_network", "dev_type"})
+
+
+class SpecLike(Protocol):
+    """What the tracker reads of a matching whitelist entry."""
+
+    @property
+    def physical_network(self) -> str | None: ...
+
+    @property
+    def tags(self) -> Mapping[str, str]: ...
+
+
+class DeviceMatcher(Protocol):
+    """:class:`~sriovirt.pci.whitelist.Whitelist`, as the tracker uses it."""
+
+    def match(self, dev: HostPciDevice) -> SpecLike | None: ...
+
+
+class StoredDevice(Protocol):
+    """A stored ``pci_devices`` row (e.g. ``db.records.PciDeviceRecord``)."""
+
+    @property
+    def address(self) -> str: ...
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def instance_uuid(self) -> str | None: ...
+
+    @property
+    def request_id(self) -> str | None: ...
+
+    @property
+    def vendor_id(self) -> str: ...
+
+    @property
+    def product_id(self) -> str: ...
+
+    @property
+    def dev_type(self) -> str: ...
+
+    @property
+    def parent_addr(self) -> str | None: ...
+
+    @property
+    def numa_node(self) -> int | None: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceRecord:
+    """The tracker's own :class:`StoredDevice` (see :meth:`records`)."""
+
+    address: str
+    status: str
+    vendor_id: str
+    product_id: str
+    dev_type: str
+    parent_addr: str | None = None
+    numa_node: int | None = None
+    instance_uuid: str | None = None
+    request_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResult:
+    """What :meth:`PciTracker.sync` changed; falsy ``changed`` = skip DB."""
+
+    added: tuple[PciAddress, ...] = ()
+    updated: tuple[PciAddress, ...] = ()
+    removed: tuple[PciAddress, ...] = ()
+    #: In use and gone from the host/whitelist this time: kept until
+    #: freed, then removed.
+    kept_in_use: tuple[PciAddress, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return bool(
+            self.added or self.updated or self.removed or self.kept_in_use
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreResult:
+    """What :meth:`PciTracker.restore` rebuilt."""
+
+    restored: tuple[PciAddress, ...] = ()
+    #: In use in the records but not on the host: kept until freed.
+    missing: tuple[PciAddress, ...] = ()
+    #: Records that could not be applied, one message each.
+    conflicts: tuple[str, ...] = ()
+
+
+class PciTracker:
+    """The PCI devices of one host and their pools."""
+
+    def __init__(self, whitelist: DeviceMatcher) -> None:
+        self._whitelist = whitelist
+        self._devices: dict[PciAddress, PciDevice] = {}
+        self._keys: dict[PciAddress, PoolKey] = {}
+        #: VFs by their PF's address (the PF may be untracked).
+        self._children: dict[PciAddress, dict[PciAddress, PciDevice]] = {}
+        #: Per PF address: how many of its VFs are claimed / allocated.
+        self._vf_claimed: dict[PciAddress, int] = {}
+        self._vf_allocated: dict[PciAddress, int] = {}
+        self._by_instance: dict[str, dict[PciAddress, PciDevice]] = {}
+        #: Available devices per pool, in insertion order (for picking).
+        self._free: dict[PoolKey, dict[PciAddress, PciDevice]] = {}
+        self._stats = PciStats()
+        self._key_cache: dict[tuple[object, ...], PoolKey] = {}
+        self._spec_cache: dict[
+            int, tuple[SpecLike, str | None, tuple[tuple[str, str], ...]]
+        ] = {}
+
+    # --- reading ----------------------------------------------------------
+
+    @property
+    def devices(self) -> tuple[PciDevice, ...]:
+        """Every tracked device (a snapshot; records owned by the tracker)."""
+        return tuple(self._devices.values())
+
+    def get(self, address: PciAddress | str) -> PciDevice:
+        addr = (
+            address
+            if isinstance(address, PciAddress)
+            else PciAddress.parse(address)
+        )
+        dev = self._devices.get(addr)
+        if dev is None:
+            raise exception.PciDeviceNotFound(address=addr)
+        return dev
+
+    def devices_of(self, instance_uuid: str) -> list[PciDevice]:
+        return list(self._by_instance.get(instance_uuid, {}).values())
+
+    @property
+    def instances(self) -> frozenset[str]:
+        return frozenset(self._by_instance)
+
+    @property
+    def stats(self) -> PciStats:
+        """A copy of the pools (O(pools)); the tracker's stay consistent."""
+        return self._stats.copy()
+
+    def pool_key(self, address: PciAddress) -> PoolKey:
+        return self._keys[address]
+
+    def records(self) -> list[DeviceRecord]:
+        """Every tracked device as a storable record."""
+        return [
+            DeviceRecord(
+                address=str(dev.address),
+                status=dev.status.value,
+                vendor_id=dev.vendor_id,
+                product_id=dev.product_id,
+                dev_type=dev.dev_type.value,
+                parent_addr=None
+                if dev.parent_addr is None
+                else str(dev.parent_addr),
+                numa_node=dev.numa_node,
+                instance_uuid=dev.instance_uuid,
+                request_id=dev.request_id,
+            )
+            for dev in self._devices.values()
+        ]
+
+    def set_whitelist(self, whitelist: DeviceMatcher) -> None:
+        """Use another whitelist from the next :meth:`sync` on."""
+        self._whitelist = whitelist
+        self._spec_cache.clear()
+
+    # --- discovery --------------------------------------------------------
+
+    def sync(self, devices: Iterable[HostPciDevice]) -> SyncResult:
+        """Make the tracked devices follow the host inventory.
+
+        Linear: one pass over the inventory, one over the tracked devices.
+        """
+        match = self._whitelist.match
+        tracked = self._devices
+        matched: set[PciAddress] = set()
+        added: list[PciAddress] = []
+        updated: list[PciAddress] = []
+        for host in {d.address: d for d in devices}.values():
+            spec = match(host)
+            if spec is None:
+                continue
+            addr = host.address
+            matched.add(addr)
+            physnet, tags = self._spec_tags(spec)
+            dev = tracked.get(addr)
+            if dev is None:
+                self._add(host, physnet, tags)
+                added.append(addr)
+            elif (
+                (dev.host is host or dev.host == host)
+                and dev.physical_network == physnet
+                and dev.tags == tags
+                and not dev.pending_removal
+            ):
+                continue
+            else:
+                self._update(dev, host, physnet, tags)
+                updated.append(addr)
+        removed: list[PciAddress] = []
+        kept: list[PciAddress] = []
+        if len(matched) != len(tracked):
+            for addr in [a for a in tracked if a not in matched]:
+                dev = tracked[addr]
+                if not dev.in_use:
+                    self._remove(dev)
+                    removed.append(addr)
+                elif not dev.pending_removal:
+                    dev.pending_removal = True
+                    kept.append(addr)
+                    LOG.warning(
+                        "PCI device %s is %s by instance %s but is gone "
+                        "from the host or no longer matches the "
+                        "whitelist; keeping it until it is freed",
+                        addr,
+                        dev.status,
+                        dev.instance_uuid,
+                    )
+        return SyncResult(
+            tuple(added), tuple(updated), tuple(removed), tuple(kept)
+        )
+
+    def _spec_tags(
+        self, spec: SpecLike
+    ) -> tuple[str | None, tuple[tuple[str, str], ...]]:
+        # Whitelists return the same entry objects every time: cache by
+        # identity (holding the entry, so its id cannot be reused).
+        hit = self._spec_cache.get(id(spec))
+        if hit is not None and hit[0] is spec:
+            return hit[1], hit[2]
+        tags = tuple(
+            sorted((k, v) for k, v in spec.tags.items() if k not in _NOT_TAGS)
+        )
+        self._spec_cache[id(spec)] = (spec, spec.physical_network, tags)
+        return spec.physical_network, tags
+
+    def _key_for(self, dev: PciDevice) -> PoolKey:
+        raw = (
+            dev.vendor_id,
+            dev.product_id,
+            dev.numa_node,
+            dev.dev_type,
+            dev.physical_network,
+            dev.tags,
+        )
+        key = self._key_cache.get(raw)
+        if key is None:
+            key = PoolKey(*raw)
+            self._key_cache[raw] = key
+        return key
+
+    def _add(
+        self,
+        host: HostPciDevice,
+        physnet: str | None,
+        tags: tuple[tuple[str, str], ...],
+    ) -> PciDevice:
+        dev = PciDevice(host=host, physical_network=physnet, tags=tags)
+        self._attach(dev)
+        return dev
+
+    def _update(
+        self,
+        dev: PciDevice,
+        host: HostPciDevice,
+        physnet: str | None,
+        tags: tuple[tuple[str, str], ...],
+    ) -> None:
+        # Detach from pools and relatives, change, attach again: the same
+        # code path as add/remove, so no special case can drift.
+        self._detach(dev)
+        dev.host = host
+        dev.physical_network = physnet
+        dev.tags = tags
+        dev.pending_removal = False
+        self._attach(dev)
+
+    def _remove(self, dev: PciDevice) -> None:
+        self._detach(dev)
+        dev.remove()
+
+    def _attach(self, dev: PciDevice) -> None:
+        addr = dev.address
+        self._devices[addr] = dev
+        key = self._key_for(dev)
+        self._keys[addr] = key
+        parent = dev.parent_addr
+        if parent is not None:
+            self._children.setdefault(parent, {})[addr] = dev
+        if dev.in_use:
+            self._use_changed(dev, None, dev.status)
+        else:
+            if dev.status is _AVAILABLE:
+                self._pool_add(dev)
+            self._rederive(dev)
+
+    def _detach(self, dev: PciDevice) -> None:
+        addr = dev.address
+        if dev.status is _AVAILABLE:
+            self._pool_remove(dev)
+        del self._devices[addr]
+        if dev.in_use:
+            self._use_changed(dev, dev.status, None)
+        parent = dev.parent_addr
+        if parent is not None:
+            siblings = self._children[parent]
+            del siblings[addr]
+            if not siblings:
+                del self._children[parent]
+        del self._keys[addr]
+
+    # --- pools and relatives ----------------------------------------------
+
+    def _pool_add(self, dev: PciDevice) -> None:
+        key = self._keys[dev.address]
+        self._free.setdefault(key, {})[dev.address] = dev
+        self._stats.adjust(key, 1)
+
+    def _pool_remove(self, dev: PciDevice) -> None:
+        key = self._keys[dev.address]
+        del self._free[key][dev.address]
+        self._stats.adjust(key, -1)
+
+    def _blocker(self, dev: PciDevice) -> DeviceStatus:
+        """The status a not-in-use device must have, given its relatives."""
+        if dev.dev_type is DevType.PF:
+            addr = dev.address
+            if self._vf_allocated.get(addr):
+                return DeviceStatus.UNAVAILABLE
+            if self._vf_claimed.get(addr):
+                return DeviceStatus.UNCLAIMABLE
+        elif dev.parent_addr is not None:
+            parent = self._devices.get(dev.parent_addr)
+            if parent is not None:
+                if parent.status is _ALLOCATED:
+                    return DeviceStatus.UNAVAILABLE
+                if parent.status is _CLAIMED:
+                    return DeviceStatus.UNCLAIMABLE
+        return _AVAILABLE
+
+    def _rederive(self, dev: PciDevice) -> None:
+        target = self._blocker(dev)
+        old = dev.status
+        if target is old:
+            return
+        if target is _AVAILABLE:
+            dev.unblock()
+            self._pool_add(dev)
+        else:
+            dev.block(target)
+            if old is _AVAILABLE:
+                self._pool_remove(dev)
+
+    def _use_changed(
+        self,
+        dev: PciDevice,
+        old: DeviceStatus | None,
+        new: DeviceStatus | None,
+    ) -> None:
+        """Update relatives after ``dev`` moved between use states."""
+        old = old if old in IN_USE else None
+        new = new if new in IN_USE else None
+        if old is new:
+            return
+        parent = dev.parent_addr
+        if parent is not None:
+            for status, delta in ((old, -1), (new, 1)):
+                if status is _CLAIMED:
+                    counts = self._vf_claimed
+                elif status is _ALLOCATED:
+                    counts = self._vf_allocated
+                else:
+                    continue
+                counts[parent] = counts.get(parent, 0) + delta
+                if not counts[parent]:
+                    del counts[parent]
+            pf = self._devices.get(parent)
+            if pf is not None and not pf.in_use:
+                self._rederive(pf)
+        if dev.dev_type is DevType.PF:
+            for child in self._children.get(dev.address, {}).values():
+                if not child.in_use:
+                    self._rederive(child)
+
+    def _set(self, dev: PciDevice, old: DeviceStatus) -> None:
+        """Book-keeping after ``dev`` moved from ``old`` (claim/alloc/free)."""
+        new = dev.status
+        if old is _AVAILABLE and new is not _AVAILABLE:
+            self._pool_remove(dev)
+        elif new is _AVAILABLE and old is not _AVAILABLE:
+            self._pool_add(dev)
+        self._use_changed(dev, old, new)
+        if new is _AVAILABLE:
+            # Freed while a relative was (still) in use: blocked.
+            self._rederive(dev)
+
+    # --- claims -----------------------------------------------------------
+
+    def claim(
+        self,
+        instance_uuid: str,
+        requests: Iterable[PciRequest],
+        numa_cells: Iterable[int] | None = None,
+    ) -> list[PciDevice]:
+        """Claim devices for every request, all or nothing.
+
+        Raises :class:`~sriovirt.exception.PciRequestUnsatisfiable` (with
+        the stage) and leaves the tracker unchanged when any request
+        cannot be served.
+        """
+        reqs = list(requests)
+        ids = [r.request_id for r in reqs]
+        if len(set(ids)) != len(ids):
+            raise exception.InvalidPciRequest(
+                request_id=", ".join(
+                    sorted({i for i in ids if ids.count(i) > 1})
+                ),
+                reason="the same request_id appears twice in one claim",
+            )
+        cells = None if numa_cells is None else frozenset(numa_cells)
+        done: list[PciDevice] = []
+        try:
+            for req in reqs:
+                self._claim_request(instance_uuid, req, cells, done)
+        except BaseException:
+            for dev in reversed(done):
+                self._free_one(dev, instance_uuid)
+            raise
+        return done
+
+    def _claim_request(
+        self,
+        instance_uuid: str,
+        req: PciRequest,
+        cells: frozenset[int] | None,
+        done: list[PciDevice],
+    ) -> None:
+        need = req.count
+        while need:
+            ask = (
+                req
+                if need == req.count
+                else dataclasses.replace(req, count=need)
+            )
+            (selection,) = self._stats.select([ask], cells)
+            before = need
+            for key, planned in selection.takes:
+                free = self._free.get(key)
+                n = planned
+                # Claiming a VF may block the PF pool and vice versa, so
+                # a pool can shrink under us: take what is there and let
+                # the next round select again for the rest.
+                while n and free:
+                    dev = next(iter(free.values()))
+                    self._claim_one(dev, instance_uuid, req.request_id)
+                    done.append(dev)
+                    n -= 1
+                    need -= 1
+            if need == before:  # pragma: no cover - pools out of sync
+                raise exception.PciRequestUnsatisfiable(
+                    request_id=req.request_id,
+                    reason="pools and free devices disagree (a bug)",
+                    stage="count",
+                )
+
+    def _claim_one(
+        self, dev: PciDevice, instance_uuid: str, request_id: str | None
+    ) -> None:
+        old = dev.status
+        dev.claim(instance_uuid, request_id)
+        self._set(dev, old)
+        self._by_instance.setdefault(instance_uuid, {})[dev.address] = dev
+
+    def _free_one(self, dev: PciDevice, instance_uuid: str) -> None:
+        old = dev.status
+        dev.free(instance_uuid)
+        owned = self._by_instance.get(instance_uuid)
+        if owned is not None:
+            owned.pop(dev.address, None)
+            if not owned:
+                del self._by_instance[instance_uuid]
+        self._set(dev, old)
+        if dev.pending_removal:
+            LOG.info(
+                "PCI device %s freed by instance %s is gone from the "
+                "host or whitelist; removing it",
+                dev.address,
+                instance_uuid,
+            )
+            self._remove(dev)
+
+    def allocate(self, instance_uuid: str) -> list[PciDevice]:
+        """Allocate every device the instance has claimed."""
+        out = []
+        for dev in list(self._by_instance.get(instance_uuid, {}).values()):
+            if dev.status is _CLAIMED:
+                dev.allocate(instance_uuid)
+                self._set(dev, _CLAIMED)
+                out.append(dev)
+        return out
+
+    def free(
+        self,
+        instance_uuid: str,
+        statuses: Collection[DeviceStatus] = IN_USE,
+    ) -> list[PciDevice]:
+        """Free the instance's devices; unknown instances free nothing."""
+        owned = self._by_instance.get(instance_uuid)
+        if not owned:
+            return []
+        out = [dev for dev in owned.values() if dev.status in statuses]
+        for dev in out:
+            self._free_one(dev, instance_uuid)
+        return out
+
+    def release_claims_except(
+        self, instance_uuids: Iterable[str], *, allocated_too: bool = False
+    ) -> list[PciDevice]:
+        """Free claims of every instance not in ``instance_uuids``.
+
+        At restart: claims of boots that never finished are released;
+        with ``allocated_too``, also devices of instances that no longer
+        exist.
+        """
+        keep = frozenset(instance_uuids)
+        statuses = IN_USE if allocated_too else frozenset({_CLAIMED})
+        out: list[PciDevice] = []
+        for uuid in [u for u in self._by_instance if u not in keep]:
+            out.extend(self.free(uuid, statuses))
+        return out
+
+    # --- restart ----------------------------------------------------------
+
+    def restore(
+        self,
+        records: Iterable[StoredDevice],
+        devices: Iterable[HostPciDevice] | None = None,
+    ) -> RestoreResult:
+        """Rebuild claims and allocations from stored records.
+
+        ``devices`` (the current inventory) is synced first when given.
+        Records of devices in use that are no longer on the host are
+        tracked from the record's facts and removed when freed; records
+        that contradict each other (a VF and its PF both in use) are
+        reported, not applied.
+        """
+        if devices is not None:
+            self.sync(devices)
+        restored: list[PciAddress] = []
+        missing: list[PciAddress] = []
+        conflicts: list[str] = []
+        for rec in records:
+            try:
+                status = DeviceStatus(rec.status)
+            except ValueError:
+                conflicts.append(
+                    f"{rec.address}: unknown status {rec.status!r}"
+                )
+                continue
+            if status not in IN_USE:
+                continue
+            try:
+                dev, was_missing = self._restore_one(rec, status)
+            except exception.SriovirtError as exc:
+                LOG.warning("Cannot restore PCI device record: %s", exc)
+                conflicts.append(f"{rec.address}: {exc}")
+                continue
+            restored.append(dev.address)
+            if was_missing:
+                missing.append(dev.address)
+        return RestoreResult(tuple(restored), tuple(missing), tuple(conflicts))
+
+    def _restore_one(
+        self, rec: StoredDevice, status: DeviceStatus
+    ) -> tuple[PciDevice, bool]:
+        if not rec.instance_uuid:
+            raise exception.PciDeviceInvalidStatus(
+                address=rec.address,
+                status=status.value,
+                action="restore",
+                expected="owned by an instance",
+            )
+        addr = PciAddress.parse(rec.address)
+        dev = self._devices.get(addr)
+        was_missing = dev is None
+        if dev is None:
+            host = HostPciDevice(
+                address=addr,
+                vendor_id=rec.vendor_id,
+                product_id=rec.product_id,
+                dev_type=DevType(rec.dev_type),
+                parent_addr=rec.parent_addr,  # type: ignore[arg-type]
+                numa_node=rec.numa_node,
+            )
+            dev = self._add(host, None, ())
+        elif dev.in_use:
+            if dev.instance_uuid == rec.instance_uuid:
+                return dev, False
+            raise exception.PciDeviceInvalidOwner(
+                address=addr,
+                owner=dev.instance_uuid,
+                instance_uuid=rec.instance_uuid,
+            )
+        try:
+            self._claim_one(dev, rec.instance_uuid, rec.request_id)
+        except exception.PciDeviceInvalidStatus:
+            if was_missing:
+                self._remove(dev)
+            raise
+        if status is _ALLOCATED:
+            dev.allocate(rec.instance_uuid)
+            self._set(dev, _CLAIMED)
+        if was_missing:
+            dev.pending_removal = True
+            LOG.warning(
+                "PCI device %s is %s by instance %s in the database but "
+                "is not on the host (or not whitelisted); keeping it "
+                "until it is freed",
+                addr,
+                status,
+                rec.instance_uuid,
+            )
+        return dev, was_missing
+
