@@ -1,1 +1,8 @@
-"""sriovirt.virt.libvirt.xml."""
+"""Declarative models of libvirt XML: mapping only, no policy.
+
+``base`` is the engine (frozen dataclasses <-> lxml, one declaration per
+field); ``nodedev``, ``interface``, ``hostdev`` and ``domain`` are the
+models built on it.  Nothing in this package imports libvirt,
+configuration, objects or the database, and nothing here decides what a
+guest should get: :mod:`sriovirt.virt.libvirt.vif` does.
+"""
