@@ -1,1 +1,33 @@
-"""sriovirt.cmd."""
+"""Console entry points (``sriovirt``, ``sriovirt-manage``).
+
+oslo.versionedobjects pulls in oslo.service, which imports eventlet and
+warns about its deprecation at import time; sriovirt does not use
+eventlet, so that warning is noise on every command and is silenced here,
+before any such import.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from oslo_config import cfg
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+
+
+def register_logging(conf: cfg.ConfigOpts) -> None:
+    """oslo.log options with the defaults every sriovirt command wants.
+
+    Logs go to standard error so that command output (tables, JSON) on
+    standard output stays clean; alembic's step-by-step INFO narration is
+    muted because the commands print the outcome themselves.
+    """
+    from oslo_log import log
+
+    log.register_options(conf)
+    log.set_defaults(
+        default_log_levels=[*log.get_default_log_levels(), "alembic=WARN"]
+    )
+    conf.set_default("use_stderr", True)

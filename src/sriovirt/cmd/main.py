@@ -18,7 +18,7 @@ from oslo_log import log
 
 from sriovirt import conf as sriovirt_conf
 from sriovirt import exception
-from sriovirt.cmd import config_check, pci, traits
+from sriovirt.cmd import config_check, pci, register_logging, traits
 
 Action = Callable[[cfg.ConfigOpts], int]
 
@@ -39,6 +39,12 @@ _COMMANDS: dict[
             "show which device_spec entry whitelists each host PCI device",
             pci.add_explain_arguments,
             pci.explain,
+        ),
+        "refresh": (
+            "discover the host's PCI devices now and store devices and "
+            "pools",
+            pci.add_list_arguments,
+            pci.refresh,
         ),
         "list": (
             "list the tracked PCI devices with state and owner",
@@ -80,9 +86,7 @@ def _add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
 def build_conf() -> cfg.ConfigOpts:
     conf = cfg.ConfigOpts()
     sriovirt_conf.register_opts(conf)
-    log.register_options(conf)
-    # Command output goes to stdout; logs must not mix with it.
-    conf.set_default("use_stderr", True)
+    register_logging(conf)
     conf.register_cli_opt(
         cfg.SubCommandOpt(
             "command",

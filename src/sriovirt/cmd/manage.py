@@ -24,6 +24,7 @@ from oslo_log import log
 
 import sriovirt.conf
 from sriovirt import exception
+from sriovirt.cmd import register_logging
 from sriovirt.db import api as db_api
 
 PROJECT = "sriovirt"
@@ -72,11 +73,7 @@ def _add_command_parsers(subparsers: argparse._SubParsersAction) -> None:  # typ
 def _conf() -> cfg.ConfigOpts:
     conf = cfg.ConfigOpts()
     sriovirt.conf.register_opts(conf)
-    log.register_options(conf)
-    # alembic narrates every step at INFO; the command prints the result.
-    log.set_defaults(
-        default_log_levels=[*log.get_default_log_levels(), "alembic=WARN"]
-    )
+    register_logging(conf)
     conf.register_cli_opt(
         cfg.SubCommandOpt(
             "category",

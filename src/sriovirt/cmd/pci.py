@@ -11,18 +11,24 @@ scheduler sees.
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from oslo_config import cfg
 
 from sriovirt import exception, paths
 from sriovirt.cmd import output
+from sriovirt.compute.resource_tracker import ResourceTracker
+from sriovirt.db import api as db_api
+from sriovirt.db.records import ComputeNodeRecord
 from sriovirt.pci.address import PciAddress
 from sriovirt.pci.device import HostPciDevice
 from sriovirt.pci.devspec import DeviceSpec
+from sriovirt.pci.stats import PciStats
 from sriovirt.pci.whitelist import Whitelist
 from sriovirt.virt.libvirt import host as libvirt_host
 from sriovirt.virt.libvirt import inventory
+from sriovirt.virt.libvirt.driver import LibvirtDriver
 
 
 def _add_format(parser: argparse.ArgumentParser) -> None:
@@ -154,9 +160,153 @@ def explain(conf: cfg.ConfigOpts) -> int:
     return 0
 
 
+def _database(conf: cfg.ConfigOpts) -> db_api.Database:
+    database = db_api.Database(str(conf.database.connection))
+    database.check_synced()
+    return database
+
+
+def _stored_node(
+    conf: cfg.ConfigOpts, database: db_api.Database
+) -> ComputeNodeRecord:
+    nodename = LibvirtDriver(conf).nodename()
+    node = database.get_compute_node(conf.host, nodename)
+    if node is None:
+        raise exception.Invalid(
+            reason=f"no compute node {conf.host}/{nodename} in "
+            f"{database.masked_url} yet: run `sriovirt pci refresh` or "
+            "start the compute service"
+        )
+    return node
+
+
+def refresh(conf: cfg.ConfigOpts) -> int:
+    wl = Whitelist.from_config(list(conf.pci.device_spec))
+    with _database(conf) as database:
+        rt = ResourceTracker(conf.host, LibvirtDriver(conf), database, wl)
+        report = rt.start()
+    r = report.refresh
+    summary = {
+        "host": conf.host,
+        "devices": r.devices,
+        "tracked": len(rt.tracker.devices),
+        "restored_in_use": report.restored,
+        "released": list(report.released),
+        "missing_in_use": list(report.missing),
+        "conflicts": list(report.conflicts),
+        "skipped": list(r.skipped),
+        "written": {
+            "inserted": r.saved.inserted,
+            "updated": r.saved.updated,
+            "deleted": r.saved.deleted,
+            "pools_updated": r.saved.stats_updated,
+        },
+        "ms": {
+            "inventory": round(r.inventory_ms, 3),
+            "sync": round(r.sync_ms, 3),
+            "pools": round(r.pools_ms, 3),
+            "db": round(r.db_ms, 3),
+        },
+    }
+    if conf.command.format == "json":
+        output.as_json(summary)
+        return 0
+    s = r.saved
+    print(
+        f"host {conf.host}: {r.devices} PCI devices on the host, "
+        f"{len(rt.tracker.devices)} whitelisted and tracked"
+    )
+    print(
+        f"stored: {s.inserted} inserted, {s.updated} updated, "
+        f"{s.deleted} deleted, pools "
+        f"{'updated' if s.stats_updated else 'unchanged'}"
+        + (" (nothing changed)" if not s.written else "")
+    )
+    for label, items in (
+        ("released (instance gone or boot unfinished)", report.released),
+        ("in use but missing from the host", report.missing),
+        ("conflicting records", report.conflicts),
+        ("skipped", r.skipped),
+    ):
+        for item in items:
+            print(f"{label}: {item}")
+    print(
+        f"took {r.total_ms:.1f} ms (inventory {r.inventory_ms:.1f}, sync "
+        f"{r.sync_ms:.1f}, pools {r.pools_ms:.1f}, db {r.db_ms:.1f})"
+    )
+    return 0
+
+
 def list_devices(conf: cfg.ConfigOpts) -> int:
-    raise exception.SriovirtError("pci list is not available yet")
+    with _database(conf) as database:
+        node = _stored_node(conf, database)
+        records = database.get_pci_devices(node.id)
+    if conf.command.format == "json":
+        output.as_json(
+            [
+                {
+                    "address": r.address,
+                    "dev_type": r.dev_type,
+                    "vendor_id": r.vendor_id,
+                    "product_id": r.product_id,
+                    "numa_node": r.numa_node,
+                    "parent_addr": r.parent_addr,
+                    "status": r.status,
+                    "instance_uuid": r.instance_uuid,
+                    "request_id": r.request_id,
+                    "extra_info": r.extra_info,
+                }
+                for r in records
+            ]
+        )
+        return 0
+    output.table(
+        ("ADDRESS", "TYPE", "VENDOR:PRODUCT", "NUMA", "STATUS", "INSTANCE",
+         "REQUEST_ID", "PHYSNET", "PARENT"),
+        [
+            [
+                r.address,
+                r.dev_type,
+                f"{r.vendor_id}:{r.product_id}",
+                "-" if r.numa_node is None else str(r.numa_node),
+                r.status,
+                r.instance_uuid or "-",
+                r.request_id or "-",
+                r.extra_info.get("physical_network", "-"),
+                r.parent_addr or "-",
+            ]
+            for r in records
+        ],
+    )
+    print(f"{len(records)} devices on compute node {node.hypervisor_hostname}")
+    return 0
 
 
 def pools(conf: cfg.ConfigOpts) -> int:
-    raise exception.SriovirtError("pci pools is not available yet")
+    with _database(conf) as database:
+        node = _stored_node(conf, database)
+    stats = PciStats.from_json(
+        node.pci_stats or "[]",
+        source=f"compute_nodes.pci_stats of {node.hypervisor_hostname}",
+    )
+    if conf.command.format == "json":
+        output.as_json(json.loads(stats.to_json()))
+        return 0
+    rows = []
+    for pool in stats.pools:
+        key = pool.key
+        tags = dict(key.tags)
+        rows.append([
+            f"{key.vendor_id}:{key.product_id}",
+            key.dev_type,
+            "-" if key.numa_node is None else str(key.numa_node),
+            str(key.physical_network or "-"),
+            ",".join(f"{k}={v}" for k, v in sorted(tags.items())) or "-",
+            str(pool.count),
+        ])
+    output.table(
+        ("VENDOR:PRODUCT", "TYPE", "NUMA", "PHYSNET", "TAGS", "FREE"), rows
+    )
+    total = sum(p.count for p in stats.pools)
+    print(f"{len(rows)} pools, {total} free devices")
+    return 0

@@ -1,0 +1,35 @@
+"""The compute driver interface the compute service talks to.
+
+A driver answers questions about its host (PCI functions, versions) and
+runs guests.  Implementations translate these calls to one hypervisor API
+(:mod:`sriovirt.virt.libvirt.driver`); the compute manager and resource
+tracker use only this interface, so they can run against a fake in tests.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sriovirt.pci.device import HostPciDevice
+
+
+@dataclass(frozen=True, slots=True)
+class PciInventory:
+    """The host's PCI functions, and what could not be understood."""
+
+    devices: Sequence[HostPciDevice]
+    skipped: Sequence[str] = ()
+
+
+class ComputeDriver(abc.ABC):
+    """What the compute service needs from a hypervisor."""
+
+    @abc.abstractmethod
+    def nodename(self) -> str:
+        """The hypervisor hostname this driver manages."""
+
+    @abc.abstractmethod
+    def pci_inventory(self) -> PciInventory:
+        """Every PCI function of the host, as discovered now."""
