@@ -41,7 +41,7 @@ def _rel(path: Path) -> str:
 
 
 def _top(name: str) -> str:
-    return name.split(".")[0]
+    return name.split(".", 1)[0]
 
 
 @pytest.mark.parametrize("path", MODULES, ids=_rel)

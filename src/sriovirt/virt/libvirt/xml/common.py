@@ -3,10 +3,6 @@
 Mapping only: no policy, no libvirt, no configuration.
 """
 
-# The field helpers (attr, child, ...) return dataclasses.field() objects,
-# which is exactly what RUF009 cannot see through.
-# ruff: noqa: RUF009
-
 from __future__ import annotations
 
 from dataclasses import dataclass

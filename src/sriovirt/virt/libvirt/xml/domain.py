@@ -10,10 +10,6 @@ libvirt accepts (used by schema tests and the integration tier).
 Mapping only: this module must not import libvirt and decides nothing.
 """
 
-# The field helpers (attr, child, ...) return dataclasses.field() objects,
-# which is exactly what RUF009 cannot see through.
-# ruff: noqa: RUF009
-
 from __future__ import annotations
 
 from collections.abc import Iterable

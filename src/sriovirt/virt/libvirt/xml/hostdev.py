@@ -7,10 +7,6 @@ not modelled: inside a domain they are kept verbatim.
 Mapping only: this module must not import libvirt and decides nothing.
 """
 
-# The field helpers (attr, child, ...) return dataclasses.field() objects,
-# which is exactly what RUF009 cannot see through.
-# ruff: noqa: RUF009
-
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -12,10 +12,6 @@ Mapping only: this module must not import libvirt and decides nothing
 (which interface a port gets is :mod:`sriovirt.virt.libvirt.vif`).
 """
 
-# The field helpers (attr, child, ...) return dataclasses.field() objects,
-# which is exactly what RUF009 cannot see through.
-# ruff: noqa: RUF009
-
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -14,10 +14,6 @@ Mapping only: this module must not import libvirt and decides nothing
 about which devices are usable.
 """
 
-# The field helpers (attr, child, ...) return dataclasses.field() objects,
-# which is exactly what RUF009 cannot see through.
-# ruff: noqa: RUF009
-
 from __future__ import annotations
 
 import functools

@@ -1,0 +1,98 @@
+"""Inventory: node-device XML -> HostPciDevice, through the real libvirt
+test driver and from raw XML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sriovirt import exception, paths
+from sriovirt.pci.address import PciAddress
+from sriovirt.pci.device import DevType, HostPciDevice
+from sriovirt.virt.libvirt import host as libvirt_host
+from sriovirt.virt.libvirt import inventory
+from sriovirt.virt.libvirt.xml.hostdoc import host_document
+
+PF = PciAddress.parse("0000:81:00.0")
+
+
+def _devices() -> list[HostPciDevice]:
+    pf = HostPciDevice(
+        address=PF, vendor_id="8086", product_id="1572",
+        dev_type=DevType.PF, numa_node=1, ifname="ens1f0",
+    )
+    vfs = [
+        HostPciDevice(
+            address=f"0000:81:02.{f}", vendor_id="8086", product_id="154c",
+            dev_type=DevType.VF, parent_addr=PF, numa_node=1,
+            ifname=f"ens1f0v{f}", parent_ifname="ens1f0",
+        )
+        for f in range(3)
+    ]
+    other = HostPciDevice(
+        address="0000:3b:00.0", vendor_id="144d", product_id="a808",
+        dev_type=DevType.PCI,
+    )
+    return [other, pf, *vfs]
+
+
+def test_sample_host_is_classified() -> None:
+    host = libvirt_host.Host(paths.test_driver_uri(paths.sample_host()))
+    inv = inventory.read(host)
+    by_addr = {str(d.address): d for d in inv.devices}
+    assert inv.skipped == ()
+    assert len(inv.devices) == 11
+    pf = by_addr["0000:81:00.0"]
+    assert (pf.dev_type, pf.ifname, pf.numa_node) == (
+        DevType.PF, "ens1f0", 0,
+    )
+    vf = by_addr["0000:82:10.6"]
+    assert vf.dev_type is DevType.VF
+    assert vf.parent_addr == PciAddress.parse("0000:82:00.0")
+    assert (vf.ifname, vf.parent_ifname, vf.numa_node) == (
+        "ens2f0v3", "ens2f0", 1,
+    )
+    nvme = by_addr["0000:3b:00.0"]
+    assert (nvme.dev_type, nvme.ifname) == (DevType.PCI, None)
+
+
+def test_host_document_round_trips_through_libvirt(tmp_path: Path) -> None:
+    devices = _devices()
+    doc = tmp_path / "host.xml"
+    doc.write_text(host_document(devices))
+    inv = inventory.read(libvirt_host.Host(paths.test_driver_uri(doc)))
+    assert list(inv.devices) == sorted(devices, key=lambda d: d.address)
+
+
+def test_bad_device_is_skipped_not_fatal() -> None:
+    good = """<device><name>pci_0000_05_00_0</name><parent>computer</parent>
+      <capability type='pci'><domain>0</domain><bus>5</bus><slot>0</slot>
+      <function>0</function><product id='0x1572'/><vendor id='0x8086'/>
+      </capability></device>"""
+    no_ids = """<device><name>pci_0000_06_00_0</name>
+      <capability type='pci'><domain>0</domain><bus>6</bus><slot>0</slot>
+      <function>0</function></capability></device>"""
+    broken = "<device><name>x</name><capability type='pci'>"
+    inv = inventory.from_node_device_xmls([good, no_ids, broken])
+    assert [str(d.address) for d in inv.devices] == ["0000:05:00.0"]
+    assert len(inv.skipped) == 2
+    assert any("pci_0000_06_00_0" in s and "vendor" in s
+               for s in inv.skipped)
+
+
+def test_unreachable_uri_is_a_clear_error(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.xml"
+    host = libvirt_host.Host(paths.test_driver_uri(missing))
+    with pytest.raises(exception.HypervisorUnavailable) as err:
+        inventory.read(host)
+    assert str(missing) in str(err.value)
+
+
+def test_versions_of_the_test_driver() -> None:
+    host = libvirt_host.Host(paths.test_driver_uri(paths.sample_host()))
+    v = host.versions()
+    assert v.hv_type == "TEST"
+    assert v.lib_version >= 6_003_000
+    assert libvirt_host.Versions.format(9_000_000) == "9.0.0"
+    assert libvirt_host.Versions.format(4_002_001) == "4.2.1"
