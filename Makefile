@@ -28,6 +28,10 @@ deps: $(VENV)/.stamp
 run: $(VENV)/.stamp
 	$(BIN)/sriovirt --config-file $(CONF) config check
 	$(BIN)/sriovirt --config-file $(CONF) pci explain
+	$(BIN)/sriovirt-manage --config-file $(CONF) db sync
+	$(BIN)/sriovirt --config-file $(CONF) pci refresh
+	$(BIN)/sriovirt --config-file $(CONF) pci pools
+	$(BIN)/sriovirt --config-file $(CONF) traits
 
 test: $(VENV)/.stamp lint
 	tools/install-bindeps integration functional

@@ -33,3 +33,7 @@ class ComputeDriver(abc.ABC):
     @abc.abstractmethod
     def pci_inventory(self) -> PciInventory:
         """Every PCI function of the host, as discovered now."""
+
+    @abc.abstractmethod
+    def traits(self) -> dict[str, bool]:
+        """``{trait name: reported}`` for the host's root provider."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from oslo_config import cfg
 
 from sriovirt.virt import driver
-from sriovirt.virt.libvirt import inventory
+from sriovirt.virt.libvirt import inventory, traits
 from sriovirt.virt.libvirt.host import Host
 
 
@@ -25,3 +25,13 @@ class LibvirtDriver(driver.ComputeDriver):
     def pci_inventory(self) -> driver.PciInventory:
         inv = inventory.read(self.host)
         return driver.PciInventory(devices=inv.devices, skipped=inv.skipped)
+
+    def trait_decisions(self) -> tuple[traits.TraitDecision, ...]:
+        """The host's traits with the reason for each."""
+        v = self.host.versions()
+        return traits.explain_host_traits(
+            v.lib_version, v.hv_version, v.hv_type
+        )
+
+    def traits(self) -> dict[str, bool]:
+        return {d.name: d.supported for d in self.trait_decisions()}
