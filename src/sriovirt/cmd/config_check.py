@@ -17,6 +17,7 @@ from oslo_config import cfg
 
 from sriovirt import exception
 from sriovirt.cmd import output
+from sriovirt.db import api as db_api
 from sriovirt.pci import alias, whitelist
 from sriovirt.virt.libvirt import host as libvirt_host
 
@@ -57,17 +58,18 @@ def source_of(conf: cfg.ConfigOpts, name: str, group: str | None) -> str:
 
 def _check_device_spec(conf: cfg.ConfigOpts) -> Iterator[Finding]:
     source = source_of(conf, "device_spec", "pci")
-    try:
-        wl = whitelist.Whitelist.from_config(list(conf.pci.device_spec))
-    except exception.InvalidDeviceSpec as exc:
-        yield Finding(Severity.ERROR, "[pci] device_spec", source, str(exc))
-        return
-    for warning in wl.warnings:
+    values = list(conf.pci.device_spec)
+    errors, warnings = whitelist.Whitelist.problems(values)
+    for error in errors:
+        yield Finding(Severity.ERROR, "[pci] device_spec", source, str(error))
+    for warning in warnings:
         yield Finding(Severity.WARNING, "[pci] device_spec", source, warning)
-    yield Finding(
-        Severity.OK, "[pci] device_spec", source,
-        f"{len(wl.entries)} entries",
-    )
+    if not errors:
+        wl = whitelist.Whitelist.from_config(values)
+        yield Finding(
+            Severity.OK, "[pci] device_spec", source,
+            f"{len(wl.entries)} entries",
+        )
 
 
 def _check_alias(conf: cfg.ConfigOpts) -> Iterator[Finding]:
@@ -101,10 +103,31 @@ def _check_libvirt(conf: cfg.ConfigOpts) -> Iterator[Finding]:
     )
 
 
+def _check_database(conf: cfg.ConfigOpts) -> Iterator[Finding]:
+    source = source_of(conf, "connection", "database")
+    url = str(conf.database.connection)
+    try:
+        with db_api.Database(url) as database:
+            step = database.check_synced()
+    except exception.DatabaseNotSynced as exc:
+        yield Finding(Severity.WARNING, "[database] connection", source,
+                      str(exc))
+        return
+    except exception.SriovirtError as exc:
+        yield Finding(Severity.ERROR, "[database] connection", source,
+                      str(exc))
+        return
+    yield Finding(
+        Severity.OK, "[database] connection", source,
+        f"{db_api.mask_url(url)} at revision {step.revision}",
+    )
+
+
 CHECKS: tuple[Callable[[cfg.ConfigOpts], Iterator[Finding]], ...] = (
     _check_device_spec,
     _check_alias,
     _check_libvirt,
+    _check_database,
 )
 
 

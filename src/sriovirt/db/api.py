@@ -102,10 +102,31 @@ def _enable_sqlite_foreign_keys(
         cursor.close()
 
 
-def create_engine(url: str, *, foreign_keys: bool = True) -> Engine:
+def sqlite_file(url: str) -> pathlib.Path | None:
+    """The file of a file-backed SQLite URL, else None."""
+    try:
+        parsed = make_url(url)
+    except exc.ArgumentError:
+        return None
+    database = parsed.database
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or not database
+        or database == ":memory:"
+        or database.startswith("file:")
+    ):
+        return None
+    return pathlib.Path(database).expanduser()
+
+
+def create_engine(
+    url: str, *, foreign_keys: bool = True, create_parent: bool = True
+) -> Engine:
     """An engine for ``url``; raises :class:`DatabaseError` if unusable.
 
-    For a SQLite file the parent directory is created.  ``foreign_keys``
+    For a SQLite file the parent directory is created when
+    ``create_parent`` (only ``sync`` needs it; readers must not leave
+    empty files behind).  ``foreign_keys``
     (SQLite only) is turned off for migrations, whose batch table copies
     must not cascade.  The engine connects lazily: connection failures
     surface (translated) at the first query.
@@ -119,13 +140,9 @@ def create_engine(url: str, *, foreign_keys: bool = True) -> Engine:
         ) from None
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
-        database = parsed.database
-        if (
-            database
-            and database != ":memory:"
-            and not database.startswith("file:")
-        ):
-            parent = pathlib.Path(database).expanduser().parent
+        path = sqlite_file(url)
+        if path is not None and create_parent:
+            parent = path.parent
             try:
                 parent.mkdir(parents=True, exist_ok=True)
             except OSError as error:
@@ -209,8 +226,14 @@ def _current(connection: sa.Connection) -> str | None:
 
 
 def version(url: str) -> MigrationStep | None:
-    """The revision the database at ``url`` is at (None: empty)."""
-    engine = create_engine(url)
+    """The revision the database at ``url`` is at (None: empty).
+
+    A SQLite file that does not exist is empty; it is not created.
+    """
+    path = sqlite_file(url)
+    if path is not None and not path.exists():
+        return None
+    engine = create_engine(url, create_parent=False)
     try:
         with _translated(url), engine.connect() as conn:
             return _step(_script(), _current(conn))
@@ -368,7 +391,7 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.masked_url = mask_url(url)
-        self.engine = create_engine(url)
+        self.engine = create_engine(url, create_parent=False)
         self._sessions = orm.sessionmaker(self.engine, expire_on_commit=False)
 
     def close(self) -> None:

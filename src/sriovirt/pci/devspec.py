@@ -187,12 +187,15 @@ def iter_config_entries(
     values: object,
     option: str,
     error_cls: type[exception.ConfigError],
+    errors: list[exception.ConfigError] | None = None,
 ) -> Iterator[ConfigEntry]:
     """Decode a MultiStrOpt: each value a JSON object or list of objects.
 
     Yields one :class:`ConfigEntry` per object in config order, numbering
     positions across values.  Value-level problems (not a string, bad
-    JSON, neither object nor list) raise ``error_cls`` at once.
+    JSON, neither object nor list) raise ``error_cls`` at once, or, when
+    an ``errors`` list is given, are appended to it and the value is
+    skipped (so a checker can report every problem in one pass).
     """
     if isinstance(values, str | bytes) or not isinstance(values, list | tuple):
         raise error_cls(
@@ -201,34 +204,50 @@ def iter_config_entries(
             option=option,
             reason="not a list of strings",
         )
+    def report(problem: exception.ConfigError) -> None:
+        if errors is None:
+            # The JSON error being handled is in the message already.
+            problem.__suppress_context__ = True
+            raise problem
+        errors.append(problem)
+
     position = 0
     for value_index, raw in enumerate(values, start=1):
         where = EntryOrigin(option, position + 1, value_index)
         if not isinstance(raw, str):
-            raise config_error(
-                error_cls,
-                where,
-                render_json(raw),
-                "value",
-                f"expected a JSON text, got {type(raw).__name__}",
+            report(
+                config_error(
+                    error_cls,
+                    where,
+                    render_json(raw),
+                    "value",
+                    f"expected a JSON text, got {type(raw).__name__}",
+                )
             )
+            continue
         text = raw if len(raw) <= _MAX_TEXT else raw[:_MAX_TEXT] + "..."
         dups = _DuplicateKeys()
         try:
             decoded = json.loads(raw, object_pairs_hook=dups.hook)
         except json.JSONDecodeError as exc:
-            raise config_error(
-                error_cls,
-                where,
-                text,
-                "value",
-                f"not valid JSON: {exc.msg} at line {exc.lineno} column "
-                f"{exc.colno}",
-            ) from None
+            report(
+                config_error(
+                    error_cls,
+                    where,
+                    text,
+                    "value",
+                    f"not valid JSON: {exc.msg} at line {exc.lineno} "
+                    f"column {exc.colno}",
+                )
+            )
+            continue
         except (ValueError, RecursionError) as exc:
-            raise config_error(
-                error_cls, where, text, "value", f"not valid JSON: {exc}"
-            ) from None
+            report(
+                config_error(
+                    error_cls, where, text, "value", f"not valid JSON: {exc}"
+                )
+            )
+            continue
         if isinstance(decoded, dict):
             position += 1
             yield ConfigEntry(
@@ -245,13 +264,15 @@ def iter_config_entries(
                     dups.by_object.get(id(item), ()),
                 )
         else:
-            raise config_error(
-                error_cls,
-                where,
-                text,
-                "value",
-                f"expected a JSON object or a list of objects, got "
-                f"{describe_json(decoded)}",
+            report(
+                config_error(
+                    error_cls,
+                    where,
+                    text,
+                    "value",
+                    f"expected a JSON object or a list of objects, got "
+                    f"{describe_json(decoded)}",
+                )
             )
 
 

@@ -83,6 +83,32 @@ class Whitelist:
         warnings = [w for spec in specs for w in spec.warnings]
         return cls(specs, warnings)
 
+    @staticmethod
+    def problems(
+        values: Sequence[str], option: str = DEFAULT_OPTION
+    ) -> tuple[list[exception.ConfigError], list[str]]:
+        """Every error and warning of the option, not just the first.
+
+        For ``sriovirt config check``: bad values and bad entries are
+        collected in config order and checking goes on past them.
+        """
+        errors: list[exception.ConfigError] = []
+        warnings: list[str] = []
+        for entry in iter_config_entries(
+            values, option, exception.InvalidDeviceSpec, errors
+        ):
+            try:
+                spec = DeviceSpec.parse(
+                    entry.data,
+                    entry.origin,
+                    duplicate_keys=entry.duplicate_keys,
+                )
+            except exception.InvalidDeviceSpec as exc:
+                errors.append(exc)
+            else:
+                warnings.extend(spec.warnings)
+        return errors, warnings
+
     @property
     def entries(self) -> tuple[DeviceSpec, ...]:
         """Every entry in config order."""
