@@ -83,9 +83,10 @@ class ResourceTracker:
         self.tracker = PciTracker(whitelist)
         self.lock = threading.RLock()
         self._node: ComputeNodeRecord | None = None
-        # Set when memory holds changes the database has not seen yet
-        # (a failed write, or a claim); the next refresh writes them.
-        self._dirty = True
+        # The tracker generation last written; any other value means
+        # memory holds changes the database has not seen (a claim, a
+        # free, a failed write) and the next refresh writes them.
+        self._saved_generation = -1
 
     @property
     def node(self) -> ComputeNodeRecord:
@@ -124,7 +125,6 @@ class ResourceTracker:
                     "Released PCI device %s: its instance no longer exists "
                     "or its boot never finished", dev.address,
                 )
-            self._dirty = True
             refresh = self._refresh(inv)
             return StartReport(
                 restored=len(restored.restored),
@@ -133,6 +133,11 @@ class ResourceTracker:
                 released=tuple(str(d.address) for d in released),
                 refresh=refresh,
             )
+
+    @property
+    def unsaved(self) -> bool:
+        """Whether the tracker changed since the last write."""
+        return self.tracker.generation != self._saved_generation
 
     def refresh(self) -> RefreshReport:
         """One periodic refresh of the inventory."""
@@ -153,7 +158,7 @@ class ResourceTracker:
 
         saved = PciSaveResult()
         pools_ms = db_ms = 0.0
-        if result.changed or self._dirty:
+        if result.changed or self.unsaved:
             t0 = time.perf_counter()
             stats_json = self.tracker.stats.to_json()
             pools_ms = _ms(t0)
@@ -181,9 +186,9 @@ class ResourceTracker:
                 pci_device_obj.PciDevice.from_tracked(d, node.id).to_record()
                 for d in self.tracker.devices
             ]
-            self._dirty = True
+            generation = self.tracker.generation
             saved = self.db.save_pci_state(node.id, records, stats_json)
-            self._dirty = False
+            self._saved_generation = generation
             if saved.written:
                 LOG.info(
                     "Stored PCI state of %s: %d inserted, %d updated, "

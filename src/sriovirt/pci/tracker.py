@@ -162,6 +162,9 @@ class PciTracker:
         self._free: dict[PoolKey, dict[PciAddress, PciDevice]] = {}
         self._stats = PciStats()
         self._key_cache: dict[tuple[object, ...], PoolKey] = {}
+        #: Bumped by every change of the tracked state (devices, their
+        #: status or owner), so a persister can tell "nothing to write".
+        self.generation = 0
         self._spec_cache: dict[
             int, tuple[SpecLike, str | None, tuple[tuple[str, str], ...]]
         ] = {}
@@ -339,6 +342,7 @@ class PciTracker:
         dev.remove()
 
     def _attach(self, dev: PciDevice) -> None:
+        self.generation += 1
         addr = dev.address
         self._devices[addr] = dev
         key = self._key_for(dev)
@@ -354,6 +358,7 @@ class PciTracker:
             self._rederive(dev)
 
     def _detach(self, dev: PciDevice) -> None:
+        self.generation += 1
         addr = dev.address
         if dev.status is _AVAILABLE:
             self._pool_remove(dev)
@@ -443,6 +448,7 @@ class PciTracker:
 
     def _set(self, dev: PciDevice, old: DeviceStatus) -> None:
         """Book-keeping after ``dev`` moved from ``old`` (claim/alloc/free)."""
+        self.generation += 1
         new = dev.status
         if old is _AVAILABLE and new is not _AVAILABLE:
             self._pool_remove(dev)
