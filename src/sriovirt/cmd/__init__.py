@@ -8,6 +8,8 @@ before any such import.
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 from typing import TYPE_CHECKING
 
@@ -31,3 +33,13 @@ def register_logging(conf: cfg.ConfigOpts) -> None:
         default_log_levels=[*log.get_default_log_levels(), "alembic=WARN"]
     )
     conf.set_default("use_stderr", True)
+
+
+def quiet_stdout() -> None:
+    """Point stdout at /dev/null after its reader went away (EPIPE).
+
+    Python flushes stdout again at exit; without this, that flush fails
+    a second time and prints "Exception ignored".
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())

@@ -18,7 +18,13 @@ from oslo_log import log
 
 from sriovirt import conf as sriovirt_conf
 from sriovirt import exception
-from sriovirt.cmd import config_check, pci, register_logging, traits
+from sriovirt.cmd import (
+    config_check,
+    pci,
+    quiet_stdout,
+    register_logging,
+    traits,
+)
 
 Action = Callable[[cfg.ConfigOpts], int]
 
@@ -113,7 +119,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     run = _COMMANDS[group][action][2]
     try:
-        return run(conf)
+        status = run(conf)
+        # Flush inside the try: a reader that went away (`| head`) must
+        # end the command quietly, not with a traceback at exit.
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        quiet_stdout()
+        return 141
     except exception.SriovirtError as exc:
         print(f"sriovirt {group} {action}: error: {exc}", file=sys.stderr)
         return 1

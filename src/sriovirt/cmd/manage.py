@@ -24,7 +24,7 @@ from oslo_log import log
 
 import sriovirt.conf
 from sriovirt import exception
-from sriovirt.cmd import register_logging
+from sriovirt.cmd import quiet_stdout, register_logging
 from sriovirt.db import api as db_api
 
 PROJECT = "sriovirt"
@@ -100,6 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = COMMANDS[(conf.category.name, conf.category.action)]
     try:
         print(handler(conf))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        quiet_stdout()
+        return 141
     except exception.SriovirtError as error:
         print(f"sriovirt-manage: error: {error}", file=sys.stderr)
         return 1
