@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 CONF   ?= etc/sriovirt/sriovirt.conf
 PYTEST_ARGS ?=
 
-.PHONY: run test unit functional integration lint bench genconfig \
+.PHONY: run test unit functional integration lint bench bench-nova genconfig \
         constraints deps clean
 
 $(VENV)/.stamp: requirements.txt test-requirements.txt upper-constraints.txt \
@@ -54,6 +54,9 @@ lint: $(VENV)/.stamp
 
 bench: $(VENV)/.stamp
 	$(BIN)/python -m bench
+
+bench-nova: $(VENV)/.stamp
+	$(BIN)/python -m bench --peer nova
 
 genconfig: $(VENV)/.stamp
 	$(BIN)/oslo-config-generator \

@@ -3,6 +3,13 @@
 Each module in :data:`BENCHES` exposes ``run(sizes=...) -> dict``; the
 report maps the module's short name to what it returned.  Add a bench by
 appending one line to :data:`BENCHES`.
+
+``--peer nova`` also runs OpenStack Nova 34's own PCI code on the same
+workload and sizes (in a separate virtual environment,
+:mod:`bench.nova_peer`) and adds a ``"nova_peer"`` section: Nova's figures
+and the ratios Nova time / sriovirt time.  The benches the ratios need
+(:data:`PEER_BENCHES`) run in peer mode even if ``--only`` leaves them
+out.  See ``bench/README.rst``.
 """
 
 from __future__ import annotations
@@ -11,10 +18,22 @@ import argparse
 import importlib
 import json
 import sys
+from pathlib import Path
 
 BENCHES = [
     "bench.bench_match",
+    "bench.bench_tracker",
+    "bench.bench_refresh",
+    "bench.bench_xml",
 ]
+
+#: What ``--peer nova`` compares Nova against (short name -> module).
+PEER_BENCHES = {
+    "bench_match": "bench.bench_match",
+    "bench_tracker": "bench.bench_tracker",
+}
+#: NIC counts of a peer run when ``--sizes`` is not given.
+PEER_SIZES = (2, 8, 32)
 
 
 def _sizes(text: str) -> tuple[int, ...]:
@@ -31,7 +50,28 @@ def _sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
-def main(argv: list[str] | None = None) -> int:
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive number, got {text!r}"
+        )
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = _positive(text)
+    if value != int(value):
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer, got {text!r}"
+        )
+    return int(value)
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument(
         "--only",
@@ -44,23 +84,105 @@ def main(argv: list[str] | None = None) -> int:
         type=_sizes,
         default=None,
         help="comma-separated NIC counts, e.g. 2,8,32 (bench default if "
-        "omitted)",
+        "omitted; 2,8,32 with --peer)",
     )
+    parser.add_argument(
+        "--peer",
+        choices=["nova"],
+        default=None,
+        help="also time Nova 34's PCI code on the same workload and report "
+        "Nova/sriovirt ratios (builds bench/.nova-venv on first use)",
+    )
+    parser.add_argument(
+        "--peer-budget",
+        type=_positive,
+        default=240.0,
+        metavar="SECONDS",
+        help="stop starting Nova timings after this many seconds "
+        "(default 240)",
+    )
+    parser.add_argument(
+        "--peer-repeats",
+        type=_positive_int,
+        default=5,
+        metavar="N",
+        help="best of N for Nova's fast operations; slow ones run fewer "
+        "times (default 5)",
+    )
+    parser.add_argument(
+        "--peer-venv",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="the Nova virtual environment (default bench/.nova-venv; "
+        "built there if missing)",
+    )
+    return parser
+
+
+def _run_bench(module_name: str, sizes: tuple[int, ...] | None) -> object:
+    module = importlib.import_module(module_name)
+    if sizes is None:
+        return module.run()
+    return module.run(sizes=sizes)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
     names = {module.rpartition(".")[2]: module for module in BENCHES}
     selected = args.only or list(names)
-    unknown = [name for name in selected if name not in names]
+    unknown = [
+        name
+        for name in selected
+        if name not in names and not (args.peer and name in PEER_BENCHES)
+    ]
     if unknown:
         parser.error(
             f"unknown bench {', '.join(unknown)}; known: {', '.join(names)}"
         )
+    sizes = args.sizes
+    python = None
+    if args.peer:
+        from bench.nova_peer import driver
+
+        sizes = sizes or PEER_SIZES
+        modules = {n: names[n] for n in selected if n in names}
+        modules.update(PEER_BENCHES)
+        # Build (or find) the Nova venv before timing anything: fail fast.
+        try:
+            python = driver.ensure_venv(args.peer_venv or driver.VENV_DIR)
+        except driver.PeerError as exc:
+            print(f"python -m bench: --peer nova: {exc}", file=sys.stderr)
+            return 1
+    else:
+        modules = {name: names[name] for name in selected}
     report: dict[str, object] = {}
-    for name in selected:
-        module = importlib.import_module(names[name])
-        if args.sizes is None:
-            report[name] = module.run()
-        else:
-            report[name] = module.run(sizes=args.sizes)
+    for name, module_name in modules.items():
+        try:
+            report[name] = _run_bench(module_name, sizes)
+        except ModuleNotFoundError as exc:
+            if not args.peer or exc.name != module_name:
+                raise
+            print(
+                f"python -m bench: --peer nova: bench {module_name} is "
+                "missing",
+                file=sys.stderr,
+            )
+            return 1
+    if args.peer:
+        assert sizes is not None and python is not None
+        try:
+            report["nova_peer"] = driver.run_peer(
+                sizes,
+                report,
+                python=python,
+                budget_s=args.peer_budget,
+                repeats=args.peer_repeats,
+            )
+        except driver.PeerError as exc:
+            print(f"python -m bench: --peer nova: {exc}", file=sys.stderr)
+            return 1
     json.dump(report, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0

@@ -1,0 +1,248 @@
+"""Refresh bench: the resource tracker's full and steady-state refresh.
+
+``run(sizes)`` renders the design's reference host (:mod:`bench.workload`,
+N NICs x 2 PFs x 128 VFs) as a libvirt test-driver host document, reads
+it through the real driver (``LibvirtDriver`` -> ``Host`` -> inventory)
+and times, per NIC count:
+
+* ``full``: a new :class:`~sriovirt.compute.resource_tracker.
+  ResourceTracker` on a fresh, synced SQLite database running ``start()``
+  (restore from the empty database, inventory, tracker sync of every
+  device, pools, insert of every row).  ``start()`` syncs the inventory
+  inside its restore step, outside the phases its ``RefreshReport``
+  times, so the driver's ``pci_inventory`` and the tracker's ``sync`` are
+  timed by thin wrappers; ``pools_ms`` and ``db_ms`` come from the
+  report; ``start_other_ms`` is the rest (schema check, compute node,
+  reading stored rows and instances).
+* ``steady``: ``refresh()`` again with nothing changed, phases from its
+  ``RefreshReport`` (pools and DB are 0: nothing is written).
+* ``libvirt``: the test driver's own costs, which are not ours: opening
+  the connection (it parses the host document) and ``Host.
+  node_device_xmls`` (listing + ``XMLDesc`` per device); ``parse_ms`` is
+  ours: node-device XML -> ``HostPciDevice`` (``inventory.
+  from_node_device_xmls``).
+* ``match``: ``Whitelist.match`` over the inventory, timed on its own
+  (inside a refresh it is part of ``sync``).
+
+Every phase is also given in ns per device.  Best of a few repeats (fewer
+for big hosts), GC off while timing.  This module only measures; it
+raises if a refresh does not do what the design says (every device stored
+by the full refresh, nothing written by the steady one).
+"""
+
+from __future__ import annotations
+
+import gc
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from oslo_config import cfg
+
+from bench.workload import build_device_spec, build_devices
+from sriovirt import conf as sriovirt_conf
+from sriovirt import paths
+from sriovirt.compute.resource_tracker import RefreshReport, ResourceTracker
+from sriovirt.db import api
+from sriovirt.pci.whitelist import Whitelist
+from sriovirt.virt.libvirt import inventory
+from sriovirt.virt.libvirt.driver import LibvirtDriver
+from sriovirt.virt.libvirt.host import Host
+from sriovirt.virt.libvirt.xml.hostdoc import host_document
+
+HOST = "bench-host"
+REPEATS = 5
+#: Hosts at least this big (devices) get fewer repeats.
+BIG = 4_000
+BIG_REPEATS = 3
+
+
+@contextmanager
+def _gc_off() -> Iterator[None]:
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _best_ms(func: Callable[[], object], repeats: int) -> float:
+    best = float("inf")
+    with _gc_off():
+        for _ in range(repeats):
+            start = time.perf_counter()
+            func()
+            best = min(best, time.perf_counter() - start)
+    return best * 1e3
+
+
+def _conf() -> cfg.ConfigOpts:
+    conf = cfg.ConfigOpts()
+    sriovirt_conf.register_opts(conf)
+    conf([], project="sriovirt", default_config_files=[])
+    conf.set_override("host", HOST)
+    return conf
+
+
+def _time_calls(obj: object, name: str) -> list[float]:
+    """Add up the seconds spent in ``obj.<name>()`` from now on.
+
+    Patches the instance only (restore's ``self.sync`` and the resource
+    tracker's ``self.driver.pci_inventory`` go through it too).
+    """
+    spent = [0.0]
+    method = getattr(obj, name)
+
+    def timed(*args: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return method(*args)
+        finally:
+            spent[0] += time.perf_counter() - start
+
+    setattr(obj, name, timed)
+    return spent
+
+
+def _per_device(phases: dict[str, float], n: int) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for name, ms in phases.items():
+        out[name] = round(ms, 3)
+        out[name.removesuffix("_ms") + "_ns_per_device"] = round(
+            ms * 1e6 / n
+        )
+    return out
+
+
+def _full_refresh(
+    workdir: Path,
+    index: int,
+    host: Host,
+    whitelist: Whitelist,
+) -> tuple[dict[str, float], ResourceTracker, api.Database]:
+    url = f"sqlite:///{workdir / f'full-{index}.sqlite'}"
+    if (workdir / f"full-{index}.sqlite").exists():
+        raise AssertionError(f"{url} is not a fresh database")
+    api.sync(url)
+    database = api.Database(url)
+    driver = LibvirtDriver(_conf(), host=host)
+    inventory_spent = _time_calls(driver, "pci_inventory")
+    rt = ResourceTracker(HOST, driver, database, whitelist)
+    sync_spent = _time_calls(rt.tracker, "sync")
+    with _gc_off():
+        start = time.perf_counter()
+        report = rt.start()
+        total = time.perf_counter() - start
+    saved = report.refresh.saved
+    if saved.inserted != len(rt.tracker.devices) or not saved.stats_updated:
+        raise AssertionError(f"full refresh stored {saved}")
+    phases = {
+        "total_ms": total * 1e3,
+        "inventory_ms": inventory_spent[0] * 1e3,
+        "sync_ms": sync_spent[0] * 1e3,
+        "pools_ms": report.refresh.pools_ms,
+        "db_ms": report.refresh.db_ms,
+    }
+    phases["start_other_ms"] = phases["total_ms"] - sum(
+        v for k, v in phases.items() if k != "total_ms"
+    )
+    return phases, rt, database
+
+
+def _steady(rt: ResourceTracker, repeats: int) -> dict[str, float]:
+    best: RefreshReport | None = None
+    with _gc_off():
+        for _ in range(repeats):
+            report = rt.refresh()
+            if report.sync.changed or report.saved.written:
+                raise AssertionError(
+                    f"steady refresh changed something: {report.sync}, "
+                    f"{report.saved}"
+                )
+            if best is None or report.total_ms < best.total_ms:
+                best = report
+    assert best is not None
+    return {
+        "total_ms": best.total_ms,
+        "inventory_ms": best.inventory_ms,
+        "sync_ms": best.sync_ms,
+        "pools_ms": best.pools_ms,
+        "db_ms": best.db_ms,
+    }
+
+
+def _size(n_nics: int, workdir: Path) -> dict[str, object]:
+    devices = build_devices(n_nics)
+    n = len(devices)
+    repeats = BIG_REPEATS if n >= BIG else REPEATS
+    whitelist = Whitelist.from_config(build_device_spec(devices))
+    doc = workdir / f"host-{n_nics}.xml"
+    doc.write_text(host_document(devices))
+    uri = paths.test_driver_uri(doc)
+
+    def open_host() -> None:
+        fresh = Host(uri)
+        fresh.versions()
+        fresh.close()
+
+    open_ms = _best_ms(open_host, repeats)
+    host = Host(uri)
+    xmls = host.node_device_xmls()  # opens the connection: not timed
+    listing_ms = _best_ms(host.node_device_xmls, repeats)
+    parse_ms = _best_ms(lambda: inventory.from_node_device_xmls(xmls), repeats)
+    found = inventory.from_node_device_xmls(xmls).devices
+    if len(found) != n:
+        raise AssertionError(f"inventory found {len(found)} of {n} devices")
+
+    def match_all() -> None:
+        match = whitelist.match
+        for dev in found:
+            match(dev)
+
+    match_ms = _best_ms(match_all, repeats)
+
+    full: dict[str, float] | None = None
+    rt: ResourceTracker | None = None
+    databases: list[api.Database] = []
+    for index in range(repeats):
+        phases, candidate, database = _full_refresh(
+            workdir, index, host, whitelist
+        )
+        databases.append(database)
+        if full is None or phases["total_ms"] < full["total_ms"]:
+            full, rt = phases, candidate
+    assert full is not None and rt is not None
+    steady = _steady(rt, repeats)
+    result: dict[str, object] = {
+        "nics": n_nics,
+        "devices": n,
+        "tracked": len(rt.tracker.devices),
+        "pools": len(rt.tracker.stats.pools),
+        "repeats": repeats,
+        "libvirt": _per_device(
+            {"open_ms": open_ms, "listing_ms": listing_ms}, n
+        ),
+        "parse": _per_device({"parse_ms": parse_ms}, n),
+        "match": _per_device({"match_ms": match_ms}, n),
+        "full": _per_device(full, n),
+        "steady": _per_device(steady, n),
+    }
+    for database in databases:
+        database.close()
+    host.close()
+    return result
+
+
+def run(sizes: Iterable[int] = (2, 8, 32)) -> dict[str, object]:
+    """Full and steady-state refresh timings for each NIC count."""
+    results: dict[str, object] = {}
+    with tempfile.TemporaryDirectory(prefix="sriovirt-bench-") as tmp:
+        for n_nics in sizes:
+            workdir = Path(tmp) / f"nics-{n_nics}"
+            workdir.mkdir()
+            results[str(n_nics)] = _size(n_nics, workdir)
+    return results

@@ -1,0 +1,221 @@
+"""The Nova peer bench's sriovirt side: workload serialisation and ratios.
+
+No Nova install needed: the expected device dicts are the shapes Nova 34's
+``nova.virt.libvirt.host.Host._get_pcidev_info`` reports (see its own
+``test_get_pcidev_info``), written out here; the runner itself is only
+checked for not importing sriovirt.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bench.nova_peer import driver
+from bench.workload import (
+    PORTS_PER_NIC,
+    VFS_PER_PF,
+    build_device_spec,
+    build_devices,
+)
+
+#: Nova 34 ``_get_pcidev_info`` keys for a PF with a netdev / a netdev VF.
+NOVA_PF_KEYS = {
+    "dev_id",
+    "address",
+    "product_id",
+    "vendor_id",
+    "numa_node",
+    "label",
+    "dev_type",
+    "mac_address",
+}
+NOVA_VF_KEYS = {
+    "dev_id",
+    "address",
+    "product_id",
+    "vendor_id",
+    "numa_node",
+    "label",
+    "dev_type",
+    "parent_addr",
+    "parent_ifname",
+    "capabilities",
+}
+
+
+@pytest.fixture(scope="module")
+def serialised() -> list[dict[str, Any]]:
+    return driver.serialise_devices(build_devices(2))
+
+
+def test_keys_are_novas(serialised: list[dict[str, Any]]) -> None:
+    assert driver.PF_KEYS == NOVA_PF_KEYS
+    assert driver.VF_KEYS == NOVA_VF_KEYS
+    pfs = [d for d in serialised if d["dev_type"] == "type-PF"]
+    vfs = [d for d in serialised if d["dev_type"] == "type-VF"]
+    assert len(pfs) == 2 * PORTS_PER_NIC
+    assert len(vfs) == len(pfs) * VFS_PER_PF
+    assert all(set(d) == NOVA_PF_KEYS for d in pfs)
+    assert all(set(d) == NOVA_VF_KEYS for d in vfs)
+
+
+def test_values_have_novas_formats(serialised: list[dict[str, Any]]) -> None:
+    pf, vf = serialised[0], serialised[1]
+    assert pf == {
+        "dev_id": "pci_0000_10_00_0",
+        "address": "0000:10:00.0",
+        "product_id": "1572",
+        "vendor_id": "8086",
+        "numa_node": 0,
+        "label": "label_8086_1572",
+        "dev_type": "type-PF",
+        "mac_address": "52:54:00:00:00:01",
+    }
+    assert vf == {
+        "dev_id": "pci_0000_10_02_0",
+        "address": "0000:10:02.0",
+        "product_id": "154c",
+        "vendor_id": "8086",
+        "numa_node": 0,
+        "label": "label_8086_154c",
+        "dev_type": "type-VF",
+        "parent_addr": "0000:10:00.0",
+        "parent_ifname": "ens1f0",
+        "capabilities": {
+            "network": list(driver.VF_NET_FEATURES),
+            "sriov": {"pf_mac_address": "52:54:00:00:00:01", "vf_num": 0},
+        },
+    }
+    # VFs are numbered per PF; each PF has its own MAC.
+    last_vf_of_first_pf = serialised[VFS_PER_PF]
+    assert last_vf_of_first_pf["capabilities"]["sriov"]["vf_num"] == (
+        VFS_PER_PF - 1
+    )
+    second_pf = serialised[VFS_PER_PF + 1]
+    assert second_pf["dev_type"] == "type-PF"
+    assert second_pf["mac_address"] != pf["mac_address"]
+    # What the runner gets goes through JSON unchanged.
+    assert json.loads(json.dumps(serialised)) == serialised
+
+
+def test_payload_carries_sizes_and_spec() -> None:
+    payload = driver.build_payload([2], repeats=3, budget_s=10.0, hosts=7)
+    assert payload["timed_sizes"] == ["2"]
+    # The scheduling host (8 NICs) travels too, untimed.
+    assert set(payload["sizes"]) == {"2", str(driver.SCHED_NICS)}
+    two = payload["sizes"]["2"]
+    assert len(two["devices"]) == 516
+    assert two["device_spec"] == build_device_spec(build_devices(2))
+    assert payload["scheduling"] == {
+        "size": "8",
+        "hosts": 7,
+        "physical_network": driver.SCHED_PHYSNET,
+    }
+    assert (payload["repeats"], payload["budget_s"]) == (3, 10.0)
+
+
+def _sriovirt_report() -> dict[str, Any]:
+    return {
+        "bench_match": {"2": {"total_ms": 0.5}, "8": {"total_ms": 2.0}},
+        "bench_tracker": {
+            "sizes": {
+                "2": {
+                    "full_sync_ms": 2.0,
+                    "steady_sync_ms": 0.5,
+                    "to_json_ms": 0.02,
+                },
+                "8": {
+                    "full_sync_ms": 8.0,
+                    "steady_sync_ms": 0.0,
+                    "to_json_ms": 0.03,
+                },
+            },
+            "scheduling": {"support_us_per_host": 1.25},
+        },
+    }
+
+
+def test_ratios_are_nova_over_sriovirt() -> None:
+    nova = {
+        "sizes": {
+            "2": {
+                "match_ms": 6.0,
+                "full_sync_ms": 50.0,
+                "steady_sync_ms": 100.0,
+                "pools_ms": 40.0,
+                "pools_json_ms": 20.0,
+            },
+            # Budget cut this size after matching: the rest is missing.
+            "8": {"match_ms": 80.0},
+        },
+        "scheduling": {"support_us_per_host": 150.0},
+    }
+    ratios = driver.compute_ratios(_sriovirt_report(), nova)
+    assert ratios == {
+        "2": {
+            "match": 12.0,
+            "full_sync": 25.0,
+            "steady_sync": 200.0,
+            "pools": 2000.0,
+            "pools_json": 1000.0,
+        },
+        "8": {
+            "match": 40.0,
+            "full_sync": None,
+            "steady_sync": None,
+            "pools": None,
+            "pools_json": None,
+        },
+        "scheduling_per_host": 120.0,
+    }
+
+
+def test_ratios_without_sriovirt_figures_are_none() -> None:
+    nova = {
+        "sizes": {"32": {"match_ms": 1000.0, "steady_sync_ms": 5.0}},
+        "scheduling": {"support_us_per_host": 150.0},
+    }
+    report = _sriovirt_report()
+    report["bench_tracker"]["sizes"]["32"] = {"steady_sync_ms": 0.0}
+    ratios = driver.compute_ratios(report, nova)
+    # No sriovirt size 32 in bench_match; a zero time gives no ratio.
+    assert ratios["32"]["match"] is None
+    assert ratios["32"]["steady_sync"] is None
+    assert driver.compute_ratios({}, nova)["scheduling_per_host"] is None
+
+
+def test_runner_never_imports_sriovirt() -> None:
+    tree = ast.parse(Path(driver.RUNNER).read_text())
+    modules: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            modules.add(node.module)
+    tops = {name.partition(".")[0] for name in modules}
+    assert "sriovirt" not in tops
+    assert "bench" not in tops
+    assert "nova" in tops
+
+
+def test_offline_pip_failure_is_one_clear_line() -> None:
+    stderr = (
+        "WARNING: Retrying ... NewConnectionError(...): /simple/nova/\n"
+        "ERROR: Could not find a version that satisfies the requirement "
+        "nova==34.0.0\n"
+        "ERROR: No matching distribution found for nova==34.0.0\n"
+    )
+    reason = driver._pip_reason(stderr)
+    assert reason == "the package index is unreachable (no network?)"
+    stale = driver._pip_reason(
+        "ERROR: No matching distribution found for oslo.db==99.0\n"
+    )
+    assert stale.startswith("a pinned package is not on the package index")
+    assert "oslo.db==99.0" in stale
+    assert "\n" not in stale
+    other = driver._pip_reason("ERROR: disk full\nmore\n")
+    assert other == "ERROR: disk full"
