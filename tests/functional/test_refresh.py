@@ -666,13 +666,18 @@ def test_restart_keeps_allocation_of_a_device_gone_from_the_host(
     first.save()
     used = str(dev.address)
 
+    before = _rows(database)[used].extra_info
+
     second = _tracker(database, hosts.without(used))
     report = second.start()
     assert report.missing == (used,)
     assert report.released == ()
     row = _rows(database)[used]
     assert (row.status, row.instance_uuid) == ("allocated", INSTANCE_A)
-    assert row.extra_info["pending_removal"] == "true"
+    # Rebuilt from its row, it keeps its physnet, tags and netdev names.
+    assert row.extra_info == {**before, "pending_removal": "true"}
+    assert row.extra_info["physical_network"] == "physnet9"
+    assert row.extra_info["trusted"] == "true"
     assert _stored_pools(database) == _pools(mlx=3)
 
     second.tracker.free(INSTANCE_A)

@@ -22,13 +22,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sriovirt.db import api as db_api
 from sriovirt.db.records import ComputeNodeRecord, PciSaveResult
 from sriovirt.objects import pci_device as pci_device_obj
-from sriovirt.pci.tracker import DeviceMatcher, PciTracker, SyncResult
+from sriovirt.pci.device import PciDevice
+from sriovirt.pci.tracker import (
+    DeviceMatcher,
+    PciTracker,
+    RestoreResult,
+    SyncResult,
+)
 from sriovirt.virt import driver as virt_driver
 
 LOG = logging.getLogger(__name__)
@@ -110,22 +116,33 @@ class ResourceTracker:
         with self.lock:
             self.db.check_synced()
             node = self.node
-            stored = self.db.get_pci_devices(node.id)
-            inv = self.driver.pci_inventory()
-            restored = self.tracker.restore(stored, inv.devices)
+            stored = [
+                pci_device_obj.PciDevice.from_record(r).to_stored()
+                for r in self.db.get_pci_devices(node.id)
+            ]
             if live_instances is None:
                 live_instances = [
                     i.uuid for i in self.db.get_instances_by_host(self.host)
                 ]
-            released = self.tracker.release_claims_except(
-                live_instances, allocated_too=True
-            )
+            live = frozenset(live_instances)
+            restored = RestoreResult()
+            released: list[PciDevice] = []
+
+            def rebuild() -> None:
+                # Right after the first sync: the stored claims and
+                # allocations are laid over what the host has now.
+                nonlocal restored, released
+                restored = self.tracker.restore(stored)
+                released = self.tracker.release_claims_except(
+                    live, allocated_too=True
+                )
+
+            refresh = self._refresh(rebuild)
             for dev in released:
                 LOG.warning(
                     "Released PCI device %s: its instance no longer exists "
                     "or its boot never finished", dev.address,
                 )
-            refresh = self._refresh(inv)
             return StartReport(
                 restored=len(restored.restored),
                 missing=tuple(str(a) for a in restored.missing),
@@ -142,18 +159,19 @@ class ResourceTracker:
     def refresh(self) -> RefreshReport:
         """One periodic refresh of the inventory."""
         with self.lock:
-            return self._refresh(None)
+            return self._refresh()
 
     def _refresh(
-        self, inv: virt_driver.PciInventory | None
+        self, after_sync: Callable[[], None] | None = None
     ) -> RefreshReport:
         t0 = time.perf_counter()
-        if inv is None:
-            inv = self.driver.pci_inventory()
+        inv = self.driver.pci_inventory()
         inventory_ms = _ms(t0)
 
         t0 = time.perf_counter()
         result = self.tracker.sync(inv.devices)
+        if after_sync is not None:
+            after_sync()
         sync_ms = _ms(t0)
 
         saved = PciSaveResult()

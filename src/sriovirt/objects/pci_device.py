@@ -23,7 +23,7 @@ from typing import Any
 from sriovirt.db.records import PciDeviceRecord
 from sriovirt.objects import base
 from sriovirt.pci import device as pci_device
-from sriovirt.pci.address import PciAddress
+from sriovirt.pci import tracker
 
 fields = base.fields
 
@@ -153,32 +153,32 @@ class PciDevice(base.SriovirtObject):
         )
         return obj
 
-    def to_tracked(self) -> pci_device.PciDevice:
-        """The tracker's device for this stored one (at restart)."""
+    def to_stored(self) -> tracker.DeviceRecord:
+        """What :meth:`PciTracker.restore` rebuilds this device from.
+
+        Carries the pool identity (physical network, tags) and netdev
+        names, so a device in use that vanished from the host keeps its
+        tags until it is freed.
+        """
         info = dict(self.obj_get("extra_info", {}))
-        parent = self.obj_get("parent_addr")
-        host = pci_device.HostPciDevice(
-            address=PciAddress.parse(self.address),
+        ifname = info.pop(IFNAME, None)
+        parent_ifname = info.pop(PARENT_IFNAME, None)
+        info.pop(PENDING_REMOVAL, None)
+        physnet = info.pop(PHYSICAL_NETWORK, None)
+        return tracker.DeviceRecord(
+            address=self.address,
+            status=self.status,
             vendor_id=self.vendor_id,
             product_id=self.product_id,
-            dev_type=pci_device.DevType(self.dev_type),
-            parent_addr=(
-                PciAddress.parse(parent) if parent is not None else None
-            ),
+            dev_type=self.dev_type,
+            parent_addr=self.obj_get("parent_addr"),
             numa_node=self.obj_get("numa_node"),
-            ifname=info.pop(IFNAME, None),
-            parent_ifname=info.pop(PARENT_IFNAME, None),
-        )
-        pending = info.pop(PENDING_REMOVAL, "false") == "true"
-        physnet = info.pop(PHYSICAL_NETWORK, None)
-        return pci_device.PciDevice(
-            host=host,
-            physical_network=physnet,
-            tags=tuple(sorted(info.items())),
-            status=pci_device.DeviceStatus(self.status),
             instance_uuid=self.obj_get("instance_uuid"),
             request_id=self.obj_get("request_id"),
-            pending_removal=pending,
+            physical_network=physnet,
+            tags=tuple(sorted(info.items())),
+            ifname=ifname,
+            parent_ifname=parent_ifname,
         )
 
 

@@ -100,6 +100,21 @@ class StoredDevice(Protocol):
     @property
     def numa_node(self) -> int | None: ...
 
+    # What rebuilds a device that is in use but gone from the host, so it
+    # keeps its pool identity until it is freed.
+
+    @property
+    def physical_network(self) -> str | None: ...
+
+    @property
+    def tags(self) -> tuple[tuple[str, str], ...]: ...
+
+    @property
+    def ifname(self) -> str | None: ...
+
+    @property
+    def parent_ifname(self) -> str | None: ...
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DeviceRecord:
@@ -114,6 +129,10 @@ class DeviceRecord:
     numa_node: int | None = None
     instance_uuid: str | None = None
     request_id: str | None = None
+    physical_network: str | None = None
+    tags: tuple[tuple[str, str], ...] = ()
+    ifname: str | None = None
+    parent_ifname: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +236,10 @@ class PciTracker:
                 numa_node=dev.numa_node,
                 instance_uuid=dev.instance_uuid,
                 request_id=dev.request_id,
+                physical_network=dev.physical_network,
+                tags=dev.tags,
+                ifname=dev.host.ifname,
+                parent_ifname=dev.host.parent_ifname,
             )
             for dev in self._devices.values()
         ]
@@ -656,8 +679,10 @@ class PciTracker:
                 dev_type=DevType(rec.dev_type),
                 parent_addr=rec.parent_addr,  # type: ignore[arg-type]
                 numa_node=rec.numa_node,
+                ifname=rec.ifname,
+                parent_ifname=rec.parent_ifname,
             )
-            dev = self._add(host, None, ())
+            dev = self._add(host, rec.physical_network, tuple(rec.tags))
         elif dev.in_use:
             if dev.instance_uuid == rec.instance_uuid:
                 return dev, False

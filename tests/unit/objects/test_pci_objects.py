@@ -142,13 +142,14 @@ def test_tracked_device_round_trip() -> None:
         "ifname": "enp129s16f1",
         "pending_removal": "true",
     }
-    back = obj.to_tracked()
-    assert back.host == host
+    back = PciDevice.from_record(obj.to_record()).to_stored()
+    assert back.address == "0000:81:10.1"
+    assert (back.parent_addr, back.numa_node) == ("0000:81:00.0", 1)
+    assert (back.ifname, back.parent_ifname) == ("enp129s16f1", None)
     assert back.physical_network == "physnet1"
     assert back.tags == (("trusted", "true"),)
-    assert back.status is pci_device.DeviceStatus.CLAIMED
+    assert back.status == "claimed"
     assert (back.instance_uuid, back.request_id) == (INSTANCE, REQUEST)
-    assert back.pending_removal
 
 
 # --- pools ------------------------------------------------------------------
