@@ -638,3 +638,43 @@ def test_db_sync_refresh_list_and_pools(
         node = database.get_compute_node(HOST, HOST)
         assert node is not None
         assert len(database.get_pci_devices(node.id)) == 10
+
+
+# --- traits ---------------------------------------------------------------
+
+
+def test_traits_on_the_test_driver_say_why_not(tmp_path: pathlib.Path) -> None:
+    conf = _write_conf(tmp_path)
+    table = sriovirt(tmp_path, conf, "traits")
+    assert table.returncode == 0, table.stderr
+    assert "libvirt 9.0.0, TEST 0.0.2" in table.stdout
+    row = next(
+        line for line in table.stdout.splitlines()
+        if line.startswith("COMPUTE_NET_VIRTIO_PACKED")
+    )
+    assert row.split()[1] == "no"
+    assert "hypervisor test is not QEMU" in row
+
+    doc = json.loads(sriovirt(tmp_path, conf, "traits", "--format",
+                              "json").stdout)
+    assert doc["hypervisor"] == "TEST"
+    assert doc["traits"] == {
+        "COMPUTE_NET_VIRTIO_PACKED": {
+            "supported": False,
+            "reason": "hypervisor test is not QEMU",
+        }
+    }
+
+
+def test_traits_on_an_unreachable_uri_is_one_line(
+    tmp_path: pathlib.Path,
+) -> None:
+    conf = _write_conf(tmp_path)
+    missing = tmp_path / "gone.xml"
+    result = sriovirt(
+        tmp_path, conf, "traits", "--connection",
+        paths.test_driver_uri(missing),
+    )
+    assert result.returncode == 1
+    line = _one_error_line(result)
+    assert "Cannot connect to libvirt" in line and "gone.xml" in line
