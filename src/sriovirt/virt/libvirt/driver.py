@@ -18,12 +18,20 @@ class LibvirtDriver(driver.ComputeDriver):
     def __init__(self, conf: cfg.ConfigOpts, host: Host | None = None) -> None:
         self._nodename = str(conf.host)
         self.host = host or Host(conf.libvirt.connection_uri)
+        # The node-device XML of the last refresh and what it gave: a
+        # steady-state refresh compares texts instead of parsing again.
+        self._last_xmls: list[str] | None = None
+        self._last_inventory = inventory.Inventory(devices=())
 
     def nodename(self) -> str:
         return self._nodename
 
     def pci_inventory(self) -> driver.PciInventory:
-        inv = inventory.read(self.host)
+        xmls = self.host.node_device_xmls()
+        if xmls != self._last_xmls:
+            self._last_inventory = inventory.from_node_device_xmls(xmls)
+            self._last_xmls = xmls
+        inv = self._last_inventory
         return driver.PciInventory(devices=inv.devices, skipped=inv.skipped)
 
     def trait_decisions(self) -> tuple[traits.TraitDecision, ...]:
