@@ -26,9 +26,9 @@ $(VENV)/.stamp: requirements.txt test-requirements.txt upper-constraints.txt \
 deps: $(VENV)/.stamp
 
 run: $(VENV)/.stamp
+	$(BIN)/sriovirt-manage --config-file $(CONF) db sync
 	$(BIN)/sriovirt --config-file $(CONF) config check
 	$(BIN)/sriovirt --config-file $(CONF) pci explain
-	$(BIN)/sriovirt-manage --config-file $(CONF) db sync
 	$(BIN)/sriovirt --config-file $(CONF) pci refresh
 	$(BIN)/sriovirt --config-file $(CONF) pci pools
 	$(BIN)/sriovirt --config-file $(CONF) traits
