@@ -107,7 +107,11 @@ def explain(conf: cfg.ConfigOpts) -> int:
         address = PciAddress.parse(wanted)
         devices = [d for d in devices if d.address == address]
         if not devices:
-            raise exception.PciDeviceNotFound(address=f"{address} on {uri}")
+            raise exception.Invalid(
+                reason=f"no PCI device {address} on host {uri} "
+                f"({len(inv.devices)} devices there; run without an "
+                "address to list them)"
+            )
     verdicts = [(d, wl.match(d)) for d in devices]
     if conf.command.format == "json":
         output.as_json(
