@@ -17,6 +17,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sriovirt import exception
 from sriovirt.pci.device import DevType
@@ -31,18 +32,19 @@ from sriovirt.pci.devspec import (
     render_json,
     suggest,
 )
+from sriovirt.pci.request import NumaPolicy
+
+# NumaPolicy is re-exported: an alias's policy is the one its requests
+# carry, so both modules share one enum.
+__all__ = [
+    "ALIAS_OPTION",
+    "NumaPolicy",
+    "PciAlias",
+    "PciAliasSpec",
+    "parse_aliases",
+]
 
 ALIAS_OPTION = "[pci] alias"
-
-
-class NumaPolicy(enum.StrEnum):
-    """How strictly a PCI device must share the guest's NUMA node."""
-
-    REQUIRED = "required"
-    LEGACY = "legacy"
-    PREFERRED = "preferred"
-    SOCKET = "socket"
-
 
 _KEYS = (
     "name",
@@ -198,32 +200,8 @@ def _parse_entry(data: object) -> _Entry:
         raise SpecFieldError(
             "name", f"expected a non-empty string, got {describe_json(name)}"
         )
-    device_type: DevType | None = None
-    if "device_type" in data:
-        raw = data["device_type"]
-        try:
-            device_type = DevType(raw) if isinstance(raw, str) else None
-        except ValueError:
-            device_type = None
-        if device_type is None:
-            raise SpecFieldError(
-                "device_type",
-                f"expected one of {', '.join(t.value for t in DevType)}, "
-                f"got {describe_json(raw)}",
-            )
-    numa_policy: NumaPolicy | None = None
-    if "numa_policy" in data:
-        raw = data["numa_policy"]
-        try:
-            numa_policy = NumaPolicy(raw) if isinstance(raw, str) else None
-        except ValueError:
-            numa_policy = None
-        if numa_policy is None:
-            raise SpecFieldError(
-                "numa_policy",
-                f"expected one of {', '.join(p.value for p in NumaPolicy)}, "
-                f"got {describe_json(raw)}",
-            )
+    device_type = _optional_enum(data, "device_type", DevType)
+    numa_policy = _optional_enum(data, "numa_policy", NumaPolicy)
     spec = PciAliasSpec(
         vendor_id=_optional_id(data, "vendor_id"),
         product_id=_optional_id(data, "product_id"),
@@ -244,6 +222,27 @@ def _optional_id(data: dict[object, object], key: str) -> str | None:
     # An alias is a request: "*" would be a silent "anything", so Nova's
     # hex-only rule is kept; leave the key out to mean any.
     return parse_hex_id(data[key], key, wildcard=False)
+
+
+_E = TypeVar("_E", bound=enum.StrEnum)
+
+
+def _optional_enum(
+    data: dict[object, object], key: str, kind: type[_E]
+) -> _E | None:
+    if key not in data:
+        return None
+    value = data[key]
+    if isinstance(value, str):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    raise SpecFieldError(
+        key,
+        f"expected one of {', '.join(m.value for m in kind)}, "
+        f"got {describe_json(value)}",
+    )
 
 
 def _optional_str(data: dict[object, object], key: str) -> str | None:

@@ -39,13 +39,14 @@ class DevType(enum.StrEnum):
 def normalize_id(value: object, *, field: str, address: object) -> str:
     """Return a vendor/product id as 4 lowercase hex digits.
 
-    Accepts ``"8086"``, ``"0x8086"`` and any case; anything else is an
+    Accepts ``"8086"``, ``"0x8086"``, shorter ids (``"15"`` is
+    ``"0015"``) and any case; anything else, an empty id included, is an
     :class:`~sriovirt.exception.InvalidHostDevice`.
     """
     if isinstance(value, str):
-        text = value.strip().lower().removeprefix("0x").zfill(4)
-        if _HEX_ID.fullmatch(text):
-            return text
+        text = value.strip().lower().removeprefix("0x")
+        if text and _HEX_ID.fullmatch(text.zfill(4)):
+            return text.zfill(4)
     raise exception.InvalidHostDevice(
         address=address,
         reason=f"{field} {value!r} is not a 4-digit hex id",
@@ -193,9 +194,9 @@ IN_USE: Final = frozenset({_S.CLAIMED, _S.ALLOCATED})
 NOT_IN_USE: Final = frozenset({_S.AVAILABLE, _S.UNCLAIMABLE, _S.UNAVAILABLE})
 
 
-def _expected(action: Action) -> str:
-    sources = sorted({src.value for src, _ in TRANSITIONS[action]})
-    return " or ".join(sources)
+def _sources(action: Action) -> list[str]:
+    """The statuses ``action`` can move a device from, sorted."""
+    return sorted({src.value for src, _ in TRANSITIONS[action]})
 
 
 def _targets(action: Action, source: DeviceStatus) -> list[DeviceStatus]:
@@ -279,9 +280,10 @@ class PciDevice:
         if to is not None:
             targets = [t for t in targets if t is to]
         if len(targets) != 1:
-            expected = _expected(action)
-            if to is not None and source.value in expected.split(" or "):
-                expected = f"{expected} (and not already {to.value})"
+            sources = _sources(action)
+            expected = " or ".join(sources)
+            if to is not None and source.value in sources:
+                expected += f" (and not already {to.value})"
             raise exception.PciDeviceInvalidStatus(
                 address=self.address,
                 status=source.value,

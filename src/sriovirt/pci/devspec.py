@@ -204,6 +204,7 @@ def iter_config_entries(
             option=option,
             reason="not a list of strings",
         )
+
     def report(problem: exception.ConfigError) -> None:
         if errors is None:
             # The JSON error being handled is in the message already.

@@ -22,11 +22,8 @@ from typing import Final
 
 from sriovirt import exception
 from sriovirt.pci.device import DevType, normalize_id
+from sriovirt.pci.devspec import BOOLEAN_TAGS
 
-#: Tags whose values are booleans, normalised to ``"true"``/``"false"``.
-BOOLEAN_TAGS: Final = frozenset(
-    {"trusted", "remote_managed", "managed", "live_migratable", "one_time_use"}
-)
 _TRUE: Final = frozenset({"true", "yes", "on", "1"})
 _FALSE: Final = frozenset({"false", "no", "off", "0"})
 
@@ -181,6 +178,8 @@ class RequestSpec:
                 continue
             if not isinstance(key, str) or not key:
                 raise _bad(request_id, f"spec key {key!r} is not a name")
+            # The whitelist's boolean tags: a request normalises exactly
+            # those, or its "yes" would never meet a pool's "true".
             if key in BOOLEAN_TAGS:
                 tags.append((key, _bool_tag(key, value, request_id)))
             elif isinstance(value, str):

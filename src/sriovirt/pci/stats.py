@@ -7,12 +7,12 @@ of free devices.  :class:`PciStats` answers the scheduler
 and round-trips through the ``compute_nodes.pci_stats`` JSON.
 
 Pools are kept indexed by physical network and each key carries the
-frozenset of its items, so a one-request ``support`` call touches only
-the pools of that network and tests each with two set operations: the
-scheduler checks 10,000 hosts in milliseconds.  ``support`` is true iff
-``apply`` would succeed; both use the same normalised request sets, and
-``apply`` goes through :data:`~sriovirt.pci.filters.POOL_FILTERS` to name
-the stage that failed.
+frozenset of its items, so a ``support`` call for one request with one
+alternative touches only the pools of its network and tests each with
+two set operations: the scheduler checks 10,000 hosts in milliseconds.
+``support`` is true iff ``apply`` would succeed; both use the same
+normalised request sets, and ``apply`` goes through
+:data:`~sriovirt.pci.filters.POOL_FILTERS` to name the stage that failed.
 
 This module must not know about individual devices or their PF/VF
 relations (that is the tracker's job): it only counts.
@@ -28,7 +28,7 @@ from typing import Final
 from sriovirt import exception
 from sriovirt.pci import filters
 from sriovirt.pci.device import DevType, normalize_id
-from sriovirt.pci.request import NumaPolicy, PciRequest, RequestSpec
+from sriovirt.pci.request import NumaPolicy, PciRequest
 
 _POOL_FIELDS: Final = frozenset(
     {"vendor_id", "product_id", "numa_node", "count", "tags"}
@@ -438,8 +438,3 @@ def _parse_pool(entry: object, where: str) -> tuple[PoolKey, int]:
         tags=tuple(sorted(tags.items())),
     )
     return key, count
-
-
-def spec_matches(alt: RequestSpec, key: PoolKey) -> bool:
-    """Whether a pool passes every per-alternative stage for ``alt``."""
-    return alt.required <= key.items and alt.forbidden.isdisjoint(key.items)

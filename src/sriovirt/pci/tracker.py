@@ -711,4 +711,3 @@ class PciTracker:
                 rec.instance_uuid,
             )
         return dev, was_missing
-

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sriovirt import exception
+from sriovirt.pci import request
 from sriovirt.pci.alias import (
     NumaPolicy,
     PciAlias,
@@ -17,6 +18,7 @@ from sriovirt.pci.alias import (
     parse_aliases,
 )
 from sriovirt.pci.device import DevType
+from sriovirt.pci.request import PciRequest
 
 
 def test_full_alias() -> None:
@@ -203,3 +205,14 @@ def test_anything_raises_only_invalid_pci_alias(config: list[str]) -> None:
         parse_aliases(config)
     except exception.InvalidPciAlias as err:
         assert str(err).startswith("Invalid [pci] alias: ")
+
+
+def test_alias_policy_is_the_request_policy() -> None:
+    # One enum: an alias's numa_policy goes into its requests unchanged.
+    (alias,) = parse_aliases(
+        ['{"name": "a", "numa_policy": "socket"}']
+    ).values()
+    assert NumaPolicy is request.NumaPolicy
+    assert alias.numa_policy is request.NumaPolicy.SOCKET
+    req = PciRequest(spec=alias.request_specs(), numa_policy=alias.numa_policy)
+    assert req.numa_policy is alias.numa_policy

@@ -16,6 +16,7 @@ from sriovirt.pci.device import (
     DevType,
     HostPciDevice,
     PciDevice,
+    normalize_id,
 )
 
 S = DeviceStatus
@@ -174,3 +175,19 @@ def test_facts_and_tags() -> None:
     assert str(dev.parent_addr) == "0000:81:00.0"
     assert dev.numa_node == 1
     assert dev.tag_dict == {"trusted": "true", "physical_network": "physnet1"}
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [("8086", "8086"), ("0x10ED", "10ed"), (" 15b3 ", "15b3"), ("15", "0015")],
+)
+def test_ids_are_normalised(given: str, expected: str) -> None:
+    assert normalize_id(given, field="vendor_id", address="x") == expected
+
+
+@pytest.mark.parametrize("bad", ["", " ", "0x", "80g6", "18086", 8086, None])
+def test_bad_ids_are_refused(bad: object) -> None:
+    with pytest.raises(exception.InvalidHostDevice) as err:
+        normalize_id(bad, field="vendor_id", address="0000:81:00.0")
+    assert f"vendor_id {bad!r} is not a 4-digit hex id" in str(err.value)
+    assert "0000:81:00.0" in str(err.value)

@@ -9,6 +9,7 @@ import pytest
 
 from sriovirt import exception
 from sriovirt.pci.device import DevType
+from sriovirt.pci.devspec import BOOLEAN_TAGS
 from sriovirt.pci.request import NumaPolicy, PciRequest, RequestSpec
 
 RID = "0f0e0d0c-0b0a-4908-8706-050403020100"
@@ -129,3 +130,11 @@ def test_describe() -> None:
 def test_every_numa_policy() -> None:
     for policy in ("required", "legacy", "preferred", "socket"):
         assert PciRequest(spec=[{}], numa_policy=policy).numa_policy == policy
+
+
+@pytest.mark.parametrize("tag", BOOLEAN_TAGS)
+def test_boolean_tags_are_the_whitelists(tag: str) -> None:
+    # A pool's boolean tags come from devspec; a request must normalise
+    # the same ones or "yes" would never meet the pool's "true".
+    (spec,) = PciRequest(spec=[{tag: "yes"}]).spec
+    assert spec.tags == ((tag, "true"),)
