@@ -331,24 +331,27 @@ class VIF:
 # --- field parsers ---------------------------------------------------------
 
 
-def _unwrap(
-    body: Mapping[str, Any], key: str, fail: _Fail
-) -> Mapping[str, Any]:
-    if not isinstance(body, Mapping):
-        raise fail(f"{key} body {body!r} is not a JSON object")
+def _inner(body: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """The object of a ``{key: {...}}`` wrapper, else ``body`` itself."""
     inner = body.get(key)
     if len(body) == 1 and isinstance(inner, Mapping):
         return inner
     return body
 
 
+def _unwrap(
+    body: Mapping[str, Any], key: str, fail: _Fail
+) -> Mapping[str, Any]:
+    if not isinstance(body, Mapping):
+        raise fail(f"{key} body {body!r} is not a JSON object")
+    return _inner(body, key)
+
+
 def _port_id(port: object) -> str:
-    body = port
-    if isinstance(port, Mapping) and len(port) == 1:
-        inner = port.get("port")
-        if isinstance(inner, Mapping):
-            body = inner
-    port_id = body.get("id") if isinstance(body, Mapping) else None
+    # Runs before _unwrap: every error after it names the port.
+    port_id = (
+        _inner(port, "port").get("id") if isinstance(port, Mapping) else None
+    )
     if not isinstance(port_id, str) or not port_id.strip():
         raise exception.VifError(
             port_id="<unknown>",

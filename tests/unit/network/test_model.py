@@ -434,6 +434,8 @@ def test_from_port_errors(body: dict[str, Any], message: str) -> None:
         pytest.param({}, id="empty"),
         pytest.param({"id": 7}, id="int-id"),
         pytest.param({"port": {"id": ""}}, id="blank-id"),
+        # Only a lone "port" key is a wrapper; beside others it is data.
+        pytest.param({"port": {"id": PORT_ID}, "x": 1}, id="not-a-wrapper"),
     ],
 )
 def test_port_without_id(body: dict[str, Any]) -> None:

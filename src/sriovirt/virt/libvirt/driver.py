@@ -2,7 +2,8 @@
 
 Reads its configuration once, at construction, and delegates: the
 connection to :mod:`~sriovirt.virt.libvirt.host`, device discovery to
-:mod:`~sriovirt.virt.libvirt.inventory`.  It holds no policy of its own.
+:mod:`~sriovirt.virt.libvirt.inventory`, trait decisions to
+:mod:`~sriovirt.virt.libvirt.traits`.  It holds no policy of its own.
 """
 
 from __future__ import annotations

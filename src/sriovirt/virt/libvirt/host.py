@@ -18,6 +18,7 @@ from typing import TypeVar
 import libvirt
 
 from sriovirt import exception
+from sriovirt.virt.libvirt.traits import int_to_version
 
 T = TypeVar("T")
 
@@ -41,9 +42,8 @@ class Versions:
 
     @staticmethod
     def format(version: int) -> str:
-        major, rest = divmod(version, 1_000_000)
-        minor, micro = divmod(rest, 1_000)
-        return f"{major}.{minor}.{micro}"
+        """``6003000`` -> ``"6.3.0"``; the decoding traits.py reports."""
+        return int_to_version(version)
 
 
 class Host:

@@ -8,8 +8,9 @@ These names are what ``devname`` entries of the whitelist match, resolved
 here once per refresh instead of by sysfs reads during matching.
 
 Linear in the number of node devices: one pass to parse and index, one
-pass to build.  A device libvirt describes badly is skipped and reported,
-never allowed to abort the whole inventory.
+to key the netdev names by PCI address, one to build.  A device libvirt
+describes badly is skipped and reported, never allowed to abort the
+whole inventory.
 """
 
 from __future__ import annotations

@@ -65,7 +65,8 @@ from sriovirt.virt.libvirt.xml.interface import (
 GuestDevice = Interface | PciHostdev
 
 DEFAULT_OVS_BRIDGE = "br-int"
-# Linux netdev names: at most 15 bytes, no '/', no whitespace, not . or ..
+# Linux netdev names (dev_valid_name): at most 15 bytes, no '/', ':' or
+# whitespace, and not . or .. (pci/devspec.py checks a devname alike).
 _NETDEV = re.compile(r"[^/\s:]{1,15}")
 _HYBRID_PREFIX = "qbr"
 _LINUXBRIDGE_PREFIX = "brq"

@@ -10,6 +10,7 @@ import pytest
 
 from sriovirt import exception, paths
 from sriovirt.virt.libvirt import host as libvirt_host
+from sriovirt.virt.libvirt import traits
 
 
 class FakeConn:
@@ -139,3 +140,12 @@ def test_domain_lifecycle_on_the_test_driver() -> None:
     assert host.destroy_and_undefine(uuid) is False
     with pytest.raises(exception.HypervisorError, match="domain define"):
         host.define("<domain type='test'><name>bad</name></domain>")
+
+
+@pytest.mark.parametrize("value", [0, 2, 4_001_999, 6_003_000, 10_000_001])
+def test_versions_format_matches_traits(value: int) -> None:
+    # The CLI prints versions with Versions.format and the trait reasons
+    # with traits.int_to_version: one decoding, never two spellings.
+    assert libvirt_host.Versions.format(value) == traits.int_to_version(
+        value
+    )

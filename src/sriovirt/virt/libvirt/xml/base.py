@@ -238,12 +238,12 @@ class FieldSpec:
     required: bool = False
 
 
-def _field(spec: FieldSpec, default: Any) -> Any:
+def _field(spec: FieldSpec) -> Any:
     meta = {_META_KEY: spec}
     if spec.required:
         return dataclasses.field(metadata=meta)
-    if spec.kind == CHILDREN:
-        return dataclasses.field(default=(), metadata=meta)
+    # An absent child list is empty; anything else absent is None.
+    default = () if spec.kind == CHILDREN else None
     return dataclasses.field(default=default, metadata=meta)
 
 
@@ -254,29 +254,29 @@ def attr(
     required: bool = False,
 ) -> Any:
     """An attribute of the element: ``<tag name='value'>``."""
-    return _field(FieldSpec(ATTR, name, conv, required=required), None)
+    return _field(FieldSpec(ATTR, name, conv, required=required))
 
 
 def text(conv: Converter[Any] = STR, *, required: bool = False) -> Any:
     """The element's own text: ``<tag>value</tag>``."""
-    return _field(FieldSpec(TEXT, None, conv, required=required), None)
+    return _field(FieldSpec(TEXT, None, conv, required=required))
 
 
 def child_text(
     name: str, conv: Converter[Any] = STR, *, required: bool = False
 ) -> Any:
     """The text of a child element that has no attributes of its own."""
-    return _field(FieldSpec(CHILD_TEXT, name, conv, required=required), None)
+    return _field(FieldSpec(CHILD_TEXT, name, conv, required=required))
 
 
 def child(target: Target | type[XmlModel], *, required: bool = False) -> Any:
     """One optional (or required) child element, parsed by ``target``."""
-    return _field(FieldSpec(CHILD, None, None, target, required), None)
+    return _field(FieldSpec(CHILD, None, None, target, required))
 
 
 def children(target: Target | type[XmlModel]) -> Any:
     """Repeated child elements, in document order, as a tuple."""
-    return _field(FieldSpec(CHILDREN, None, None, target), ())
+    return _field(FieldSpec(CHILDREN, None, None, target))
 
 
 # --- targets: what parses a child element ----------------------------------
@@ -591,9 +591,10 @@ def _parse(cls: type[Any], el: etree._Element) -> Any:
         if hit is not None:
             try:
                 kw[hit[0]] = hit[1].parse(value)
-            except ValueError:
-                _convert(hit[1], value, tag, f"attribute {key}")
-                raise
+            except ValueError as exc:
+                raise exception.InvalidXml(
+                    what=f"<{tag}>", reason=f"attribute {key}: {exc}"
+                ) from exc
         elif key in plan.fixed:
             if plan.fixed[key] != value:
                 raise exception.InvalidXml(

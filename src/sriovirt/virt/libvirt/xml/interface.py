@@ -145,7 +145,7 @@ class VirtualportOpenvswitch(XmlModel):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GenericVirtualport(XmlModel):
-    """Any other virtual port (openvswitch, 802.1Qbg, ...), kept as is."""
+    """Any other virtual port (802.1Qbg, midonet, ...), kept as is."""
 
     xml_tag = "virtualport"
 
@@ -345,22 +345,7 @@ Interface = (
     | GenericInterface
 )
 
-INTERFACE = Union(
-    "interface",
-    "type",
-    (
-        HostdevInterface,
-        DirectInterface,
-        BridgeInterface,
-        NetworkInterface,
-        EthernetInterface,
-        UserInterface,
-        VhostuserInterface,
-    ),
-    fallback=GenericInterface,
-)
-
-INTERFACE_TYPES: tuple[type[InterfaceBase], ...] = (
+_VARIANTS: tuple[type[InterfaceBase], ...] = (
     HostdevInterface,
     DirectInterface,
     BridgeInterface,
@@ -368,6 +353,13 @@ INTERFACE_TYPES: tuple[type[InterfaceBase], ...] = (
     EthernetInterface,
     UserInterface,
     VhostuserInterface,
+)
+
+INTERFACE = Union("interface", "type", _VARIANTS, fallback=GenericInterface)
+
+#: Every class :data:`INTERFACE` can produce (for ``isinstance``).
+INTERFACE_TYPES: tuple[type[InterfaceBase], ...] = (
+    *_VARIANTS,
     GenericInterface,
 )
 

@@ -17,7 +17,9 @@ about which devices are usable.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sriovirt.pci.address import PciAddress
 from sriovirt.virt.libvirt.xml.base import (
@@ -55,6 +57,16 @@ __all__ = [
     "VirtFunctions",
     "parse_node_device",
 ]
+
+C = TypeVar("C")
+
+
+def _first(items: Iterable[object], cls: type[C]) -> C | None:
+    """The first of ``items`` that is a ``cls``, or None."""
+    for item in items:
+        if isinstance(item, cls):
+            return item
+    return None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -172,17 +184,11 @@ class PciCapability(XmlModel):
     @property
     def virt_functions_capability(self) -> VirtFunctions | None:
         """Present on every SR-IOV capable PF, even with 0 VFs enabled."""
-        for cap in self.capabilities:
-            if isinstance(cap, VirtFunctions):
-                return cap
-        return None
+        return _first(self.capabilities, VirtFunctions)
 
     @property
     def phys_function_capability(self) -> PhysFunction | None:
-        for cap in self.capabilities:
-            if isinstance(cap, PhysFunction):
-                return cap
-        return None
+        return _first(self.capabilities, PhysFunction)
 
     @property
     def virt_functions(self) -> tuple[PciAddress, ...]:
@@ -282,18 +288,12 @@ class NodeDevice(XmlModel):
     @property
     def pci(self) -> PciCapability | None:
         """The PCI capability, or None for non-PCI devices."""
-        for cap in self.capabilities:
-            if isinstance(cap, PciCapability):
-                return cap
-        return None
+        return _first(self.capabilities, PciCapability)
 
     @property
     def net(self) -> NetCapability | None:
         """The net capability, or None."""
-        for cap in self.capabilities:
-            if isinstance(cap, NetCapability):
-                return cap
-        return None
+        return _first(self.capabilities, NetCapability)
 
     @property
     def driver_name(self) -> str | None:
