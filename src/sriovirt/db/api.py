@@ -19,6 +19,7 @@ This module must not read configuration or import the objects layer.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import pathlib
 import sqlite3
@@ -57,17 +58,11 @@ MIGRATIONS_DIR = pathlib.Path(__file__).parent / "migrations"
 #: backend's bound-parameter limit (SQLite's was 999 before 3.32).
 CHUNK = 500
 
-#: The columns of pci_devices that PciDeviceRecord carries, in order.
-_DEVICE_FIELDS = (
-    "address",
-    "vendor_id",
-    "product_id",
-    "dev_type",
-    "status",
-    "parent_addr",
-    "numa_node",
-    "instance_uuid",
-    "request_id",
+#: The columns of pci_devices that PciDeviceRecord carries as they are
+#: (``extra_info`` is JSON text in the row, a dict in the record).
+_DEVICE_FIELDS = tuple(
+    f.name for f in dataclasses.fields(PciDeviceRecord)
+    if f.name != "extra_info"
 )
 
 
@@ -166,9 +161,14 @@ def create_engine(
     return engine
 
 
+class _UnreadableValue(ValueError):
+    """A stored value this code cannot read (a row edited by hand)."""
+
+
 @contextlib.contextmanager
 def _translated(url: str) -> Iterator[None]:
-    """Turn SQLAlchemy errors into DatabaseError naming the masked URL."""
+    """Turn SQLAlchemy errors and unreadable stored values into
+    DatabaseError naming the masked URL."""
     try:
         yield
     except exception.SriovirtError:
@@ -177,6 +177,10 @@ def _translated(url: str) -> Iterator[None]:
         raise exception.DatabaseError(
             connection=mask_url(url), reason=_reason(error)
         ) from error
+    except _UnreadableValue as error:
+        raise exception.DatabaseError(
+            connection=mask_url(url), reason=str(error)
+        ) from None
 
 
 # --- Schema: migrations ----------------------------------------------------
@@ -311,9 +315,15 @@ def _dump_info(info: dict[str, str]) -> str:
 def _load_info(text: str | None, address: str) -> dict[str, str]:
     if not text:
         return {}
-    value = json.loads(text)
+    where = f"pci_devices.extra_info of {address}"
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise _UnreadableValue(f"{where} is not JSON ({error})") from None
     if not isinstance(value, dict):
-        raise ValueError(f"extra_info of {address} is not a JSON object")
+        raise _UnreadableValue(
+            f"{where} is not a JSON object: {text[:80]!r}"
+        )
     return {str(k): str(v) for k, v in value.items()}
 
 
@@ -331,15 +341,7 @@ def _node_record(row: ComputeNodeRow) -> ComputeNodeRecord:
 
 def _device_record(row: PciDeviceRow) -> PciDeviceRecord:
     return PciDeviceRecord(
-        address=row.address,
-        vendor_id=row.vendor_id,
-        product_id=row.product_id,
-        dev_type=row.dev_type,
-        status=row.status,
-        parent_addr=row.parent_addr,
-        numa_node=row.numa_node,
-        instance_uuid=row.instance_uuid,
-        request_id=row.request_id,
+        **{name: getattr(row, name) for name in _DEVICE_FIELDS},
         extra_info=_load_info(row.extra_info, row.address),
     )
 

@@ -6,9 +6,10 @@ import dataclasses
 from collections.abc import Iterator
 
 import pytest
+import sqlalchemy as sa
 
 from sriovirt import exception
-from sriovirt.db import api
+from sriovirt.db import api, models
 from sriovirt.db.records import InstanceRecord, PciDeviceRecord
 
 INSTANCE = "6f1b6bd2-6b0d-4d0a-9a36-2a9b0f0b7d11"
@@ -206,3 +207,32 @@ def test_pci_requests_need_an_instance(db: api.Database) -> None:
     # Foreign keys are enforced on SQLite too.
     with pytest.raises(exception.DatabaseError):
         db.save_instance_pci_requests(INSTANCE, "[]")
+
+
+@pytest.mark.parametrize("stored", ["[1", '["not", "an object"]'])
+def test_unreadable_extra_info_is_a_database_error(
+    db: api.Database, stored: str
+) -> None:
+    # A row edited by hand: one DatabaseError naming the database, the
+    # column and the device, never a bare JSON error (a traceback in
+    # `sriovirt pci list`).
+    node = db.get_or_create_compute_node("h1", "h1")
+    devices = _devices(1)
+    db.save_pci_state(node.id, devices, STATS)
+    with db.engine.begin() as conn:
+        conn.execute(
+            sa.update(models.PciDeviceRow)
+            .where(models.PciDeviceRow.address == devices[1].address)
+            .values(extra_info=stored)
+        )
+    for read in (
+        lambda: db.get_pci_devices(node.id),
+        lambda: db.save_pci_state(node.id, devices, STATS),
+    ):
+        with pytest.raises(exception.DatabaseError) as info:
+            read()
+        text = str(info.value)
+        assert text.startswith(f"Database error on {db.masked_url}: ")
+        assert f"pci_devices.extra_info of {devices[1].address} is not " in (
+            text
+        )
