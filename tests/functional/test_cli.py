@@ -276,6 +276,33 @@ def test_config_check_unreachable_libvirt_is_an_error(
     assert str(tmp_path / "missing.xml") in line
 
 
+def test_config_check_reports_a_bad_value_of_any_option(
+    tmp_path: pathlib.Path,
+) -> None:
+    # Options no other check reads (nothing uses them yet) are validated
+    # too: a value oslo.config rejects is an error naming option, file
+    # and value, and the other checks still run.
+    conf = _write_conf(tmp_path)
+    with conf.open("a") as out:
+        out.write("[libvirt]\nrx_queue_size = 100\nmax_queues = 0\n")
+    result = sriovirt(tmp_path, conf, "config", "check")
+    assert result.returncode == 1, result.stdout + result.stderr
+    errors = [
+        line for line in _findings(result) if line.startswith("ERROR")
+    ]
+    # The reasons are oslo.config's own words.
+    assert len(errors) == 2, errors
+    assert errors[0].startswith(
+        f"ERROR    [libvirt] rx_queue_size ({conf}): invalid value '100': "
+    )
+    assert errors[0].endswith("but found 100")
+    assert errors[1].startswith(
+        f"ERROR    [libvirt] max_queues ({conf}): invalid value '0': "
+    )
+    assert f"OK       [pci] device_spec ({conf}): 3 entries" in result.stdout
+    assert f"configuration {conf}: 2 error(s), " in result.stdout
+
+
 # --- pci explain -------------------------------------------------------------
 
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import enum
+import os
 from collections.abc import Callable, Iterator
 
 from oslo_config import cfg
 
+from sriovirt import conf as sriovirt_conf
 from sriovirt import exception
 from sriovirt.cmd import output
 from sriovirt.db import api as db_api
@@ -37,10 +39,7 @@ class Finding:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--format", choices=("text", "json"), default="text",
-        help="output format (default: text)",
-    )
+    output.add_format_argument(parser, human="text")
 
 
 def source_of(conf: cfg.ConfigOpts, name: str, group: str | None) -> str:
@@ -54,6 +53,49 @@ def source_of(conf: cfg.ConfigOpts, name: str, group: str | None) -> str:
     if where.location is cfg.Locations.opt_default:
         return "default"
     return str(where.detail or where.location.name)
+
+
+def _check_option_values(conf: cfg.ConfigOpts) -> Iterator[Finding]:
+    """Every sriovirt option's value parses (type, choices, bounds).
+
+    The checks below look deeper at some options; this one is what makes
+    a bad value of any other option (``[libvirt] rx_queue_size = 100``)
+    an error here rather than at the first use.
+    """
+    for group, opts in sriovirt_conf.list_opts():
+        section = conf if group == "DEFAULT" else conf[group]
+        for opt in opts:
+            try:
+                section[opt.dest]
+            except cfg.Error as exc:
+                # oslo.config says "Value for option X from <location>
+                # is not valid: REASON" and, for a value that does not
+                # parse, cannot say where it is: read the files again.
+                text = str(exc)
+                reason = text.partition(" is not valid: ")[2] or text
+                source, raw = _file_value(conf, group, opt.name)
+                yield Finding(
+                    Severity.ERROR, f"[{group}] {opt.name}", source,
+                    f"invalid value {raw!r}: {reason}"
+                    if raw is not None
+                    else f"invalid value: {reason}",
+                )
+
+
+def _file_value(
+    conf: cfg.ConfigOpts, group: str, name: str
+) -> tuple[str, str | None]:
+    """The file and raw text of an option's value (the last file wins)."""
+    for path in reversed(conf.config_file):
+        sections: dict[str, dict[str, list[str]]] = {}
+        try:
+            cfg.ConfigParser(path, sections).parse()
+        except (OSError, cfg.Error):
+            continue
+        values = sections.get(group, {}).get(name)
+        if values:
+            return os.path.abspath(path), values[-1]
+    return "unknown", None
 
 
 def _check_device_spec(conf: cfg.ConfigOpts) -> Iterator[Finding]:
@@ -124,6 +166,7 @@ def _check_database(conf: cfg.ConfigOpts) -> Iterator[Finding]:
 
 
 CHECKS: tuple[Callable[[cfg.ConfigOpts], Iterator[Finding]], ...] = (
+    _check_option_values,
     _check_device_spec,
     _check_alias,
     _check_libvirt,

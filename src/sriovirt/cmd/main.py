@@ -26,6 +26,8 @@ from sriovirt.cmd import (
     traits,
 )
 
+LOG = log.getLogger(__name__)
+
 Action = Callable[[cfg.ConfigOpts], int]
 
 # group -> action -> (help, add-arguments, run)
@@ -133,6 +135,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except cfg.Error as exc:
         print(
             f"sriovirt {group} {action}: configuration error: {exc}",
+            file=sys.stderr,
+        )
+        return 1
+    except Exception as exc:
+        # A bug, but still one line for the operator (as sriovirt-manage
+        # does); the traceback goes to the log at debug level.
+        LOG.debug("unexpected failure", exc_info=True)
+        print(
+            f"sriovirt {group} {action}: error: unexpected "
+            f"{type(exc).__name__}: {exc}",
             file=sys.stderr,
         )
         return 1

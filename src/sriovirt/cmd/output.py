@@ -1,15 +1,28 @@
 """Readable command output: aligned tables and JSON documents.
 
 Commands build rows of plain strings and hand them here; nothing in this
-module knows about devices or configuration.
+module knows about devices or configuration.  :func:`add_format_argument`
+gives every command the same ``--format`` option.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
+
+
+def add_format_argument(
+    parser: argparse.ArgumentParser, human: str = "table"
+) -> None:
+    """``--format {human,json}``, ``human`` (the default) being the
+    readable form: ``table`` or, for a list of findings, ``text``."""
+    parser.add_argument(
+        "--format", choices=(human, "json"), default=human,
+        help=f"output format (default: {human})",
+    )
 
 
 def table(

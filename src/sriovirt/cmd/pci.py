@@ -31,13 +31,6 @@ from sriovirt.virt.libvirt import inventory
 from sriovirt.virt.libvirt.driver import LibvirtDriver
 
 
-def _add_format(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--format", choices=("table", "json"), default="table",
-        help="output format (default: table)",
-    )
-
-
 def add_explain_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "address", nargs="?", metavar="ADDRESS",
@@ -55,11 +48,11 @@ def add_explain_arguments(parser: argparse.ArgumentParser) -> None:
         help="libvirt URI to read the devices from (default: [libvirt] "
         "connection_uri)",
     )
-    _add_format(parser)
+    output.add_format_argument(parser)
 
 
 def add_list_arguments(parser: argparse.ArgumentParser) -> None:
-    _add_format(parser)
+    output.add_format_argument(parser)
 
 
 def _uri(conf: cfg.ConfigOpts) -> str:

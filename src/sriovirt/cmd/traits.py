@@ -20,10 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--connection", metavar="URI",
         help="libvirt URI to ask (default: [libvirt] connection_uri)",
     )
-    parser.add_argument(
-        "--format", choices=("table", "json"), default="table",
-        help="output format (default: table)",
-    )
+    output.add_format_argument(parser)
 
 
 def run(conf: cfg.ConfigOpts) -> int:
