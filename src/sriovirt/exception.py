@@ -63,6 +63,14 @@ class InvalidHostDevice(Invalid):
     msg_fmt = "Invalid host PCI device %(address)s: %(reason)s"
 
 
+class InvalidPciRequest(Invalid):
+    msg_fmt = "Invalid PCI request %(request_id)s: %(reason)s"
+
+
+class InvalidPciStats(Invalid):
+    msg_fmt = "Invalid PCI stats %(source)s: %(reason)s"
+
+
 # --- PCI tracking and scheduling ------------------------------------------
 
 
@@ -145,14 +153,3 @@ class DatabaseNotSynced(DatabaseError):
         "Database %(connection)s is at revision %(current)s, expected "
         "%(expected)s; run 'sriovirt-manage db sync'"
     )
-
-
-# --- PCI requests and stats (appended by the PCI tracking work) -----------
-
-
-class InvalidPciRequest(Invalid):
-    msg_fmt = "Invalid PCI request %(request_id)s: %(reason)s"
-
-
-class InvalidPciStats(Invalid):
-    msg_fmt = "Invalid PCI stats %(source)s: %(reason)s"

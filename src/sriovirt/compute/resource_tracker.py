@@ -22,19 +22,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sriovirt.db import api as db_api
 from sriovirt.db.records import ComputeNodeRecord, PciSaveResult
 from sriovirt.objects import pci_device as pci_device_obj
-from sriovirt.pci.device import PciDevice
-from sriovirt.pci.tracker import (
-    DeviceMatcher,
-    PciTracker,
-    RestoreResult,
-    SyncResult,
-)
+from sriovirt.pci.tracker import DeviceMatcher, PciTracker, SyncResult
 from sriovirt.virt import driver as virt_driver
 
 LOG = logging.getLogger(__name__)
@@ -124,20 +118,16 @@ class ResourceTracker:
                 live_instances = [
                     i.uuid for i in self.db.get_instances_by_host(self.host)
                 ]
-            live = frozenset(live_instances)
-            restored = RestoreResult()
-            released: list[PciDevice] = []
-
-            def rebuild() -> None:
-                # Right after the first sync: the stored claims and
-                # allocations are laid over what the host has now.
-                nonlocal restored, released
-                restored = self.tracker.restore(stored)
-                released = self.tracker.release_claims_except(
-                    live, allocated_too=True
-                )
-
-            refresh = self._refresh(rebuild)
+            inv, inventory_ms = self._inventory()
+            t0 = time.perf_counter()
+            result = self.tracker.sync(inv.devices)
+            # Right after the first sync: the stored claims and
+            # allocations are laid over what the host has now.
+            restored = self.tracker.restore(stored)
+            released = self.tracker.release_claims_except(
+                live_instances, allocated_too=True
+            )
+            refresh = self._store(inv, result, inventory_ms, _ms(t0))
             for dev in released:
                 LOG.warning(
                     "Released PCI device %s: its instance no longer exists "
@@ -159,21 +149,28 @@ class ResourceTracker:
     def refresh(self) -> RefreshReport:
         """One periodic refresh of the inventory."""
         with self.lock:
-            return self._refresh()
+            inv, inventory_ms = self._inventory()
+            t0 = time.perf_counter()
+            result = self.tracker.sync(inv.devices)
+            return self._store(inv, result, inventory_ms, _ms(t0))
 
-    def _refresh(
-        self, after_sync: Callable[[], None] | None = None
-    ) -> RefreshReport:
+    def _inventory(self) -> tuple[virt_driver.PciInventory, float]:
         t0 = time.perf_counter()
         inv = self.driver.pci_inventory()
-        inventory_ms = _ms(t0)
+        return inv, _ms(t0)
 
-        t0 = time.perf_counter()
-        result = self.tracker.sync(inv.devices)
-        if after_sync is not None:
-            after_sync()
-        sync_ms = _ms(t0)
+    def _store(
+        self,
+        inv: virt_driver.PciInventory,
+        result: SyncResult,
+        inventory_ms: float,
+        sync_ms: float,
+    ) -> RefreshReport:
+        """Write what changed since the last write; the refresh's report.
 
+        ``sync_ms`` is the tracker's work after the inventory (at start
+        it includes the restore).
+        """
         saved = PciSaveResult()
         pools_ms = db_ms = 0.0
         if result.changed or self.unsaved:
