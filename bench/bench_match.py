@@ -1,30 +1,22 @@
 """Bench: parse the workload's device_spec and match every device.
 
 ``run(sizes)`` reports, per NIC count, the device count, the best-of-N
-time to build the :class:`~sriovirt.pci.whitelist.Whitelist` and to match
-all devices, and the matching cost per device (which must stay flat as
-hosts grow: design section 7).
+time (garbage collector off) to build the
+:class:`~sriovirt.pci.whitelist.Whitelist` and to match all devices, and
+the matching cost per device (which must stay flat as hosts grow: design
+section 7).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
+from bench.timing import best_ms
 from bench.workload import build_device_spec, build_devices
 from sriovirt.pci.device import HostPciDevice
 from sriovirt.pci.whitelist import Whitelist
 
 REPEATS = 7
-
-
-def _best_ms(func: Callable[[], object], repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        func()
-        best = min(best, time.perf_counter() - start)
-    return best * 1000.0
 
 
 def run(
@@ -51,8 +43,8 @@ def run(
         def parse(vals: list[str] = values) -> Whitelist:
             return Whitelist.from_config(vals)
 
-        parse_ms = _best_ms(parse, repeats)
-        match_ms = _best_ms(match_all, repeats)
+        parse_ms = best_ms(parse, repeats)
+        match_ms = best_ms(match_all, repeats)
         results[str(n_nics)] = {
             "nics": n_nics,
             "devices": len(devices),

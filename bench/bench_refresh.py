@@ -7,13 +7,11 @@ and times, per NIC count:
 
 * ``full``: a new :class:`~sriovirt.compute.resource_tracker.
   ResourceTracker` on a fresh, synced SQLite database running ``start()``
-  (restore from the empty database, inventory, tracker sync of every
-  device, pools, insert of every row).  ``start()`` syncs the inventory
-  inside its restore step, outside the phases its ``RefreshReport``
-  times, so the driver's ``pci_inventory`` and the tracker's ``sync`` are
-  timed by thin wrappers; ``pools_ms`` and ``db_ms`` come from the
-  report; ``start_other_ms`` is the rest (schema check, compute node,
-  reading stored rows and instances).
+  (inventory, tracker sync of every device, restore from the empty
+  database, pools, insert of every row).  The phases come from its
+  ``RefreshReport`` (``sync_ms`` includes the restore); ``start_other_ms``
+  is the rest (schema check, compute node, reading stored rows and
+  instances).
 * ``steady``: ``refresh()`` again with nothing changed, phases from its
   ``RefreshReport`` (pools and DB are 0: nothing is written).
 * ``libvirt``: the test driver's own costs, which are not ours: opening
@@ -32,16 +30,14 @@ by the full refresh, nothing written by the steady one).
 
 from __future__ import annotations
 
-import gc
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from oslo_config import cfg
 
+from bench.timing import best_ms, gc_off
 from bench.workload import build_device_spec, build_devices
 from sriovirt import conf as sriovirt_conf
 from sriovirt import paths
@@ -60,52 +56,12 @@ BIG = 4_000
 BIG_REPEATS = 3
 
 
-@contextmanager
-def _gc_off() -> Iterator[None]:
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
-def _best_ms(func: Callable[[], object], repeats: int) -> float:
-    best = float("inf")
-    with _gc_off():
-        for _ in range(repeats):
-            start = time.perf_counter()
-            func()
-            best = min(best, time.perf_counter() - start)
-    return best * 1e3
-
-
 def _conf() -> cfg.ConfigOpts:
     conf = cfg.ConfigOpts()
     sriovirt_conf.register_opts(conf)
     conf([], project="sriovirt", default_config_files=[])
     conf.set_override("host", HOST)
     return conf
-
-
-def _time_calls(obj: object, name: str) -> list[float]:
-    """Add up the seconds spent in ``obj.<name>()`` from now on.
-
-    Patches the instance only (restore's ``self.sync`` and the resource
-    tracker's ``self.driver.pci_inventory`` go through it too).
-    """
-    spent = [0.0]
-    method = getattr(obj, name)
-
-    def timed(*args: Any) -> Any:
-        start = time.perf_counter()
-        try:
-            return method(*args)
-        finally:
-            spent[0] += time.perf_counter() - start
-
-    setattr(obj, name, timed)
-    return spent
 
 
 def _per_device(phases: dict[str, float], n: int) -> dict[str, float]:
@@ -130,32 +86,38 @@ def _full_refresh(
     api.sync(url)
     database = api.Database(url)
     driver = LibvirtDriver(_conf(), host=host)
-    inventory_spent = _time_calls(driver, "pci_inventory")
     rt = ResourceTracker(HOST, driver, database, whitelist)
-    sync_spent = _time_calls(rt.tracker, "sync")
-    with _gc_off():
+    with gc_off():
         start = time.perf_counter()
         report = rt.start()
         total = time.perf_counter() - start
-    saved = report.refresh.saved
-    if saved.inserted != len(rt.tracker.devices) or not saved.stats_updated:
-        raise AssertionError(f"full refresh stored {saved}")
-    phases = {
-        "total_ms": total * 1e3,
-        "inventory_ms": inventory_spent[0] * 1e3,
-        "sync_ms": sync_spent[0] * 1e3,
-        "pools_ms": report.refresh.pools_ms,
-        "db_ms": report.refresh.db_ms,
-    }
-    phases["start_other_ms"] = phases["total_ms"] - sum(
-        v for k, v in phases.items() if k != "total_ms"
-    )
+    refresh = report.refresh
+    if (
+        refresh.saved.inserted != len(rt.tracker.devices)
+        or not refresh.saved.stats_updated
+    ):
+        raise AssertionError(f"full refresh stored {refresh.saved}")
+    # The report's phases; the total is start()'s wall time, of which
+    # start_other_ms is what the phases do not cover.
+    phases = _phases(refresh)
+    phases["total_ms"] = total * 1e3
+    phases["start_other_ms"] = phases["total_ms"] - refresh.total_ms
     return phases, rt, database
+
+
+def _phases(report: RefreshReport) -> dict[str, float]:
+    return {
+        "total_ms": report.total_ms,
+        "inventory_ms": report.inventory_ms,
+        "sync_ms": report.sync_ms,
+        "pools_ms": report.pools_ms,
+        "db_ms": report.db_ms,
+    }
 
 
 def _steady(rt: ResourceTracker, repeats: int) -> dict[str, float]:
     best: RefreshReport | None = None
-    with _gc_off():
+    with gc_off():
         for _ in range(repeats):
             report = rt.refresh()
             if report.sync.changed or report.saved.written:
@@ -166,13 +128,7 @@ def _steady(rt: ResourceTracker, repeats: int) -> dict[str, float]:
             if best is None or report.total_ms < best.total_ms:
                 best = report
     assert best is not None
-    return {
-        "total_ms": best.total_ms,
-        "inventory_ms": best.inventory_ms,
-        "sync_ms": best.sync_ms,
-        "pools_ms": best.pools_ms,
-        "db_ms": best.db_ms,
-    }
+    return _phases(best)
 
 
 def _size(n_nics: int, workdir: Path) -> dict[str, object]:
@@ -189,11 +145,11 @@ def _size(n_nics: int, workdir: Path) -> dict[str, object]:
         fresh.versions()
         fresh.close()
 
-    open_ms = _best_ms(open_host, repeats)
+    open_ms = best_ms(open_host, repeats)
     host = Host(uri)
     xmls = host.node_device_xmls()  # opens the connection: not timed
-    listing_ms = _best_ms(host.node_device_xmls, repeats)
-    parse_ms = _best_ms(lambda: inventory.from_node_device_xmls(xmls), repeats)
+    listing_ms = best_ms(host.node_device_xmls, repeats)
+    parse_ms = best_ms(lambda: inventory.from_node_device_xmls(xmls), repeats)
     found = inventory.from_node_device_xmls(xmls).devices
     if len(found) != n:
         raise AssertionError(f"inventory found {len(found)} of {n} devices")
@@ -203,7 +159,7 @@ def _size(n_nics: int, workdir: Path) -> dict[str, object]:
         for dev in found:
             match(dev)
 
-    match_ms = _best_ms(match_all, repeats)
+    match_ms = best_ms(match_all, repeats)
 
     full: dict[str, float] | None = None
     rt: ResourceTracker | None = None

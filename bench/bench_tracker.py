@@ -16,10 +16,10 @@ This module only measures: no assertions, no configuration.
 
 from __future__ import annotations
 
-import gc
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
+from bench.timing import best_ms
 from bench.workload import build_device_spec, build_devices
 from sriovirt.pci.request import PciRequest
 from sriovirt.pci.stats import PciStats
@@ -28,21 +28,6 @@ from sriovirt.pci.whitelist import Whitelist
 
 HOSTS = 10_000
 REPEAT = 5
-
-
-def _best_ms(fn: Callable[[], object], repeat: int = REPEAT) -> float:
-    """Best of ``repeat`` runs, in ms (GC off while timing)."""
-    best = float("inf")
-    gc.collect()
-    gc.disable()
-    try:
-        for _ in range(repeat):
-            start = time.perf_counter()
-            fn()
-            best = min(best, time.perf_counter() - start)
-    finally:
-        gc.enable()
-    return best * 1e3
 
 
 def _size(n_nics: int) -> dict[str, float | int]:
@@ -54,11 +39,11 @@ def _size(n_nics: int) -> dict[str, float | int]:
         tracker.sync(devices)
         return tracker
 
-    full_ms = _best_ms(full)
+    full_ms = best_ms(full, REPEAT)
     tracker = full()
-    steady_ms = _best_ms(lambda: tracker.sync(devices))
+    steady_ms = best_ms(lambda: tracker.sync(devices), REPEAT)
     assert not tracker.sync(devices).changed
-    json_ms = _best_ms(tracker.stats.to_json)
+    json_ms = best_ms(tracker.stats.to_json, REPEAT)
     n = len(devices)
     return {
         "devices": n,
@@ -86,7 +71,7 @@ def _scheduling(hosts: int = HOSTS) -> dict[str, float | int]:
         return sum(1 for stats in all_stats if stats.support(request))
 
     assert schedule() == hosts
-    total_ms = _best_ms(schedule)
+    total_ms = best_ms(schedule, REPEAT)
     return {
         "hosts": hosts,
         "pools_per_host": len(all_stats[0].pools),

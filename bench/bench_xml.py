@@ -3,7 +3,7 @@
 The guest carries one interface of every SR-IOV kind and some virtio
 ones: 2 hw_veb direct (hostdev interfaces), 2 hw_veb macvtap, 1 802.1Qbh
 macvtap, 1 direct-physical (hostdev), 2 ovs (virtio, packed on).  Figures,
-per guest (best of the repeats):
+per guest (best of the repeats, garbage collector off):
 
 - ``vifs_ms``: ``VIF.from_port`` for the 8 Neutron ports;
 - ``build_ms``: the VIF builder -> typed devices -> ``Domain``;
@@ -17,13 +17,13 @@ per guest (best of the repeats):
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from lxml import etree
 
+from bench.timing import best_ms
 from sriovirt.network.model import VIF
 from sriovirt.virt.libvirt import vif as vif_builder
 from sriovirt.virt.libvirt.host import Host
@@ -86,15 +86,6 @@ PORTS: list[tuple[dict[str, Any], str | None]] = [
 ]
 
 
-def _best(func: Callable[[], object], repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        func()
-        best = min(best, time.perf_counter() - t0)
-    return best * 1000.0
-
-
 def run(sizes: Sequence[int] = (), repeats: int = 50) -> dict[str, Any]:
     """Figures for one 8-interface guest (``sizes`` is not used)."""
     schema = etree.RelaxNG(file=RNG)
@@ -127,13 +118,13 @@ def run(sizes: Sequence[int] = (), repeats: int = 50) -> dict[str, Any]:
         "packed_on_interfaces": packed,
         "xml_bytes": len(xml),
         "vifs_ms": round(
-            _best(lambda: [VIF.from_port(p, NETWORK) for p, _ in PORTS],
+            best_ms(lambda: [VIF.from_port(p, NETWORK) for p, _ in PORTS],
                   repeats), 4),
-        "build_ms": round(_best(build, repeats), 4),
-        "render_ms": round(_best(domain.to_xml, repeats), 4),
+        "build_ms": round(best_ms(build, repeats), 4),
+        "render_ms": round(best_ms(domain.to_xml, repeats), 4),
         "relaxng_ms": round(
-            _best(lambda: schema.validate(etree.fromstring(xml.encode())),
+            best_ms(lambda: schema.validate(etree.fromstring(xml.encode())),
                   repeats), 4),
-        "parse_ms": round(_best(lambda: Domain.from_xml(xml), repeats), 4),
-        "define_ms": round(_best(define, max(5, repeats // 5)), 4),
+        "parse_ms": round(best_ms(lambda: Domain.from_xml(xml), repeats), 4),
+        "define_ms": round(best_ms(define, max(5, repeats // 5)), 4),
     }
