@@ -1,10 +1,11 @@
 """The ``sriovirt`` command: ``sriovirt [--config-file F] GROUP ACTION``.
 
-This module owns argument parsing, configuration loading, logging set-up
-and the mapping of errors to one readable line and an exit status.  Each
-action lives in its own module under ``sriovirt.cmd`` and receives the
-loaded configuration; none of them parses arguments or catches
-:class:`~sriovirt.exception.SriovirtError` itself.
+This module owns argument parsing, configuration loading and logging
+set-up; :func:`sriovirt.cmd.run_action` maps errors to one readable line
+and an exit status.  Each action lives in its own module under
+``sriovirt.cmd`` and receives the loaded configuration; none of them
+parses arguments or catches :class:`~sriovirt.exception.SriovirtError`
+itself.
 """
 
 from __future__ import annotations
@@ -17,16 +18,13 @@ from oslo_config import cfg
 from oslo_log import log
 
 from sriovirt import conf as sriovirt_conf
-from sriovirt import exception
 from sriovirt.cmd import (
     config_check,
     pci,
-    quiet_stdout,
     register_logging,
+    run_action,
     traits,
 )
-
-LOG = log.getLogger(__name__)
 
 Action = Callable[[cfg.ConfigOpts], int]
 
@@ -120,34 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         iter(_COMMANDS[group])
     )
     run = _COMMANDS[group][action][2]
-    try:
-        status = run(conf)
-        # Flush inside the try: a reader that went away (`| head`) must
-        # end the command quietly, not with a traceback at exit.
-        sys.stdout.flush()
-        return status
-    except BrokenPipeError:
-        quiet_stdout()
-        return 141
-    except exception.SriovirtError as exc:
-        print(f"sriovirt {group} {action}: error: {exc}", file=sys.stderr)
-        return 1
-    except cfg.Error as exc:
-        print(
-            f"sriovirt {group} {action}: configuration error: {exc}",
-            file=sys.stderr,
-        )
-        return 1
-    except Exception as exc:
-        # A bug, but still one line for the operator (as sriovirt-manage
-        # does); the traceback goes to the log at debug level.
-        LOG.debug("unexpected failure", exc_info=True)
-        print(
-            f"sriovirt {group} {action}: error: unexpected "
-            f"{type(exc).__name__}: {exc}",
-            file=sys.stderr,
-        )
-        return 1
+    return run_action(f"sriovirt {group} {action}", lambda: run(conf))
 
 
 if __name__ == "__main__":  # pragma: no cover

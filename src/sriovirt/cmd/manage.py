@@ -23,13 +23,10 @@ from oslo_config import cfg
 from oslo_log import log
 
 import sriovirt.conf
-from sriovirt import exception
-from sriovirt.cmd import quiet_stdout, register_logging
+from sriovirt.cmd import register_logging, run_action
 from sriovirt.db import api as db_api
 
 PROJECT = "sriovirt"
-LOG = log.getLogger(__name__)
-
 
 def db_sync(conf: cfg.ConfigOpts) -> str:
     revision = conf.category.revision or "head"
@@ -98,28 +95,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if stop.code in (0, None) else 1
     log.setup(conf, PROJECT)
     handler = COMMANDS[(conf.category.name, conf.category.action)]
-    try:
+
+    def act() -> int:
         print(handler(conf))
-        sys.stdout.flush()
-    except BrokenPipeError:
-        quiet_stdout()
-        return 141
-    except exception.SriovirtError as error:
-        print(f"sriovirt-manage: error: {error}", file=sys.stderr)
-        return 1
-    except Exception as error:
-        # Still one line for the operator; the traceback goes to the log
-        # (at debug level) for the developer.
-        LOG.debug("unexpected failure", exc_info=True)
-        print(
-            f"sriovirt-manage: error: unexpected {type(error).__name__}: "
-            f"{error}",
-            file=sys.stderr,
-        )
-        return 1
+        return 0
+
+    try:
+        return run_action("sriovirt-manage", act)
     finally:
         conf.reset()
-    return 0
 
 
 if __name__ == "__main__":
