@@ -3,7 +3,10 @@
 # through apt-get, only when missing), a virtual environment in .venv and
 # the pinned Python packages of upper-constraints.txt.
 
-PYTHON ?= python3
+# Debian's interpreter when it exists: a fresh Debian 12 has 3.11.2 there,
+# and every pin must install on it (a newer python3 first on PATH hid a
+# pin that needs 3.11.5 once).
+PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 CONF   ?= etc/sriovirt/sriovirt.conf
@@ -15,12 +18,7 @@ PYTEST_ARGS ?=
 $(VENV)/.stamp: requirements.txt test-requirements.txt upper-constraints.txt \
                 pyproject.toml bindep.txt
 	tools/install-bindeps
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check \
-	    -c upper-constraints.txt -r requirements.txt \
-	    -r test-requirements.txt
-	$(BIN)/pip install -q --disable-pip-version-check --no-deps \
-	    --no-build-isolation -e .
+	tools/install-venv $(PYTHON) $(VENV)
 	touch $@
 
 deps: $(VENV)/.stamp
