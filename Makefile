@@ -28,6 +28,8 @@ run: $(VENV)/.stamp
 	$(BIN)/sriovirt --config-file $(CONF) config check
 	$(BIN)/sriovirt --config-file $(CONF) pci explain
 	$(BIN)/sriovirt --config-file $(CONF) pci refresh
+	@echo "# again: nothing changed on the host, so nothing is written"
+	$(BIN)/sriovirt --config-file $(CONF) pci refresh
 	$(BIN)/sriovirt --config-file $(CONF) pci pools
 	$(BIN)/sriovirt --config-file $(CONF) traits
 
