@@ -257,10 +257,29 @@ def _count_explain(
     free = sum(c.free for c in cands)
     if not cands:
         return "the host has no free PCI devices"
-    return (
+    said = (
         f"needs {req.count} device(s), {free} free in {len(cands)} "
         "matching pool(s)"
     )
+    if free:
+        return said
+    # Matching pools that are all empty: on a host with free devices of
+    # that kind before, the PF/VF rule is what emptied them, often by an
+    # earlier request of the same claim.
+    types = {c.key.dev_type for c in cands}
+    if types == {DevType.PF}:
+        return (
+            f"{said}: a PF is unavailable while any of its VFs is in use "
+            "(by this claim or another), so a PF and its own VF cannot "
+            "be claimed together"
+        )
+    if types == {DevType.VF}:
+        return (
+            f"{said}: VFs are unavailable while their PF is in use (by "
+            "this claim or another), so a PF and its own VF cannot be "
+            "claimed together"
+        )
+    return f"{said}: every matching device is in use"
 
 
 #: The ordered filter chain.  Order matters only for which stage is
