@@ -263,23 +263,27 @@ def _count_explain(
     )
     if free:
         return said
-    # Matching pools that are all empty: on a host with free devices of
-    # that kind before, the PF/VF rule is what emptied them, often by an
-    # earlier request of the same claim.
+    # Every matching pool is empty.  The candidates cannot tell why (in
+    # use, taken by an earlier request of the same call, or blocked by
+    # the PF/VF rule), so all are named; the PF/VF rule is the one that
+    # surprises, as when one claim asks for a PF and one of its own VFs.
     types = {c.key.dev_type for c in cands}
     if types == {DevType.PF}:
-        return (
-            f"{said}: a PF is unavailable while any of its VFs is in use "
-            "(by this claim or another), so a PF and its own VF cannot "
-            "be claimed together"
+        rule = (
+            "a PF is unavailable while any of its VFs is in use, so a PF "
+            "and its own VF cannot be claimed together"
         )
-    if types == {DevType.VF}:
-        return (
-            f"{said}: VFs are unavailable while their PF is in use (by "
-            "this claim or another), so a PF and its own VF cannot be "
-            "claimed together"
+    elif types == {DevType.VF}:
+        rule = (
+            "VFs are unavailable while their PF is in use, so a PF and "
+            "its own VF cannot be claimed together"
         )
-    return f"{said}: every matching device is in use"
+    else:
+        return f"{said}: every matching device is in use or taken"
+    return (
+        f"{said}: they are in use, taken by an earlier request, or "
+        f"blocked by the PF/VF rule ({rule})"
+    )
 
 
 #: The ordered filter chain.  Order matters only for which stage is

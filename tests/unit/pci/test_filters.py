@@ -236,3 +236,16 @@ def test_empty_vf_pool_says_why() -> None:
     err = fail(st, {"physical_network": "physnet1"})
     assert err.stage == "count"
     assert "VFs are unavailable while their PF is in use" in str(err)
+
+
+def test_vfs_taken_by_an_earlier_request_are_not_blamed_on_the_pf() -> None:
+    # Two pools, the matching one emptied by the first request of the
+    # same call: the message must allow for that, not only the PF rule.
+    st = stats((key(), 1), (key(physnet="other"), 1))
+    reqs = [
+        PciRequest(spec=[{"physical_network": "physnet1"}]),
+        PciRequest(spec=[{"physical_network": "physnet1"}]),
+    ]
+    with pytest.raises(exception.PciRequestUnsatisfiable) as err:
+        st.apply(reqs)
+    assert "taken by an earlier request" in str(err.value)
