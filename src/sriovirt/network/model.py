@@ -37,6 +37,7 @@ or configuration, and must not render XML (that is policy of
 from __future__ import annotations
 
 import enum
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -48,11 +49,93 @@ from sriovirt.pci.address import PciAddress
 #: Linux interface names are at most 15 characters; Nova uses
 #: ``tap`` + the first 11 characters of the port id, and so do we.
 NIC_NAME_LEN = 14
+#: Linux IFNAMSIZ (16 bytes) less the terminating NUL.
+IFNAME_MAX = 15
 MAX_VLAN = 4095
+#: What QEMU's ``host_mtu`` accepts (Linux's IPv4 minimum to IP_MAX_MTU);
+#: 0 is Neutron's "unknown" and writes no ``<mtu>``.
+MIN_MTU, MAX_MTU = 68, 65535
+MAX_SEGMENTATION_ID = 2**32 - 1
+#: libvirt's 802.1Qbh port profile id limit (40 bytes with the NUL).
+MAX_PROFILEID = 39
+#: Longest value quoted in an error message; the rest is elided.
+_SHOWN = 60
 
 _MAC = re.compile(r"[0-9a-f]{2}(?::[0-9a-f]{2}){5}")
-_INT = re.compile(r"[+-]?[0-9]+")
+# Enough digits for any field here; longer text is out of range without
+# being converted (int() of 5000 digits raises ValueError).
+_INT = re.compile(r"[+-]?[0-9]{1,20}")
+_LONG_INT = re.compile(r"[+-]?[0-9]+")
 _VENDOR_INFO = re.compile(r"([0-9a-f]{4}):([0-9a-f]{4})")
+_UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+# C0 and C1 controls, DEL, surrogates and the two non-characters: none of
+# them can be written into libvirt's XML.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# Linux dev_valid_name() refuses these in an interface name.
+_IFNAME_BAD = re.compile(r"[/:\s]")
+# libvirt's schema for <source bridge=...> (interface-bridge-attributes).
+_BRIDGE_CHARS = re.compile(r"[a-zA-Z0-9_.\-\\]*")
+
+
+def show(value: object) -> str:
+    """A one-line, bounded ``repr`` of ``value`` for an error message.
+
+    ``repr`` of an integer beyond 4300 digits raises ValueError, and a
+    5 MB string does not belong on a terminal.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        digits = _digits(value)
+        if digits > _SHOWN:
+            return f"<an integer of {digits} digits>"
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):
+        return f"<a {type(value).__name__}>"
+    if len(text) > _SHOWN:
+        text = text[: _SHOWN - 3] + "..."
+    return text
+
+
+def _digits(value: int) -> int:
+    """Decimal digits of ``value`` without converting it to text."""
+    n = abs(value)
+    if n < 10:
+        return 1
+    # An under-estimate from the bit length, then corrected upwards.
+    digits = max(1, int((n.bit_length() - 1) * math.log10(2)))
+    while 10**digits <= n:
+        digits += 1
+    return digits
+
+
+def text_problem(value: str) -> str | None:
+    """Why ``value`` cannot be written into libvirt XML, or None."""
+    if _CONTROL.search(value):
+        return "contains a control character"
+    return None
+
+
+def ifname_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a Linux network interface name, or None.
+
+    The kernel's ``dev_valid_name()``: 1-15 bytes (IFNAMSIZ less the
+    NUL), not ``.`` or ``..``, no ``/``, ``:`` or whitespace; and no
+    control characters, which libvirt's XML cannot carry either.
+    """
+    problem = text_problem(name)
+    if problem is not None:
+        return problem
+    if not name:
+        return "is empty"
+    if name in (".", ".."):
+        return "is not a name"
+    if _IFNAME_BAD.search(name):
+        return "contains '/', ':' or whitespace"
+    if len(name) > IFNAME_MAX:
+        return f"is longer than {IFNAME_MAX} characters"
+    if len(name.encode()) > IFNAME_MAX:
+        return f"is longer than {IFNAME_MAX} bytes in UTF-8"
+    return None
 
 
 class VnicType(enum.StrEnum):
@@ -205,11 +288,14 @@ class Network:
         raw_segments = net.get("segments")
         if raw_segments is not None:
             if not isinstance(raw_segments, list):
-                raise fail(f"network.segments {raw_segments!r} is not a list")
+                raise fail(
+                    f"network.segments {show(raw_segments)} is not a list"
+                )
             for index, raw in enumerate(raw_segments):
                 if not isinstance(raw, Mapping):
                     raise fail(
-                        f"network.segments[{index}] {raw!r} is not an object"
+                        f"network.segments[{index}] {show(raw)} is not an "
+                        "object"
                     )
                 segments.append(
                     _segment(raw, f"network.segments[{index}]", fail)
@@ -218,7 +304,7 @@ class Network:
         return cls(
             id=_opt_str(net, "id", "network.id", fail),
             name=_opt_str(net, "name", "network.name", fail),
-            mtu=None if mtu is None else _int(mtu, "network.mtu", fail),
+            mtu=None if mtu is None else _mtu(mtu, fail),
             segments=tuple(segments),
         )
 
@@ -303,7 +389,7 @@ class VIF:
             fail=fail,
         )
         net = None if network is None else Network.from_dict(network, port_id)
-        network_id = _opt_str(body, "network_id", "network_id", fail)
+        network_id = _opt_uuid(body, "network_id", fail)
         if (
             net is not None
             and net.id is not None
@@ -311,8 +397,8 @@ class VIF:
             and net.id != network_id
         ):
             raise fail(
-                f"network_id {network_id!r} does not match the network "
-                f"given ({net.id!r})"
+                f"network_id {show(network_id)} does not match the network "
+                f"given ({show(net.id)})"
             )
         return cls(
             id=port_id,
@@ -343,7 +429,7 @@ def _unwrap(
     body: Mapping[str, Any], key: str, fail: _Fail
 ) -> Mapping[str, Any]:
     if not isinstance(body, Mapping):
-        raise fail(f"{key} body {body!r} is not a JSON object")
+        raise fail(f"{key} body {show(body)} is not a JSON object")
     return _inner(body, key)
 
 
@@ -355,24 +441,32 @@ def _port_id(port: object) -> str:
     if not isinstance(port_id, str) or not port_id.strip():
         raise exception.VifError(
             port_id="<unknown>",
-            reason=f"port id {port_id!r} is missing or not a string",
+            reason=f"port id {show(port_id)} is missing or not a string",
         )
-    return port_id.strip()
+    port_id = port_id.strip()
+    # Neutron's ids are UUIDs, and the XML relies on it: the tap name is
+    # cut from the id and OVS's interfaceid must be a UUID.
+    if not _UUID.fullmatch(port_id):
+        raise exception.VifError(
+            port_id="<unknown>",
+            reason=f"port id {show(port_id)} is not a UUID",
+        )
+    return port_id
 
 
 def _mac(value: object, fail: _Fail) -> str:
     if not isinstance(value, str):
-        raise fail(f"mac_address {value!r} is missing or not a string")
+        raise fail(f"mac_address {show(value)} is missing or not a string")
     mac = value.strip().lower()
     if not _MAC.fullmatch(mac):
         raise fail(
-            f"mac_address {value!r} is not a MAC address like "
+            f"mac_address {show(value)} is not a MAC address like "
             "fa:16:3e:00:00:01"
         )
     # libvirt refuses a multicast guest MAC ("expected unicast mac
     # address"); say so here, where we can name the port.
     if int(mac[:2], 16) & 1:
-        raise fail(f"mac_address {value!r} is a multicast address")
+        raise fail(f"mac_address {show(value)} is a multicast address")
     return mac
 
 
@@ -380,29 +474,34 @@ def _vnic_type(value: object, fail: _Fail) -> VnicType:
     if value is None:
         # Neutron's default when the attribute is not set.
         return VnicType.NORMAL
+    if not isinstance(value, str):
+        raise fail(f"binding:vnic_type {show(value)} is not a string")
     try:
-        return VnicType(str(value))
+        return VnicType(value)
     except ValueError:
         raise fail(
-            f"binding:vnic_type {value!r} is unknown; known: "
+            f"binding:vnic_type {show(value)} is unknown; known: "
             f"{', '.join(v.value for v in VnicType)}"
         ) from None
 
 
 def _vif_type(value: object, body: Mapping[str, Any], fail: _Fail) -> VifType:
+    if value is None:
+        raise fail("binding:vif_type is missing; is the port bound?")
+    if not isinstance(value, str):
+        # Checked first: `in` on a frozenset hashes, and a dict cannot.
+        raise fail(f"binding:vif_type {show(value)} is not a string")
     if value in UNBOUND_VIF_TYPES:
         host = body.get("binding:host_id") or "<no host>"
         raise fail(
             f"binding:vif_type is {value!r}: Neutron did not bind the "
-            f"port on host {host!r}"
+            f"port on host {show(host)}"
         )
-    if value is None:
-        raise fail("binding:vif_type is missing; is the port bound?")
     try:
-        return VifType(str(value))
+        return VifType(value)
     except ValueError:
         raise fail(
-            f"binding:vif_type {value!r} is not supported; supported: "
+            f"binding:vif_type {show(value)} is not supported; supported: "
             f"{', '.join(v.value for v in VifType)}"
         ) from None
 
@@ -411,15 +510,13 @@ def _details(value: object, fail: _Fail) -> VifDetails:
     if value is None:
         return VifDetails()
     if not isinstance(value, Mapping):
-        raise fail(f"binding:vif_details {value!r} is not an object")
+        raise fail(f"binding:vif_details {show(value)} is not an object")
     where = "binding:vif_details"
     vlan = value.get("vlan")
     return VifDetails(
         vlan=None if vlan is None else _vlan(vlan, fail),
-        profileid=_opt_str(value, "profileid", f"{where}.profileid", fail),
-        bridge_name=_opt_str(
-            value, "bridge_name", f"{where}.bridge_name", fail
-        ),
+        profileid=_profileid(value.get("profileid"), fail),
+        bridge_name=_bridge_name(value.get("bridge_name"), fail),
         port_filter=_bool(
             value.get("port_filter", False), f"{where}.port_filter", fail
         ),
@@ -445,13 +542,44 @@ def _vlan(value: object, fail: _Fail) -> int:
         number = value
     elif isinstance(value, str) and _INT.fullmatch(value.strip()):
         number = int(value.strip())
+    elif isinstance(value, str) and _LONG_INT.fullmatch(value.strip()):
+        number = MAX_VLAN + 1  # too many digits to convert: out of range
     else:
         number = None
     if number is None:
-        raise fail(f"{field} {value!r} is not an integer VLAN id")
+        raise fail(f"{field} {show(value)} is not an integer VLAN id")
     if not 0 <= number <= MAX_VLAN:
-        raise fail(f"{field} {value!r} is outside 0-{MAX_VLAN}")
+        raise fail(f"{field} {show(value)} is outside 0-{MAX_VLAN}")
     return number
+
+
+def _profileid(value: object, fail: _Fail) -> str | None:
+    field = "binding:vif_details.profileid"
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise fail(f"{field} {show(value)} is not a string")
+    problem = text_problem(value)
+    if problem is None and len(value) > MAX_PROFILEID:
+        problem = f"is longer than {MAX_PROFILEID} characters"
+    if problem is not None:
+        raise fail(f"{field} {show(value)} {problem}")
+    return value
+
+
+def _bridge_name(value: object, fail: _Fail) -> str | None:
+    field = "binding:vif_details.bridge_name"
+    if value is None or value == "":
+        # Unset: the builder picks the default bridge.
+        return value
+    if not isinstance(value, str):
+        raise fail(f"{field} {show(value)} is not a string")
+    problem = ifname_problem(value)
+    if problem is None and not _BRIDGE_CHARS.fullmatch(value):
+        problem = "has characters libvirt refuses in a bridge name"
+    if problem is not None:
+        raise fail(f"{field} {show(value)} {problem}")
+    return value
 
 
 def _profile(
@@ -464,7 +592,7 @@ def _profile(
     if value is None or value == "":
         value = {}
     if not isinstance(value, Mapping):
-        raise fail(f"binding:profile {value!r} is not an object")
+        raise fail(f"binding:profile {show(value)} is not an object")
     slot = value.get("pci_slot")
     if slot is None:
         if required:
@@ -477,15 +605,15 @@ def _profile(
         # A normal port does not use a PCI device; a pci_slot here means
         # the binding and the vnic type disagree.
         raise fail(
-            f"binding:profile.pci_slot {slot!r} is set but vnic_type "
+            f"binding:profile.pci_slot {show(slot)} is set but vnic_type "
             f"{vnic_type.value!r} does not use a PCI device"
         )
-    try:
-        address = PciAddress.parse(slot)
-    except exception.InvalidPciAddress as exc:
+    address = _pci_address(slot)
+    if address is None:
         raise fail(
-            f"binding:profile.pci_slot {slot!r} is not a PCI address ({exc})"
-        ) from None
+            f"binding:profile.pci_slot {show(slot)} is not a PCI address "
+            "like 0000:81:10.2"
+        )
     vendor_id = product_id = None
     info = value.get("pci_vendor_info")
     if info is not None:
@@ -496,7 +624,7 @@ def _profile(
         )
         if match is None:
             raise fail(
-                f"binding:profile.pci_vendor_info {info!r} is not "
+                f"binding:profile.pci_vendor_info {show(info)} is not "
                 "'vvvv:pppp' (4 hex digits each)"
             )
         vendor_id, product_id = match.groups()
@@ -516,6 +644,17 @@ def _profile(
     )
 
 
+def _pci_address(value: object) -> PciAddress | None:
+    # Only text is parsed: parse() quotes what it is given in its error,
+    # and repr of a huge int raises.
+    if not isinstance(value, str):
+        return None
+    try:
+        return PciAddress.parse(value)
+    except exception.InvalidPciAddress:
+        return None
+
+
 def _segment(body: Mapping[str, Any], where: str, fail: _Fail) -> Segment:
     seg_id = body.get("provider:segmentation_id")
     return Segment(
@@ -533,7 +672,12 @@ def _segment(body: Mapping[str, Any], where: str, fail: _Fail) -> Segment:
         ),
         segmentation_id=None
         if seg_id is None
-        else _int(seg_id, f"{where}.provider:segmentation_id", fail),
+        else _int(
+            seg_id,
+            f"{where}.provider:segmentation_id",
+            fail,
+            top=MAX_SEGMENTATION_ID,
+        ),
     )
 
 
@@ -544,18 +688,45 @@ def _opt_str(
     if value is None:
         return None
     if not isinstance(value, str):
-        raise fail(f"{field} {value!r} is not a string")
+        raise fail(f"{field} {show(value)} is not a string")
     return value
 
 
-def _int(value: object, field: str, fail: _Fail) -> int:
+def _opt_uuid(body: Mapping[str, Any], key: str, fail: _Fail) -> str | None:
+    value = _opt_str(body, key, key, fail)
+    if value is not None and not _UUID.fullmatch(value):
+        raise fail(f"{key} {show(value)} is not a UUID")
+    return value
+
+
+def _int(
+    value: object, field: str, fail: _Fail, *, bottom: int = 0, top: int
+) -> int:
+    number: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str):
+        number = value
+    elif isinstance(value, str):
         text = value.strip()
         if text.isascii() and text.isdigit():
-            return int(text)
-    raise fail(f"{field} {value!r} is not an integer")
+            # Past 20 digits it is out of range; int() of thousands of
+            # digits would raise ValueError instead.
+            number = int(text) if len(text) <= 20 else top + 1
+    if number is None:
+        raise fail(f"{field} {show(value)} is not an integer")
+    if not bottom <= number <= top:
+        raise fail(f"{field} {show(value)} is outside {bottom}-{top}")
+    return number
+
+
+def _mtu(value: object, fail: _Fail) -> int:
+    # Any integer first, so that -1 and 67 get the same message as 10**30.
+    mtu = _int(value, "network.mtu", fail, bottom=-(10**20), top=10**20)
+    if mtu != 0 and not MIN_MTU <= mtu <= MAX_MTU:
+        raise fail(
+            f"network.mtu {show(value)} is outside {MIN_MTU}-{MAX_MTU} "
+            "(or 0: unknown)"
+        )
+    return mtu
 
 
 _TRUE = frozenset({"true", "yes", "1", "on"})
@@ -571,4 +742,4 @@ def _bool(value: object, field: str, fail: _Fail) -> bool:
             return True
         if text in _FALSE:
             return False
-    raise fail(f"{field} {value!r} is not a boolean")
+    raise fail(f"{field} {show(value)} is not a boolean")

@@ -257,9 +257,32 @@ def _count_explain(
     free = sum(c.free for c in cands)
     if not cands:
         return "the host has no free PCI devices"
-    return (
+    said = (
         f"needs {req.count} device(s), {free} free in {len(cands)} "
         "matching pool(s)"
+    )
+    if free:
+        return said
+    # Every matching pool is empty.  The candidates cannot tell why (in
+    # use, taken by an earlier request of the same call, or blocked by
+    # the PF/VF rule), so all are named; the PF/VF rule is the one that
+    # surprises, as when one claim asks for a PF and one of its own VFs.
+    types = {c.key.dev_type for c in cands}
+    if types == {DevType.PF}:
+        rule = (
+            "a PF is unavailable while any of its VFs is in use, so a PF "
+            "and its own VF cannot be claimed together"
+        )
+    elif types == {DevType.VF}:
+        rule = (
+            "VFs are unavailable while their PF is in use, so a PF and "
+            "its own VF cannot be claimed together"
+        )
+    else:
+        return f"{said}: every matching device is in use or taken"
+    return (
+        f"{said}: they are in use, taken by an earlier request, or "
+        f"blocked by the PF/VF rule ({rule})"
     )
 
 

@@ -488,3 +488,147 @@ def test_vlan_int_and_string_agree(vlan: int, as_text: bool) -> None:
 def test_vlan_out_of_range_always_rejected(vlan: int) -> None:
     with pytest.raises(exception.VifError, match="outside 0-4095"):
         VIF.from_port(port(binding__vif_details={"vlan": str(vlan)}))
+
+
+# --- hostile values: every one a VifError naming the port and the field ----
+
+HUGE = "9" * 5000
+
+HOSTILE = [
+    pytest.param(
+        port(binding__vif_type={}),
+        "binding:vif_type {} is not a string",
+        id="vif_type-dict",
+    ),
+    pytest.param(
+        port(binding__vif_type=["hw_veb"]),
+        "binding:vif_type ['hw_veb'] is not a string",
+        id="vif_type-list",
+    ),
+    pytest.param(
+        port(binding__vnic_type=10**5000),
+        "binding:vnic_type <an integer of 5001 digits> is not a string",
+        id="vnic_type-huge-int",
+    ),
+    pytest.param(
+        port(binding__vif_details={"vlan": HUGE}),
+        "binding:vif_details.vlan '99999",
+        id="vlan-5000-digits",
+    ),
+    pytest.param(
+        port(binding__vif_details={"vlan": 10**4999}),
+        "binding:vif_details.vlan <an integer of 5000 digits> is outside",
+        id="vlan-5000-digit-int",
+    ),
+    pytest.param(
+        port(
+            binding__vif_type="802.1qbh",
+            binding__vif_details={"profileid": "prof\x00ile"},
+        ),
+        "binding:vif_details.profileid 'prof\\x00ile' contains a control "
+        "character",
+        id="profileid-nul",
+    ),
+    pytest.param(
+        port(
+            binding__vif_type="802.1qbh",
+            binding__vif_details={"profileid": "p" * 40},
+        ),
+        "binding:vif_details.profileid 'pppp",
+        id="profileid-too-long",
+    ),
+    pytest.param(
+        port(
+            binding__vnic_type="normal",
+            binding__vif_type="bridge",
+            binding__vif_details={"bridge_name": "br\x01x"},
+            binding__profile={},
+        ),
+        "binding:vif_details.bridge_name 'br\\x01x' contains a control "
+        "character",
+        id="bridge-control-char",
+    ),
+    pytest.param(
+        port(
+            binding__vnic_type="normal",
+            binding__vif_type="bridge",
+            binding__vif_details={"bridge_name": "b" * 16},
+            binding__profile={},
+        ),
+        "binding:vif_details.bridge_name 'bbbbbbbbbbbbbbbb' is longer than "
+        "15 characters",
+        id="bridge-16-chars",
+    ),
+    pytest.param(
+        port(network_id="net\nwork"),
+        "network_id 'net\\nwork' is not a UUID",
+        id="network_id-newline",
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "message"), HOSTILE)
+def test_hostile_port_values(body: dict[str, Any], message: str) -> None:
+    with pytest.raises(exception.VifError) as info:
+        VIF.from_port(body)
+    text = str(info.value)
+    assert text.startswith(f"Port {PORT_ID} cannot be plugged: ")
+    assert message in text
+    assert "\n" not in text and len(text) < 400
+
+
+@pytest.mark.parametrize(
+    ("network", "message"),
+    [
+        ({"mtu": -1}, "network.mtu -1 is outside 68-65535"),
+        ({"mtu": 10**30}, "network.mtu 1000000000000000000000000000000 is"),
+        ({"mtu": 67}, "network.mtu 67 is outside 68-65535"),
+        ({"mtu": HUGE}, "network.mtu '99999"),
+        (
+            {"provider:segmentation_id": HUGE},
+            "network.provider:segmentation_id '9999",
+        ),
+        (
+            {"provider:segmentation_id": 2**32},
+            "network.provider:segmentation_id 4294967296 is outside",
+        ),
+    ],
+)
+def test_hostile_network_values(network: dict[str, Any], message: str) -> None:
+    with pytest.raises(exception.VifError) as info:
+        VIF.from_port(port(), network)
+    text = str(info.value)
+    assert text.startswith(f"Port {PORT_ID} cannot be plugged: ")
+    assert message in text
+    assert "\n" not in text and len(text) < 400
+
+
+def test_bridge_name_of_15_characters_is_accepted() -> None:
+    vif = VIF.from_port(
+        port(
+            binding__vnic_type="normal",
+            binding__vif_type="bridge",
+            binding__vif_details={"bridge_name": "b" * 15},
+            binding__profile={},
+        )
+    )
+    assert vif.details.bridge_name == "b" * 15
+
+
+@pytest.mark.parametrize(
+    "bad_id",
+    ["6b9e1d2c\x00-4f3a", "6b9e1d2c-4f3a-4e8e-9a51-0c2d7f1e3a1\n", "x y"],
+)
+def test_port_id_must_be_a_uuid(bad_id: str) -> None:
+    with pytest.raises(exception.VifError) as info:
+        VIF.from_port(port(id=bad_id))
+    text = str(info.value)
+    assert text.startswith("Port <unknown> cannot be plugged: port id ")
+    assert repr(bad_id.strip()) in text
+    assert "\n" not in text
+
+
+@pytest.mark.parametrize("mtu", [68, 1500, 9000, 65535, 0])
+def test_mtu_in_range_is_kept(mtu: int) -> None:
+    vif = VIF.from_port(port(), {**NETWORK, "mtu": mtu})
+    assert vif.mtu == mtu

@@ -206,3 +206,46 @@ def test_joint_requests_see_earlier_takes() -> None:
     assert reqs[1].request_id in str(err.value)
     assert "left by earlier requests" in str(err.value)
     assert st.pools == (Pool(key(), 1),)  # nothing applied
+
+
+def _pf_and_vf_claim(first: str) -> exception.PciRequestUnsatisfiable:
+    from sriovirt.pci.tracker import PciTracker
+    from tests.unit.pci.test_tracker import A, host, pf_req, vf_req, whitelist
+
+    tracker = PciTracker(whitelist(n_pfs=1))
+    tracker.sync(host(n_pfs=1))
+    reqs = [vf_req(), pf_req()] if first == "vf" else [pf_req(), vf_req()]
+    with pytest.raises(exception.PciRequestUnsatisfiable) as err:
+        tracker.claim(A, reqs)
+    assert reqs[1].request_id in str(err.value)
+    return err.value
+
+
+def test_pf_after_its_own_vf_says_why() -> None:
+    # The VF was free and is claimed; that makes its PF unavailable.
+    err = _pf_and_vf_claim("vf")
+    assert err.stage == "count"
+    text = str(err)
+    assert "0 free in 1 matching pool(s)" in text
+    assert "a PF is unavailable while any of its VFs is in use" in text
+    assert "a PF and its own VF cannot be claimed together" in text
+
+
+def test_empty_vf_pool_says_why() -> None:
+    st = stats((key(dev_type=DevType.VF), 0), (key(physnet="other"), 2))
+    err = fail(st, {"physical_network": "physnet1"})
+    assert err.stage == "count"
+    assert "VFs are unavailable while their PF is in use" in str(err)
+
+
+def test_vfs_taken_by_an_earlier_request_are_not_blamed_on_the_pf() -> None:
+    # Two pools, the matching one emptied by the first request of the
+    # same call: the message must allow for that, not only the PF rule.
+    st = stats((key(), 1), (key(physnet="other"), 1))
+    reqs = [
+        PciRequest(spec=[{"physical_network": "physnet1"}]),
+        PciRequest(spec=[{"physical_network": "physnet1"}]),
+    ]
+    with pytest.raises(exception.PciRequestUnsatisfiable) as err:
+        st.apply(reqs)
+    assert "taken by an earlier request" in str(err.value)

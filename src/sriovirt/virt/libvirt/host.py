@@ -10,10 +10,13 @@ policy live elsewhere (``inventory``, ``xml/``, ``traits``).
 from __future__ import annotations
 
 import contextlib
+import os
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import libvirt
 
@@ -64,6 +67,11 @@ class Host:
                     if conn.isAlive():
                         return conn
                 self._conn = None
+            problem = _test_driver_file_problem(self.uri)
+            if problem is not None:
+                raise exception.HypervisorUnavailable(
+                    uri=self.uri, reason=problem
+                )
             try:
                 conn = libvirt.open(self.uri)
             except libvirt.libvirtError as exc:
@@ -138,9 +146,7 @@ class Host:
         flags = libvirt.VIR_DOMAIN_START_PAUSED if paused else 0
         self._call(
             f"start of domain {uuid}",
-            lambda conn: conn.lookupByUUIDString(uuid).createWithFlags(
-                flags
-            ),
+            lambda conn: conn.lookupByUUIDString(uuid).createWithFlags(flags),
         )
 
     def destroy_and_undefine(self, uuid: str) -> bool:
@@ -181,6 +187,42 @@ def _alive(conn: libvirt.virConnect) -> bool:
         return False
 
 
+# Control characters other than newlines, which are handled as lines.
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
+
+
 def _reason(exc: libvirt.libvirtError) -> str:
+    """libvirt's message as one line, with its error code."""
     message = exc.get_error_message() or str(exc)
-    return f"{message} (libvirt error code {exc.get_error_code()})"
+    lines = [line.strip() for line in message.splitlines()]
+    lines = [line for line in lines if line]
+    if len(lines) >= 3 and set(lines[-1]) == {"^"}:
+        # libxml2's parse errors quote the offending line of the file and
+        # draw a caret under it: noise on one line, and the quoted text
+        # may be a secret (``--host-xml /etc/shadow``).
+        lines = lines[:-2]
+    text = lines[0] if lines else "no message"
+    for line in lines[1:]:
+        # "monitor:" + "qemu: ..." reads as one sentence; else separate.
+        text += (" " if text[-1] in ":;,." else "; ") + line
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return f"{text} (libvirt error code {exc.get_error_code()})"
+
+
+def _test_driver_file_problem(uri: str) -> str | None:
+    """Why the host file of a ``test:///path`` URI cannot be read, or None.
+
+    Checked before libvirt opens it: for a missing file libxml2 prints
+    an "I/O warning" straight to stderr, beside the error we raise.
+    """
+    parts = urlsplit(uri)
+    if parts.scheme != "test" or parts.netloc or parts.path == "/default":
+        return None
+    path = parts.path
+    if not os.path.exists(path):
+        return f"the test driver's host file {path!r} does not exist"
+    if not os.path.isfile(path):
+        return f"the test driver's host file {path!r} is not a file"
+    if not os.access(path, os.R_OK):
+        return f"the test driver's host file {path!r} is not readable"
+    return None

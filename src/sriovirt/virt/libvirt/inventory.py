@@ -5,12 +5,15 @@ capability), VF (it has a ``phys_function``) or plain PCI, and attaches
 the netdev names libvirt reports as child ``net`` devices: ``ifname`` for
 the function itself and ``parent_ifname`` (the PF's netdev) for a VF.
 These names are what ``devname`` entries of the whitelist match, resolved
-here once per refresh instead of by sysfs reads during matching.
+here once per refresh instead of by sysfs reads during matching; a name
+Linux could not have given (16 characters, a ``/``) is dropped and
+reported, the device kept.
 
 Linear in the number of node devices: one pass to parse and index, one
 to key the netdev names by PCI address, one to build.  A device libvirt
-describes badly is skipped and reported, never allowed to abort the
-whole inventory.
+describes badly (no vendor id, a PCI domain above 0xffff, an address
+two node devices share) is skipped and reported, never allowed to abort
+the whole inventory.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sriovirt import exception
+from sriovirt.network.model import ifname_problem, show
 from sriovirt.pci.address import PciAddress
 from sriovirt.pci.device import DevType, HostPciDevice
 from sriovirt.virt.libvirt.host import Host
@@ -38,7 +42,7 @@ class Inventory:
 
 def from_node_device_xmls(xmls: Iterable[str]) -> Inventory:
     """Build the inventory from node-device XML documents."""
-    pci_by_name: dict[str, PciCapability] = {}
+    pci_by_name: dict[str, tuple[PciCapability, PciAddress]] = {}
     ifname_by_parent: dict[str, str] = {}
     skipped: list[str] = []
     for xml in xmls:
@@ -49,24 +53,52 @@ def from_node_device_xmls(xmls: Iterable[str]) -> Inventory:
             continue
         pci = node.pci
         if pci is not None:
-            pci_by_name[node.name] = pci
+            try:
+                # Raises for what PciAddress cannot hold, such as a VMD
+                # domain above 0xffff: skip that device, not the host.
+                address = pci.address
+            except exception.SriovirtError as exc:
+                skipped.append(f"node device {node.name}: {exc}")
+                continue
+            pci_by_name[node.name] = (pci, address)
             continue
         net = node.net
         if net is not None and net.interface and node.parent:
+            problem = ifname_problem(net.interface)
+            if problem is not None:
+                skipped.append(
+                    f"netdev {show(net.interface)} of node device "
+                    f"{node.parent}: {problem}; the device is kept "
+                    "without it"
+                )
+                continue
             # A function with several netdevs (rare: ports sharing a
             # function) is matched by its first name.
             ifname_by_parent.setdefault(node.parent, net.interface)
 
+    names_by_address: dict[PciAddress, list[str]] = {}
+    for name, (_pci, address) in pci_by_name.items():
+        names_by_address.setdefault(address, []).append(name)
     ifname_by_address: dict[PciAddress, str] = {}
-    for name, pci in pci_by_name.items():
-        ifname = ifname_by_parent.get(name)
+    for address, names in names_by_address.items():
+        if len(names) > 1:
+            # Which one is the real function cannot be known; keeping
+            # either would silently describe the other wrongly.
+            skipped.append(
+                f"node devices {', '.join(names)} all have PCI address "
+                f"{address}; all of them skipped"
+            )
+            continue
+        ifname = ifname_by_parent.get(names[0])
         if ifname is not None:
-            ifname_by_address[pci.address] = ifname
+            ifname_by_address[address] = ifname
 
     devices: list[HostPciDevice] = []
-    for name, pci in pci_by_name.items():
+    for name, (pci, address) in pci_by_name.items():
+        if len(names_by_address[address]) > 1:
+            continue
         try:
-            devices.append(_device(pci, ifname_by_address))
+            devices.append(_device(pci, address, ifname_by_address))
         except exception.SriovirtError as exc:
             skipped.append(f"node device {name}: {exc}")
     for reason in skipped:
@@ -76,9 +108,10 @@ def from_node_device_xmls(xmls: Iterable[str]) -> Inventory:
 
 
 def _device(
-    pci: PciCapability, ifname_by_address: dict[PciAddress, str]
+    pci: PciCapability,
+    address: PciAddress,
+    ifname_by_address: dict[PciAddress, str],
 ) -> HostPciDevice:
-    address = pci.address
     parent = pci.phys_function
     if parent is not None:
         dev_type = DevType.VF

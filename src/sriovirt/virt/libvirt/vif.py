@@ -36,7 +36,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from sriovirt import exception
-from sriovirt.network.model import VIF, VifType, VnicType
+from sriovirt.network.model import (
+    VIF,
+    VifType,
+    VnicType,
+    ifname_problem,
+    show,
+)
 from sriovirt.pci.address import PciAddress
 from sriovirt.virt.libvirt.xml.common import PciSource
 from sriovirt.virt.libvirt.xml.hostdev import PciHostdev
@@ -65,9 +71,9 @@ from sriovirt.virt.libvirt.xml.interface import (
 GuestDevice = Interface | PciHostdev
 
 DEFAULT_OVS_BRIDGE = "br-int"
-# Linux netdev names (dev_valid_name): at most 15 bytes, no '/', ':' or
-# whitespace, and not . or .. (pci/devspec.py checks a devname alike).
-_NETDEV = re.compile(r"[^/\s:]{1,15}")
+# libvirt's schema for a <source dev=...> (deviceName); Linux's own rules
+# (network.model.ifname_problem) are checked as well.
+_DEVICE_NAME = re.compile(r"[a-zA-Z0-9_.\-\\:/]+")
 _HYBRID_PREFIX = "qbr"
 _LINUXBRIDGE_PREFIX = "brq"
 _BRIDGE_ID_LEN = 11
@@ -158,8 +164,14 @@ def _netdev(req: _Request) -> str:
             f"vnic_type macvtap needs the netdev name of VF "
             f"{req.vif.pci_slot}; none was given"
         )
-    if not _NETDEV.fullmatch(netdev) or netdev in (".", ".."):
-        raise req.fail(f"netdev {netdev!r} is not a Linux interface name")
+    problem = ifname_problem(netdev)
+    if problem is None and not _DEVICE_NAME.fullmatch(netdev):
+        problem = "has characters libvirt refuses in a device name"
+    if problem is not None:
+        raise req.fail(
+            f"netdev {show(netdev)} of VF {req.vif.pci_slot} is not a "
+            f"Linux interface name: it {problem}"
+        )
     return netdev
 
 

@@ -146,6 +146,70 @@ def test_domain_lifecycle_on_the_test_driver() -> None:
 def test_versions_format_matches_traits(value: int) -> None:
     # The CLI prints versions with Versions.format and the trait reasons
     # with traits.int_to_version: one decoding, never two spellings.
-    assert libvirt_host.Versions.format(value) == traits.int_to_version(
-        value
+    assert libvirt_host.Versions.format(value) == traits.int_to_version(value)
+
+
+def test_missing_host_file_is_one_exact_line(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "nonexist.xml"
+    uri = paths.test_driver_uri(path)
+    with pytest.raises(exception.HypervisorUnavailable) as err:
+        libvirt_host.Host(uri).versions()
+    assert str(err.value) == (
+        f"Cannot connect to libvirt at {uri}: the test driver's host file "
+        f"{str(path)!r} does not exist"
+    )
+    # libxml2's "I/O warning : failed to load external entity" went
+    # straight to the terminal, outside any error message.
+    assert capfd.readouterr().err == ""
+
+
+def test_a_directory_is_not_a_host_file(tmp_path: Path) -> None:
+    uri = paths.test_driver_uri(tmp_path)
+    with pytest.raises(exception.HypervisorUnavailable) as err:
+        libvirt_host.Host(uri).versions()
+    assert str(err.value).endswith(
+        f"the test driver's host file {str(tmp_path)!r} is not a file"
+    )
+
+
+def test_xml_parse_error_is_one_line_without_the_file_text(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # As `pci explain --host-xml /etc/passwd`: libvirt quotes the line it
+    # choked on and draws a caret under it; that line may be a secret.
+    path = tmp_path / "passwd"
+    path.write_text("root:x:0:0:secret:/root:/bin/bash\nsecond line\n")
+    uri = paths.test_driver_uri(path)
+    with pytest.raises(exception.HypervisorUnavailable) as err:
+        libvirt_host.Host(uri).versions()
+    assert str(err.value) == (
+        f"Cannot connect to libvirt at {uri}: {path}:1: Start tag "
+        "expected, '<' not found (libvirt error code "
+        f"{libvirt.VIR_ERR_XML_DETAIL})"
+    )
+    assert capfd.readouterr().err == ""
+
+
+def test_multi_line_libvirt_messages_are_joined(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    conns: list[FakeConn] = []
+    monkeypatch.setattr(libvirt, "open", _opener(conns))
+    host = libvirt_host.Host("qemu:///system")
+
+    def fails(conn: FakeConn) -> None:
+        raise _error(
+            libvirt.VIR_ERR_INTERNAL_ERROR,
+            "process exited while connecting to monitor:\n"
+            "qemu: bad option\x1b[31m\n\n",
+        )
+
+    with pytest.raises(exception.HypervisorError) as err:
+        host._call("start of domain x", fails)  # type: ignore[arg-type]
+    assert str(err.value) == (
+        "libvirt error on qemu:///system during start of domain x: "
+        "process exited while connecting to monitor: qemu: bad option"
+        "\\x1b[31m (libvirt error code 1)"
     )

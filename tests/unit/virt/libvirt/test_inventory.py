@@ -19,19 +19,30 @@ PF = PciAddress.parse("0000:81:00.0")
 
 def _devices() -> list[HostPciDevice]:
     pf = HostPciDevice(
-        address=PF, vendor_id="8086", product_id="1572",
-        dev_type=DevType.PF, numa_node=1, ifname="ens1f0",
+        address=PF,
+        vendor_id="8086",
+        product_id="1572",
+        dev_type=DevType.PF,
+        numa_node=1,
+        ifname="ens1f0",
     )
     vfs = [
         HostPciDevice(
-            address=f"0000:81:02.{f}", vendor_id="8086", product_id="154c",
-            dev_type=DevType.VF, parent_addr=PF, numa_node=1,
-            ifname=f"ens1f0v{f}", parent_ifname="ens1f0",
+            address=f"0000:81:02.{f}",
+            vendor_id="8086",
+            product_id="154c",
+            dev_type=DevType.VF,
+            parent_addr=PF,
+            numa_node=1,
+            ifname=f"ens1f0v{f}",
+            parent_ifname="ens1f0",
         )
         for f in range(3)
     ]
     other = HostPciDevice(
-        address="0000:3b:00.0", vendor_id="144d", product_id="a808",
+        address="0000:3b:00.0",
+        vendor_id="144d",
+        product_id="a808",
         dev_type=DevType.PCI,
     )
     return [other, pf, *vfs]
@@ -45,13 +56,17 @@ def test_sample_host_is_classified() -> None:
     assert len(inv.devices) == 11
     pf = by_addr["0000:81:00.0"]
     assert (pf.dev_type, pf.ifname, pf.numa_node) == (
-        DevType.PF, "ens1f0", 0,
+        DevType.PF,
+        "ens1f0",
+        0,
     )
     vf = by_addr["0000:82:10.6"]
     assert vf.dev_type is DevType.VF
     assert vf.parent_addr == PciAddress.parse("0000:82:00.0")
     assert (vf.ifname, vf.parent_ifname, vf.numa_node) == (
-        "ens2f0v3", "ens2f0", 1,
+        "ens2f0v3",
+        "ens2f0",
+        1,
     )
     nvme = by_addr["0000:3b:00.0"]
     assert (nvme.dev_type, nvme.ifname) == (DevType.PCI, None)
@@ -77,8 +92,7 @@ def test_bad_device_is_skipped_not_fatal() -> None:
     inv = inventory.from_node_device_xmls([good, no_ids, broken])
     assert [str(d.address) for d in inv.devices] == ["0000:05:00.0"]
     assert len(inv.skipped) == 2
-    assert any("pci_0000_06_00_0" in s and "vendor" in s
-               for s in inv.skipped)
+    assert any("pci_0000_06_00_0" in s and "vendor" in s for s in inv.skipped)
 
 
 def test_unreachable_uri_is_a_clear_error(tmp_path: Path) -> None:
@@ -96,3 +110,96 @@ def test_versions_of_the_test_driver() -> None:
     assert v.lib_version >= 6_003_000
     assert libvirt_host.Versions.format(9_000_000) == "9.0.0"
     assert libvirt_host.Versions.format(4_002_001) == "4.2.1"
+
+
+def _pci_xml(
+    name: str, domain: int, bus: int, *, vfs: str = "", pf: str = ""
+) -> str:
+    caps = ""
+    if vfs:
+        caps += f"<capability type='virt_functions'>{vfs}</capability>"
+    if pf:
+        caps += f"<capability type='phys_function'>{pf}</capability>"
+    return (
+        f"<device><name>{name}</name><parent>computer</parent>"
+        f"<capability type='pci'><domain>{domain}</domain><bus>{bus}</bus>"
+        "<slot>0</slot><function>0</function>"
+        "<product id='0x1572'/><vendor id='0x8086'/>"
+        f"{caps}</capability></device>"
+    )
+
+
+def _net_xml(ifname: str, parent: str) -> str:
+    return (
+        f"<device><name>net_{ifname}</name><parent>{parent}</parent>"
+        f"<capability type='net'><interface>{ifname}</interface>"
+        "</capability></device>"
+    )
+
+
+def test_32_bit_domain_with_a_netdev_is_skipped_not_fatal(
+    tmp_path: Path,
+) -> None:
+    # A VMD-style 32-bit PCI domain: PciAddress cannot hold it.  With a
+    # child net device it used to abort the whole inventory.
+    odd = "pci_10000_00_00_0"
+    doc = (
+        "<node><device><name>computer</name><capability type='system'>"
+        "<hardware><uuid>11111111-2222-3333-4444-555555555555</uuid>"
+        "</hardware></capability></device>"
+        + _pci_xml(odd, 65536, 0)
+        + _net_xml("eno9", odd)
+        + _pci_xml("pci_0000_05_00_0", 0, 5)
+        + _net_xml("ens5", "pci_0000_05_00_0")
+        + "</node>"
+    )
+    path = tmp_path / "host.xml"
+    path.write_text(doc)
+    inv = inventory.read(libvirt_host.Host(paths.test_driver_uri(path)))
+    assert [(str(d.address), d.ifname) for d in inv.devices] == [
+        ("0000:05:00.0", "ens5")
+    ]
+    assert len(inv.skipped) == 1
+    assert odd in inv.skipped[0] and "65536" in inv.skipped[0]
+
+
+def test_two_node_devices_with_one_address_are_both_skipped() -> None:
+    pf = _pci_xml(
+        "pci_0000_05_00_0",
+        0,
+        5,
+        vfs="<address domain='0' bus='5' slot='0' function='1'/>",
+    )
+    twin = _pci_xml("pci_0000_05_00_0_twin", 0, 5)
+    other = _pci_xml("pci_0000_06_00_0", 0, 6)
+    inv = inventory.from_node_device_xmls([pf, twin, other])
+    assert [str(d.address) for d in inv.devices] == ["0000:06:00.0"]
+    assert len(inv.skipped) == 1
+    (reason,) = inv.skipped
+    assert "0000:05:00.0" in reason
+    assert "pci_0000_05_00_0" in reason
+    assert "pci_0000_05_00_0_twin" in reason
+
+
+@pytest.mark.parametrize(
+    ("ifname", "kept"),
+    [
+        ("a" * 15, True),
+        ("a" * 16, False),
+        ("eth 0", False),
+        ("eth/0", False),
+        ("eth:0", False),
+        ("..", False),
+    ],
+)
+def test_netdev_names_follow_linux_rules(ifname: str, kept: bool) -> None:
+    pci = _pci_xml("pci_0000_05_00_0", 0, 5)
+    net = _net_xml(ifname, "pci_0000_05_00_0")
+    inv = inventory.from_node_device_xmls([pci, net])
+    (dev,) = inv.devices
+    assert dev.ifname == (ifname if kept else None)
+    if kept:
+        assert inv.skipped == ()
+    else:
+        (reason,) = inv.skipped
+        assert repr(ifname) in reason and "pci_0000_05_00_0" in reason

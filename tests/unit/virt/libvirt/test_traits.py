@@ -6,6 +6,7 @@ import os_traits
 import pytest
 
 from sriovirt.virt.libvirt import traits
+from tests import prereq
 
 TRAIT = os_traits.COMPUTE_NET_VIRTIO_PACKED
 
@@ -123,7 +124,7 @@ def test_bad_version_rejected(bad: object) -> None:
 
 
 def test_real_test_driver() -> None:
-    libvirt = pytest.importorskip("libvirt")
+    libvirt = prereq.import_or_missing("libvirt")
     conn = libvirt.open("test:///default")
     try:
         (decision,) = traits.explain_host_traits(

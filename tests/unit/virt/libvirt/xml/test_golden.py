@@ -76,6 +76,7 @@ from sriovirt.virt.libvirt.xml.nodedev import (
     Vendor,
     VirtFunctions,
 )
+from tests import prereq
 from tests.unit.virt.libvirt.xml.goldens import (
     GOLDEN,
     as_domain_xml,
@@ -366,7 +367,7 @@ def _for_test_driver(text: str) -> str | None:
 
 @pytest.fixture(scope="module")
 def test_conn() -> Iterator[Any]:
-    libvirt = pytest.importorskip("libvirt")
+    libvirt = prereq.import_or_missing("libvirt")
     libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
     conn = libvirt.open("test:///default")
     yield conn

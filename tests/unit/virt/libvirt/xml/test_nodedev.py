@@ -14,6 +14,7 @@ from sriovirt.virt.libvirt.xml.nodedev import (
     PciCapability,
     parse_node_device,
 )
+from tests import prereq
 from tests.unit.virt.libvirt.xml.goldens import ROOT, schema_errors
 
 HOSTS = sorted((ROOT / "etc" / "sriovirt" / "hosts").glob("*.xml"))
@@ -166,7 +167,7 @@ def test_parse_node_device_is_memoised() -> None:
 
 
 def test_libvirt_test_driver_xmldesc_parses() -> None:
-    libvirt = pytest.importorskip("libvirt")
+    libvirt = prereq.import_or_missing("libvirt")
     libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
     for host in HOSTS:
         conn = libvirt.open(f"test://{host}")
