@@ -56,6 +56,8 @@ class Candidate:
     free: int
     #: The request's alternatives this pool still satisfies.
     alts: tuple[RequestSpec, ...]
+    #: Devices of the pool this call's earlier requests already took.
+    taken: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +92,7 @@ def _narrow(
             out.append(
                 cand
                 if len(alts) == len(cand.alts)
-                else Candidate(cand.key, cand.free, alts)
+                else Candidate(cand.key, cand.free, alts, cand.taken)
             )
     return out
 
@@ -263,6 +265,9 @@ def _count_explain(
     )
     if free:
         return said
+    taken = sum(c.taken for c in cands)
+    if taken:
+        return f"{said}: {taken} taken by earlier requests of this claim"
     # Every matching pool is empty.  The candidates cannot tell why (in
     # use, taken by an earlier request of the same call, or blocked by
     # the PF/VF rule), so all are named; the PF/VF rule is the one that
@@ -280,10 +285,7 @@ def _count_explain(
         )
     else:
         return f"{said}: every matching device is in use or taken"
-    return (
-        f"{said}: they are in use, taken by an earlier request, or "
-        f"blocked by the PF/VF rule ({rule})"
-    )
+    return f"{said}: they are in use or blocked by the PF/VF rule ({rule})"
 
 
 #: The ordered filter chain.  Order matters only for which stage is

@@ -289,17 +289,24 @@ class PciStats:
         for req in requests:
             cands = [
                 filters.Candidate(
-                    c.key, c.count - taken.get(c.key, 0), req.spec
+                    c.key,
+                    c.count - taken.get(c.key, 0),
+                    req.spec,
+                    taken.get(c.key, 0),
                 )
                 for c in self._sorted()
             ]
-            if not any(c.free for c in cands):
+            if not cands:
                 raise exception.PciRequestUnsatisfiable(
                     request_id=req.request_id,
-                    reason=f"{req.describe()}: the host has no free PCI "
-                    "devices" + (" left by earlier requests" if taken else ""),
+                    reason=f"{req.describe()}: the host has no whitelisted "
+                    "PCI devices",
                     stage=filters.STAGE_COUNT,
                 )
+            # Pools at zero stay candidates: the filters then name the
+            # criterion, and an emptied pool is explained by the count
+            # stage (in use, taken earlier, or the PF/VF rule), which a
+            # blanket "no free devices" would hide.
             for flt in filters.POOL_FILTERS:
                 narrowed = flt.select(cands, req, ctx)
                 if not narrowed:

@@ -191,7 +191,17 @@ def test_count_stage() -> None:
 def test_empty_host_is_a_count_failure() -> None:
     err = fail(PciStats(), {"physical_network": "physnet1"})
     assert err.stage == "count"
-    assert "the host has no free PCI devices" in str(err)
+    assert "the host has no whitelisted PCI devices" in str(err)
+
+
+def test_vf_after_its_own_pf_says_why() -> None:
+    # The PF was free and is claimed; that makes its VFs unavailable, and
+    # the message says so rather than "the host has no free PCI devices".
+    err = _pf_and_vf_claim("pf")
+    assert err.stage == "count"
+    text = str(err)
+    assert "no free PCI devices" not in text
+    assert "VFs are unavailable while their PF is in use" in text
 
 
 def test_joint_requests_see_earlier_takes() -> None:
@@ -204,7 +214,7 @@ def test_joint_requests_see_earlier_takes() -> None:
     with pytest.raises(exception.PciRequestUnsatisfiable) as err:
         st.apply(reqs)
     assert reqs[1].request_id in str(err.value)
-    assert "left by earlier requests" in str(err.value)
+    assert "1 taken by earlier requests of this claim" in str(err.value)
     assert st.pools == (Pool(key(), 1),)  # nothing applied
 
 
@@ -248,4 +258,4 @@ def test_vfs_taken_by_an_earlier_request_are_not_blamed_on_the_pf() -> None:
     ]
     with pytest.raises(exception.PciRequestUnsatisfiable) as err:
         st.apply(reqs)
-    assert "taken by an earlier request" in str(err.value)
+    assert "1 taken by earlier requests of this claim" in str(err.value)
