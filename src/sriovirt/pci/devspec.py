@@ -30,6 +30,7 @@ from sriovirt import exception
 from sriovirt.pci import address as pci_address
 from sriovirt.pci.address import PciAddress
 from sriovirt.pci.device import DevType, HostPciDevice
+from sriovirt.pci.fieldregex import FieldPattern, PatternError
 
 LOG = logging.getLogger(__name__)
 
@@ -450,27 +451,43 @@ def _glob_field(
 
 
 @dataclass(frozen=True, slots=True)
-class RegexField:
-    """One per-field regular expression; must match the whole field."""
-
-    source: str
-    pattern: re.Pattern[str] = field(compare=False, repr=False)
-
-
-@dataclass(frozen=True, slots=True)
 class AddressRegex:
     """``{"domain": re, "bus": re, "slot": re, "function": re}``.
 
     Each expression must match the *whole* zero-padded lowercase hex field
     (domain 4 digits, bus 2, slot 2, function 1), case-insensitively; a
-    missing field matches anything.  Unlike the glob form, an address given
-    this way never extends to a PF's VFs.
+    missing field matches anything.  Expressions run on a linear-time
+    engine (:mod:`sriovirt.pci.fieldregex`), so no pattern can make
+    matching slow.  When all four fields are plain hex numbers the object
+    names one exact address (:attr:`exact`) and, like the glob form and
+    like Nova, a PF named so matches its VFs too.
     """
 
-    domain: RegexField | None = None
-    bus: RegexField | None = None
-    slot: RegexField | None = None
-    function: RegexField | None = None
+    domain: FieldPattern | None = None
+    bus: FieldPattern | None = None
+    slot: FieldPattern | None = None
+    function: FieldPattern | None = None
+
+    #: The one address named by four plain hex fields, else ``None``.
+    exact: PciAddress | None = field(
+        default=None, init=False, compare=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        plain = [
+            None if pattern is None else pattern.plain_value
+            for pattern in self._fields()
+        ]
+        domain, bus, slot, function = plain
+        if (
+            domain is not None
+            and bus is not None
+            and slot is not None
+            and function is not None
+        ):
+            object.__setattr__(
+                self, "exact", PciAddress(domain, bus, slot, function)
+            )
 
     @classmethod
     def parse(cls, value: Mapping[object, object]) -> AddressRegex:
@@ -495,63 +512,54 @@ class AddressRegex:
                 "an empty address object matches every device; write "
                 '{"vendor_id": "*"} to whitelist everything on purpose',
             )
-        fields: dict[str, RegexField] = {}
-        for name in names:
-            if name in value:
-                fields[name] = _regex_field(name, value[name])
+        fields: dict[str, FieldPattern] = {}
+        for spec in _FIELDS:
+            if spec.name in value:
+                fields[spec.name] = _regex_field(spec, value[spec.name])
         return cls(**fields)
 
-    def _fields(self) -> tuple[RegexField | None, ...]:
+    def _fields(self) -> tuple[FieldPattern | None, ...]:
         return (self.domain, self.bus, self.slot, self.function)
 
     def matches_address(self, addr: PciAddress) -> bool:
-        for spec, regex, got in zip(
-            _FIELDS, self._fields(), _fields_of(addr), strict=True
-        ):
-            if regex is not None and not regex.pattern.fullmatch(
-                f"{got:0{spec.width}x}"
-            ):
+        for pattern, got in zip(self._fields(), _fields_of(addr), strict=True):
+            if pattern is not None and not pattern.matches(got):
                 return False
         return True
 
     def mismatches(self, addr: PciAddress) -> list[str]:
         out = []
-        for spec, regex, got in zip(
+        for spec, pattern, got in zip(
             _FIELDS, self._fields(), _fields_of(addr), strict=True
         ):
-            text = f"{got:0{spec.width}x}"
-            if regex is not None and not regex.pattern.fullmatch(text):
+            if pattern is not None and not pattern.matches(got):
                 out.append(
-                    f"address {spec.name} {text} does not fully match "
-                    f"regex {regex.source!r}"
+                    f"address {spec.name} {got:0{spec.width}x} does not "
+                    f"fully match regex {pattern.source!r}"
                 )
         return out
 
     def __str__(self) -> str:
         return render_json(
             {
-                spec.name: regex.source
-                for spec, regex in zip(_FIELDS, self._fields(), strict=True)
-                if regex is not None
+                spec.name: pattern.source
+                for spec, pattern in zip(_FIELDS, self._fields(), strict=True)
+                if pattern is not None
             }
         )
 
 
-def _regex_field(name: str, value: object) -> RegexField:
+def _regex_field(spec: _FieldSpec, value: object) -> FieldPattern:
     if not isinstance(value, str):
         raise SpecFieldError(
-            f"address.{name}",
+            f"address.{spec.name}",
             f"expected a regular expression string, got "
             f"{describe_json(value)}",
         )
     try:
-        pattern = re.compile(value, re.IGNORECASE)
-    except (re.error, OverflowError, RecursionError, ValueError) as exc:
-        raise SpecFieldError(
-            f"address.{name}",
-            f"{value!r} is not a valid regular expression: {exc}",
-        ) from None
-    return RegexField(value, pattern)
+        return FieldPattern.compile(value, spec.width, spec.top)
+    except PatternError as exc:
+        raise SpecFieldError(f"address.{spec.name}", exc.reason) from None
 
 
 AddressMatcher = AddressGlob | AddressRegex
@@ -618,10 +626,13 @@ class DeviceSpec:
 
     @property
     def exact_address(self) -> PciAddress | None:
-        """The one address named by a wildcard-free glob, else ``None``."""
-        if isinstance(self.address, AddressGlob):
-            return self.address.exact
-        return None
+        """The one address the entry names, else ``None``.
+
+        Set by a wildcard-free glob or by four plain hex regex fields.
+        """
+        if self.address is None:
+            return None
+        return self.address.exact
 
     @property
     def is_generic(self) -> bool:
@@ -642,12 +653,11 @@ class DeviceSpec:
         address = self.address
         if address is None:
             return True
-        if isinstance(address, AddressGlob):
-            exact = address.exact
-            if exact is not None:
-                return dev.address == exact or (
-                    dev.dev_type is DevType.VF and dev.parent_addr == exact
-                )
+        exact = address.exact
+        if exact is not None:
+            return dev.address == exact or (
+                dev.dev_type is DevType.VF and dev.parent_addr == exact
+            )
         return address.matches_address(dev.address)
 
     def explain(self, dev: HostPciDevice) -> str:

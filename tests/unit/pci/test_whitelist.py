@@ -223,6 +223,28 @@ def test_first_match_wins(
         assert found is wl.entries[winner - 1]
 
 
+def test_regex_address_of_a_pf_selects_its_vfs() -> None:
+    # Issue 7 item 2.15: four exact regex fields are one address, found
+    # through the index like the glob form; the VFs must not be lost.
+    wl = Whitelist.from_config(
+        values(
+            {"vendor_id": "15b3"},
+            {
+                "address": {
+                    "domain": "0000",
+                    "bus": "81",
+                    "slot": "00",
+                    "function": "0",
+                },
+                "physical_network": "p",
+            },
+        )
+    )
+    assert wl.match(PF0) is wl.entries[1]
+    assert wl.match(VF0) is wl.entries[1]
+    assert wl.match(NIC) is wl.entries[0]
+
+
 def test_match_returns_tags_of_the_winner() -> None:
     wl = Whitelist.from_config(
         values(
