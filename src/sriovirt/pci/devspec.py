@@ -50,6 +50,28 @@ BOOLEAN_TAGS = (
 STRING_TAGS = ("resource_class", "traits")
 KNOWN_TAGS = ("physical_network", *BOOLEAN_TAGS, *STRING_TAGS)
 KNOWN_KEYS = (*SELECTOR_KEYS, *KNOWN_TAGS)
+#: Names sriovirt stores its own values under, next to the tags: the
+#: device's ``extra_info`` (netdev names, removal state), a pool's JSON
+#: (``dev_type`` in its tags; ``numa_node``, ``count`` beside them) and
+#: the ``pci_devices`` columns.  A tag of that name would overwrite them.
+RESERVED_TAGS = (
+    "dev_type",
+    "ifname",
+    "parent_ifname",
+    "pending_removal",
+    "numa_node",
+    "count",
+    "parent_addr",
+    "status",
+    "instance_uuid",
+    "request_id",
+    "compute_node_id",
+)
+#: Neutron's ``networksegments.physical_network`` column is 64 long: a
+#: longer name can never meet a network.
+MAX_PHYSNET = 64
+#: Every other tag name and value (they are stored in each device row).
+MAX_TAG = 255
 
 _TRUE_WORDS = frozenset({"true", "yes", "on", "1", "y", "t"})
 _FALSE_WORDS = frozenset({"false", "no", "off", "0", "n", "f"})
@@ -58,6 +80,9 @@ _HEX_ID = re.compile(r"(?:0x)?([0-9a-f]{1,4})")
 # Linux refuses these in interface names (dev_valid_name), so a devname
 # containing them can only be a typo.
 _BAD_IFNAME = re.compile(r"[/:\s]")
+# C0 controls, DEL and C1 controls: never meant in a name, and a NUL or
+# a newline corrupts logs and messages.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _IFNAMSIZ = 16
 _MAX_TEXT = 200
 
@@ -183,6 +208,25 @@ class _DuplicateKeys:
             self.by_object[id(result)] = tuple(dups)
         return result
 
+    def paths(self, data: object, prefix: str = "") -> tuple[str, ...]:
+        """Duplicated keys of ``data`` and its nested objects, dotted.
+
+        ``address.bus`` for ``{"address": {"bus": "81", "bus": "82"}}``.
+        """
+        found: list[str] = []
+        if not self.by_object:
+            return ()
+        # Iterative: JSON nests as deep as the recursion limit allows.
+        todo: list[tuple[object, str]] = [(data, prefix)]
+        while todo:
+            node, path = todo.pop()
+            if isinstance(node, dict):
+                found.extend(
+                    path + k for k in self.by_object.get(id(node), ())
+                )
+                todo.extend((v, f"{path}{k}.") for k, v in node.items())
+        return tuple(found)
+
 
 def iter_config_entries(
     values: object,
@@ -255,7 +299,7 @@ def iter_config_entries(
             yield ConfigEntry(
                 EntryOrigin(option, position, value_index),
                 decoded,
-                dups.by_object.get(id(decoded), ()),
+                dups.paths(decoded),
             )
         elif isinstance(decoded, list):
             for item_index, item in enumerate(decoded, start=1):
@@ -263,7 +307,7 @@ def iter_config_entries(
                 yield ConfigEntry(
                     EntryOrigin(option, position, value_index, item_index),
                     item,
-                    dups.by_object.get(id(item), ()),
+                    dups.paths(item),
                 )
         else:
             report(
@@ -374,10 +418,17 @@ class AddressGlob:
             )
         # Missing leading fields are wildcards: "81:00.0" is any domain.
         padded = [""] * (3 - len(parts)) + parts
+        raws = [*padded, func if dot else ""]
+        if not any(raw.strip() for raw in raws):
+            # ":" or "::." name no field at all: as empty as "".
+            raise SpecFieldError(
+                "address",
+                f"{text!r} gives no address field and matches every "
+                'device; write "*" fields or {"vendor_id": "*"} to '
+                "whitelist everything on purpose",
+            )
         values: list[int | None] = []
-        for spec, raw in zip(
-            _FIELDS, [*padded, func if dot else ""], strict=True
-        ):
+        for spec, raw in zip(_FIELDS, raws, strict=True):
             values.append(_glob_field(text, spec, raw, len(parts)))
         return cls(*values)
 
@@ -773,6 +824,14 @@ def _parse_entry(
                 f"of per-field regexes, got {describe_json(raw)}",
             )
     devname = _parse_devname(entry["devname"]) if "devname" in entry else None
+    reserved = [key for key in entry if key in RESERVED_TAGS]
+    if reserved:
+        raise SpecFieldError(
+            reserved[0],
+            f"reserved names cannot be tags: {', '.join(reserved)} "
+            "(sriovirt stores its own value for each device under these "
+            f"names; reserved: {', '.join(RESERVED_TAGS)})",
+        )
     tags: dict[str, str] = {}
     physical_network: str | None = None
     unknown_typos: list[str] = []
@@ -836,11 +895,39 @@ def _parse_devname(value: object) -> str:
     return name
 
 
+def check_text(text: str, field: str, what: str, limit: int) -> str:
+    """``text`` if it is printable and at most ``limit`` characters."""
+    if len(text) > limit:
+        raise SpecFieldError(
+            field,
+            f"the {what} is {len(text)} characters long; at most {limit} "
+            "are allowed",
+        )
+    bad = _CONTROL.search(text)
+    if bad is not None:
+        raise SpecFieldError(
+            field,
+            f"the {what} {render_json(text)} contains the control "
+            f"character {bad.group()!r} at position {bad.start()}",
+        )
+    return text
+
+
 def _parse_physnet(value: object) -> str | None:
     if value is None:
         return None
     if isinstance(value, str) and value.strip():
-        return value
+        if value != value.strip():
+            # Neutron compares names exactly: " physnet1" never matches
+            # the network's "physnet1" and no port could ever bind.
+            raise SpecFieldError(
+                "physical_network",
+                f"{render_json(value)} has leading or trailing spaces; "
+                "network names are compared exactly",
+            )
+        return check_text(
+            value, "physical_network", "network name", MAX_PHYSNET
+        )
     raise SpecFieldError(
         "physical_network",
         "expected a non-empty network name string or null, got "
@@ -851,20 +938,21 @@ def _parse_physnet(value: object) -> str | None:
 def _parse_tag(key: str, value: object) -> str:
     if not key:
         raise SpecFieldError("entry", "a tag name cannot be empty")
+    check_text(key, "entry", "tag name", MAX_TAG)
     if key in BOOLEAN_TAGS:
         return parse_bool(value, key)
     if key in STRING_TAGS:
         if isinstance(value, str):
-            return value
+            return check_text(value, key, "value", MAX_TAG)
         raise SpecFieldError(
             key, f"expected a string, got {describe_json(value)}"
         )
     if isinstance(value, str):
-        return value
+        return check_text(value, key, "value", MAX_TAG)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
-        return json.dumps(value)
+        return check_text(json.dumps(value), key, "value", MAX_TAG)
     raise SpecFieldError(
         key,
         "a tag value must be a string, number or boolean, got "

@@ -21,6 +21,7 @@ from sriovirt.pci.devspec import (
     DeviceSpec,
     EntryOrigin,
 )
+from sriovirt.pci.whitelist import Whitelist
 
 A = PciAddress.parse
 
@@ -205,6 +206,27 @@ def test_typo_tag_warns_with_suggestion(
     assert "did you mean 'physical_network'" in caplog.text
 
 
+def test_longest_allowed_tag_values_are_kept() -> None:
+    spec = DeviceSpec.parse(
+        {"vendor_id": "*", "physical_network": "p" * 64, "rack": "r" * 255}
+    )
+    assert spec.physical_network == "p" * 64
+    assert spec.tags["rack"] == "r" * 255
+    # Inner spaces are fine: only the ends are refused.
+    assert DeviceSpec.parse(
+        {"vendor_id": "*", "physical_network": "phys net"}
+    ).physical_network == ("phys net")
+
+
+def test_duplicate_keys_inside_address_warn() -> None:
+    wl = Whitelist.from_config(
+        ['{"address": {"bus": "81", "bus": "82"}, "physical_network": "p"}']
+    )
+    assert len(wl.warnings) == 1
+    assert "'address.bus' is given more than once" in wl.warnings[0]
+    assert wl.match(dev("0000:82:00.0")) is not None
+
+
 def test_unrelated_custom_tag_does_not_warn() -> None:
     assert DeviceSpec.parse({"vendor_id": "*", "rack": "r1"}).warnings == ()
 
@@ -298,6 +320,59 @@ ERRORS: list[tuple[object, str, str]] = [
     ({"vendor_id": "*", "rack": [1]}, "rack", "a JSON list"),
     ({"vendor_id": "*", "rack": None}, "rack", "got JSON null"),
     ({"vendor_id": "*", "": "x"}, "entry", "tag name cannot be empty"),
+    # Names the storage layer and the pools use for their own values
+    # cannot be tags (issue 7, 2.7): they would overwrite them.
+    (
+        {
+            "vendor_id": "8086",
+            "physical_network": "p",
+            "dev_type": "type-PF",
+            "ifname": "evil",
+            "pending_removal": "true",
+        },
+        "dev_type",
+        "reserved names cannot be tags: dev_type, ifname, pending_removal",
+    ),
+    ({"vendor_id": "*", "parent_ifname": "x"}, "parent_ifname", "reserved"),
+    ({"vendor_id": "*", "numa_node": 1}, "numa_node", "reserved"),
+    ({"vendor_id": "*", "count": 1}, "count", "reserved"),
+    ({"vendor_id": "*", "parent_addr": "x"}, "parent_addr", "reserved"),
+    # An address with no field at all is "every device" by accident.
+    ({"address": ":"}, "address", "matches every device"),
+    ({"address": "::."}, "address", "matches every device"),
+    ({"address": " . "}, "address", "matches every device"),
+    ({"vendor_id": "8086", "address": ":"}, "address", "every device"),
+    # Tag values: exact, printable, bounded.
+    (
+        {"vendor_id": "*", "physical_network": " physnet1"},
+        "physical_network",
+        "leading or trailing spaces",
+    ),
+    (
+        {"vendor_id": "*", "physical_network": "physnet1\t"},
+        "physical_network",
+        "leading or trailing spaces",
+    ),
+    (
+        {"vendor_id": "*", "physical_network": "phys\x00net"},
+        "physical_network",
+        "control character '\\x00' at position 4",
+    ),
+    (
+        {"vendor_id": "*", "physical_network": "p" * 65},
+        "physical_network",
+        "65 characters long; at most 64",
+    ),
+    (
+        {"vendor_id": "*", "physical_network": "p" * 5_000_000},
+        "physical_network",
+        "5000000 characters long",
+    ),
+    ({"vendor_id": "*", "rack": "r\n1"}, "rack", "control character"),
+    ({"vendor_id": "*", "rack": "r" * 256}, "rack", "at most 255"),
+    ({"vendor_id": "*", "traits": "A\x7f"}, "traits", "control character"),
+    ({"vendor_id": "*", "r\x00ck": "1"}, "entry", "control character"),
+    ({"vendor_id": "*", "k" * 256: "1"}, "entry", "at most 255"),
 ]
 
 
@@ -623,7 +698,9 @@ def globs(draw: st.DrawFn) -> tuple[str, tuple[int | None, ...]]:
         text += draw(st.sampled_from(["", ".", ".*"]))
     else:
         text += "." + _render_field(draw, function, 1)
-    assume(text.strip())
+    # An address without a single field is refused (it would whitelist
+    # every device by accident); "*" fields are on purpose.
+    assume(any(f is not None for f in fields) or "*" in text)
     return text, fields
 
 
