@@ -83,6 +83,7 @@ _BAD_IFNAME = re.compile(r"[/:\s]")
 # C0 controls, DEL and C1 controls: never meant in a name, and a NUL or
 # a newline corrupts logs and messages.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_LINE_BREAK = re.compile(r"[ \t]*(?:\r\n|\r|\n)\s*")
 _IFNAMSIZ = 16
 _MAX_TEXT = 200
 
@@ -137,6 +138,20 @@ def render_json(value: object) -> str:
     if len(text) > _MAX_TEXT:
         text = text[: _MAX_TEXT - 3] + "..."
     return text
+
+
+def one_line(text: str) -> str:
+    """A config value as one short line for a message.
+
+    oslo.config joins continuation lines with newlines: fold each line
+    break and its indentation into one space, escape any other control
+    character, and cut what is too long.
+    """
+    folded = _LINE_BREAK.sub(" ", text)
+    escaped = _CONTROL.sub(lambda found: repr(found.group())[1:-1], folded)
+    if len(escaped) > _MAX_TEXT:
+        escaped = escaped[: _MAX_TEXT - 3] + "..."
+    return escaped
 
 
 def describe_json(value: object) -> str:
@@ -260,7 +275,10 @@ def iter_config_entries(
     position = 0
     for value_index, raw in enumerate(values, start=1):
         where = EntryOrigin(option, position + 1, value_index)
+        # A value that cannot be read still takes a position, so two bad
+        # lines are never both called "entry 1".
         if not isinstance(raw, str):
+            position += 1
             report(
                 config_error(
                     error_cls,
@@ -271,26 +289,34 @@ def iter_config_entries(
                 )
             )
             continue
-        text = raw if len(raw) <= _MAX_TEXT else raw[:_MAX_TEXT] + "..."
+        text = one_line(raw)
         dups = _DuplicateKeys()
         try:
             decoded = json.loads(raw, object_pairs_hook=dups.hook)
         except json.JSONDecodeError as exc:
+            position += 1
             report(
                 config_error(
                     error_cls,
                     where,
                     text,
                     "value",
-                    f"not valid JSON: {exc.msg} at line {exc.lineno} "
-                    f"column {exc.colno}",
+                    # Some messages end in "at" ("Invalid control
+                    # character at"): the position follows once.
+                    f"not valid JSON: {exc.msg.removesuffix(' at')} at "
+                    f"line {exc.lineno} column {exc.colno}",
                 )
             )
             continue
         except (ValueError, RecursionError) as exc:
+            position += 1
             report(
                 config_error(
-                    error_cls, where, text, "value", f"not valid JSON: {exc}"
+                    error_cls,
+                    where,
+                    text,
+                    "value",
+                    f"not valid JSON: {one_line(str(exc))}",
                 )
             )
             continue
@@ -310,6 +336,7 @@ def iter_config_entries(
                     dups.paths(item),
                 )
         else:
+            position += 1
             report(
                 config_error(
                     error_cls,

@@ -32,6 +32,7 @@ MAX_PATTERN: Final = 256
 #: time (bus, slot, function); larger ones (domain) lazily.
 _EAGER_LIMIT: Final = 256
 _PLAIN_HEX: Final = re.compile(r"[0-9a-fA-F]+")
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class PatternError(Exception):
@@ -57,7 +58,9 @@ def _reason(exc: Exception) -> str:
     detail = exc.args[0] if exc.args else exc
     if isinstance(detail, bytes):
         detail = detail.decode("utf-8", "replace")
-    text = str(detail)
+    # RE2 quotes the offending part of the pattern raw: keep the message
+    # on one line.
+    text = _CONTROL.sub(lambda found: repr(found.group())[1:-1], str(detail))
     if "invalid perl operator" in text or "invalid escape sequence" in text:
         text += (
             " (backreferences and lookarounds are not supported: "
