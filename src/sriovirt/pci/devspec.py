@@ -21,7 +21,7 @@ import difflib
 import json
 import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import ClassVar
@@ -193,6 +193,17 @@ def config_error(
 
 
 @dataclass(frozen=True, slots=True)
+class OptionValue:
+    """One value of a multi-valued option and the name it was read from.
+
+    ``text`` should be a JSON text; anything else is reported as such.
+    """
+
+    option: str
+    text: object
+
+
+@dataclass(frozen=True, slots=True)
 class ConfigEntry:
     """One decoded JSON object (or what stood in its place) of an option."""
 
@@ -264,6 +275,22 @@ def iter_config_entries(
             option=option,
             reason="not a list of strings",
         )
+    return iter_option_values(
+        [OptionValue(option, raw) for raw in values], error_cls, errors
+    )
+
+
+def iter_option_values(
+    values: Sequence[OptionValue],
+    error_cls: type[exception.ConfigError],
+    errors: list[exception.ConfigError] | None = None,
+) -> Iterator[ConfigEntry]:
+    """Like :func:`iter_config_entries`, each value with its own option.
+
+    Positions count across every value whatever its option (they are the
+    entry numbers matching goes by); ``value`` counts within the option,
+    so "value 2" is the option's second line.
+    """
 
     def report(problem: exception.ConfigError) -> None:
         if errors is None:
@@ -273,7 +300,10 @@ def iter_config_entries(
         errors.append(problem)
 
     position = 0
-    for value_index, raw in enumerate(values, start=1):
+    counts: dict[str, int] = {}
+    for labelled in values:
+        option, raw = labelled.option, labelled.text
+        value_index = counts[option] = counts.get(option, 0) + 1
         where = EntryOrigin(option, position + 1, value_index)
         # A value that cannot be read still takes a position, so two bad
         # lines are never both called "entry 1".
