@@ -19,6 +19,7 @@ from oslo_config import cfg
 from sriovirt import conf as sriovirt_conf
 from sriovirt import exception
 from sriovirt.cmd import output
+from sriovirt.conf import pci as pci_conf
 from sriovirt.db import api as db_api
 from sriovirt.pci import alias, whitelist
 from sriovirt.virt.libvirt import host as libvirt_host
@@ -100,14 +101,16 @@ def _file_value(
 
 def _check_device_spec(conf: cfg.ConfigOpts) -> Iterator[Finding]:
     source = source_of(conf, "device_spec", "pci")
-    values = list(conf.pci.device_spec)
-    errors, warnings = whitelist.Whitelist.problems(values)
+    # Each value labelled with the option it came from (deprecated names
+    # included), so messages name the line the operator wrote.
+    values = pci_conf.device_spec_values(conf)
+    errors, warnings = whitelist.Whitelist.option_problems(values)
     for error in errors:
         yield Finding(Severity.ERROR, "[pci] device_spec", source, str(error))
     for warning in warnings:
         yield Finding(Severity.WARNING, "[pci] device_spec", source, warning)
     if not errors:
-        wl = whitelist.Whitelist.from_config(values)
+        wl = whitelist.Whitelist.from_options(values)
         yield Finding(
             Severity.OK, "[pci] device_spec", source,
             f"{len(wl.entries)} entries",

@@ -19,6 +19,7 @@ from oslo_config import cfg
 from sriovirt import exception, paths
 from sriovirt.cmd import output
 from sriovirt.compute.resource_tracker import ResourceTracker
+from sriovirt.conf import pci as pci_conf
 from sriovirt.db import api as db_api
 from sriovirt.db.records import ComputeNodeRecord
 from sriovirt.pci.address import PciAddress
@@ -91,7 +92,7 @@ HEADERS = ("ADDRESS", "TYPE", "VENDOR:PRODUCT", "NUMA", "NETDEV", "ENTRY",
 
 
 def explain(conf: cfg.ConfigOpts) -> int:
-    wl = Whitelist.from_config(list(conf.pci.device_spec))
+    wl = Whitelist.from_options(pci_conf.device_spec_values(conf))
     uri = _uri(conf)
     inv = inventory.read(libvirt_host.Host(uri))
     devices = list(inv.devices)
@@ -178,7 +179,7 @@ def _stored_node(
 
 
 def refresh(conf: cfg.ConfigOpts) -> int:
-    wl = Whitelist.from_config(list(conf.pci.device_spec))
+    wl = Whitelist.from_options(pci_conf.device_spec_values(conf))
     with _database(conf) as database:
         rt = ResourceTracker(conf.host, LibvirtDriver(conf), database, wl)
         report = rt.start()

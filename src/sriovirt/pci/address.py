@@ -40,13 +40,15 @@ class PciAddress:
             ("slot", self.slot, MAX_SLOT),
             ("function", self.function, MAX_FUNCTION),
         ):
-            if type(value) is not int or not 0 <= value <= top:
-                raise exception.InvalidPciAddress(
-                    address=f"{self.domain}:{self.bus}:{self.slot}."
-                    f"{self.function}",
-                    reason=f"{name} {value!r} is not an integer in "
-                    f"0..{top:#x}",
-                )
+            if type(value) is not int or value < 0:
+                reason = f"{name} {value!r} is not an integer in 0..{top:#x}"
+            elif value > top:
+                reason = f"{name} {value:#x} is above the maximum {top:#x}"
+            else:
+                continue
+            raise exception.InvalidPciAddress(
+                address=_show(self), reason=reason
+            )
 
     @classmethod
     def parse(cls, text: str) -> PciAddress:
@@ -65,6 +67,27 @@ class PciAddress:
 
     def __repr__(self) -> str:
         return f"PciAddress('{self}')"
+
+
+def _show(addr: PciAddress) -> str:
+    """The fields as written in an address, even when out of range.
+
+    Messages must show hex where an address is meant ("0000:81:20.0",
+    not "0:129:32.0"); a value that is not a natural number is shown
+    as it is.
+    """
+    shown = []
+    for value, width in (
+        (addr.domain, 4),
+        (addr.bus, 2),
+        (addr.slot, 2),
+        (addr.function, 1),
+    ):
+        if type(value) is int and value >= 0:
+            shown.append(f"{value:0{width}x}")
+        else:
+            shown.append(repr(value))
+    return f"{shown[0]}:{shown[1]}:{shown[2]}.{shown[3]}"
 
 
 @functools.lru_cache(maxsize=65536)

@@ -8,13 +8,17 @@ pairs satisfies the alias) as long as they agree on ``device_type`` and
 
 Errors are :class:`~sriovirt.exception.InvalidPciAlias` naming the option,
 the entry's position and text, the field and the reason, the same way
-``device_spec`` errors do.  This module must not read configuration
-itself, nor build requests (that is :mod:`sriovirt.pci.request`'s job).
+``device_spec`` errors do; :func:`problems` collects every error and
+warning in one pass, for ``config check``.  This module must not read
+configuration itself, nor build requests (that is
+:mod:`sriovirt.pci.request`'s job).
 """
 
 from __future__ import annotations
 
 import enum
+import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -22,8 +26,10 @@ from typing import TypeVar
 from sriovirt import exception
 from sriovirt.pci.device import DevType
 from sriovirt.pci.devspec import (
+    MAX_TAG,
     EntryOrigin,
     SpecFieldError,
+    check_text,
     config_error,
     describe_json,
     iter_config_entries,
@@ -42,7 +48,11 @@ __all__ = [
     "PciAlias",
     "PciAliasSpec",
     "parse_aliases",
+    "problems",
 ]
+
+LOG = logging.getLogger(__name__)
+_FLAVOR_SEPARATORS = re.compile(r"[:,]")
 
 ALIAS_OPTION = "[pci] alias"
 
@@ -115,11 +125,44 @@ class _Entry:
 def parse_aliases(
     values: Sequence[str], option: str = ALIAS_OPTION
 ) -> dict[str, PciAlias]:
-    """Parse every value of ``[pci] alias``; raise ``InvalidPciAlias``."""
+    """Parse every value of ``[pci] alias``; raise ``InvalidPciAlias``.
+
+    Warnings (duplicate keys) are logged.
+    """
+    warnings: list[str] = []
+    merged = _parse(values, option, None, warnings)
+    for warning in warnings:
+        LOG.warning("%s", warning)
+    return merged
+
+
+def problems(
+    values: Sequence[str], option: str = ALIAS_OPTION
+) -> tuple[list[exception.ConfigError], list[str]]:
+    """Every error and warning of ``[pci] alias``, in config order.
+
+    For ``sriovirt config check``: like
+    :meth:`~sriovirt.pci.whitelist.Whitelist.problems`, a bad value or
+    entry is reported and checking goes on past it (a bad entry does not
+    define or extend its alias).
+    """
+    errors: list[exception.ConfigError] = []
+    warnings: list[str] = []
+    _parse(values, option, errors, warnings)
+    return errors, warnings
+
+
+def _parse(
+    values: Sequence[str],
+    option: str,
+    errors: list[exception.ConfigError] | None,
+    warnings: list[str],
+) -> dict[str, PciAlias]:
+    """Merge the entries; raise the first error unless ``errors`` given."""
     merged: dict[str, PciAlias] = {}
     first_seen: dict[str, EntryOrigin] = {}
     for entry in iter_config_entries(
-        values, option, exception.InvalidPciAlias
+        values, option, exception.InvalidPciAlias, errors
     ):
         text = render_json(entry.data)
         try:
@@ -128,13 +171,22 @@ def parse_aliases(
             if previous is not None:
                 _check_agrees(previous, parsed, first_seen[parsed.name])
         except SpecFieldError as exc:
-            raise config_error(
+            problem = config_error(
                 exception.InvalidPciAlias,
                 entry.origin,
                 text,
                 exc.field,
                 exc.reason,
-            ) from None
+            )
+            if errors is None:
+                raise problem from None
+            errors.append(problem)
+            continue
+        warnings.extend(
+            f"{option}: {entry.origin} {text}: key {key!r} is given more "
+            "than once; the last value is used"
+            for key in entry.duplicate_keys
+        )
         if previous is None:
             first_seen[parsed.name] = entry.origin
             merged[parsed.name] = PciAlias(
@@ -199,6 +251,20 @@ def _parse_entry(data: object) -> _Entry:
     if not isinstance(name, str) or not name.strip():
         raise SpecFieldError(
             "name", f"expected a non-empty string, got {describe_json(name)}"
+        )
+    check_text(name, "name", "alias name", MAX_TAG)
+    if name != name.strip():
+        raise SpecFieldError(
+            "name",
+            f"{render_json(name)} has leading or trailing spaces; a flavor "
+            "names an alias exactly",
+        )
+    if _FLAVOR_SEPARATORS.search(name):
+        # pci_passthrough:alias is "NAME:COUNT[,NAME:COUNT...]".
+        raise SpecFieldError(
+            "name",
+            f"{render_json(name)} cannot contain ':' or ',': a flavor's "
+            "pci_passthrough:alias=NAME:COUNT,... could never name it",
         )
     device_type = _optional_enum(data, "device_type", DevType)
     numa_policy = _optional_enum(data, "numa_policy", NumaPolicy)

@@ -21,7 +21,7 @@ import difflib
 import json
 import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import ClassVar
@@ -30,6 +30,7 @@ from sriovirt import exception
 from sriovirt.pci import address as pci_address
 from sriovirt.pci.address import PciAddress
 from sriovirt.pci.device import DevType, HostPciDevice
+from sriovirt.pci.fieldregex import FieldPattern, PatternError
 
 LOG = logging.getLogger(__name__)
 
@@ -49,6 +50,28 @@ BOOLEAN_TAGS = (
 STRING_TAGS = ("resource_class", "traits")
 KNOWN_TAGS = ("physical_network", *BOOLEAN_TAGS, *STRING_TAGS)
 KNOWN_KEYS = (*SELECTOR_KEYS, *KNOWN_TAGS)
+#: Names sriovirt stores its own values under, next to the tags: the
+#: device's ``extra_info`` (netdev names, removal state), a pool's JSON
+#: (``dev_type`` in its tags; ``numa_node``, ``count`` beside them) and
+#: the ``pci_devices`` columns.  A tag of that name would overwrite them.
+RESERVED_TAGS = (
+    "dev_type",
+    "ifname",
+    "parent_ifname",
+    "pending_removal",
+    "numa_node",
+    "count",
+    "parent_addr",
+    "status",
+    "instance_uuid",
+    "request_id",
+    "compute_node_id",
+)
+#: Neutron's ``networksegments.physical_network`` column is 64 long: a
+#: longer name can never meet a network.
+MAX_PHYSNET = 64
+#: Every other tag name and value (they are stored in each device row).
+MAX_TAG = 255
 
 _TRUE_WORDS = frozenset({"true", "yes", "on", "1", "y", "t"})
 _FALSE_WORDS = frozenset({"false", "no", "off", "0", "n", "f"})
@@ -57,6 +80,10 @@ _HEX_ID = re.compile(r"(?:0x)?([0-9a-f]{1,4})")
 # Linux refuses these in interface names (dev_valid_name), so a devname
 # containing them can only be a typo.
 _BAD_IFNAME = re.compile(r"[/:\s]")
+# C0 controls, DEL and C1 controls: never meant in a name, and a NUL or
+# a newline corrupts logs and messages.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_LINE_BREAK = re.compile(r"[ \t]*(?:\r\n|\r|\n)\s*")
 _IFNAMSIZ = 16
 _MAX_TEXT = 200
 
@@ -113,6 +140,20 @@ def render_json(value: object) -> str:
     return text
 
 
+def one_line(text: str) -> str:
+    """A config value as one short line for a message.
+
+    oslo.config joins continuation lines with newlines: fold each line
+    break and its indentation into one space, escape any other control
+    character, and cut what is too long.
+    """
+    folded = _LINE_BREAK.sub(" ", text)
+    escaped = _CONTROL.sub(lambda found: repr(found.group())[1:-1], folded)
+    if len(escaped) > _MAX_TEXT:
+        escaped = escaped[: _MAX_TEXT - 3] + "..."
+    return escaped
+
+
 def describe_json(value: object) -> str:
     """Name a decoded JSON value's type for an error message."""
     if value is None:
@@ -152,6 +193,17 @@ def config_error(
 
 
 @dataclass(frozen=True, slots=True)
+class OptionValue:
+    """One value of a multi-valued option and the name it was read from.
+
+    ``text`` should be a JSON text; anything else is reported as such.
+    """
+
+    option: str
+    text: object
+
+
+@dataclass(frozen=True, slots=True)
 class ConfigEntry:
     """One decoded JSON object (or what stood in its place) of an option."""
 
@@ -182,6 +234,25 @@ class _DuplicateKeys:
             self.by_object[id(result)] = tuple(dups)
         return result
 
+    def paths(self, data: object, prefix: str = "") -> tuple[str, ...]:
+        """Duplicated keys of ``data`` and its nested objects, dotted.
+
+        ``address.bus`` for ``{"address": {"bus": "81", "bus": "82"}}``.
+        """
+        found: list[str] = []
+        if not self.by_object:
+            return ()
+        # Iterative: JSON nests as deep as the recursion limit allows.
+        todo: list[tuple[object, str]] = [(data, prefix)]
+        while todo:
+            node, path = todo.pop()
+            if isinstance(node, dict):
+                found.extend(
+                    path + k for k in self.by_object.get(id(node), ())
+                )
+                todo.extend((v, f"{path}{k}.") for k, v in node.items())
+        return tuple(found)
+
 
 def iter_config_entries(
     values: object,
@@ -204,6 +275,22 @@ def iter_config_entries(
             option=option,
             reason="not a list of strings",
         )
+    return iter_option_values(
+        [OptionValue(option, raw) for raw in values], error_cls, errors
+    )
+
+
+def iter_option_values(
+    values: Sequence[OptionValue],
+    error_cls: type[exception.ConfigError],
+    errors: list[exception.ConfigError] | None = None,
+) -> Iterator[ConfigEntry]:
+    """Like :func:`iter_config_entries`, each value with its own option.
+
+    Positions count across every value whatever its option (they are the
+    entry numbers matching goes by); ``value`` counts within the option,
+    so "value 2" is the option's second line.
+    """
 
     def report(problem: exception.ConfigError) -> None:
         if errors is None:
@@ -213,9 +300,15 @@ def iter_config_entries(
         errors.append(problem)
 
     position = 0
-    for value_index, raw in enumerate(values, start=1):
+    counts: dict[str, int] = {}
+    for labelled in values:
+        option, raw = labelled.option, labelled.text
+        value_index = counts[option] = counts.get(option, 0) + 1
         where = EntryOrigin(option, position + 1, value_index)
+        # A value that cannot be read still takes a position, so two bad
+        # lines are never both called "entry 1".
         if not isinstance(raw, str):
+            position += 1
             report(
                 config_error(
                     error_cls,
@@ -226,26 +319,34 @@ def iter_config_entries(
                 )
             )
             continue
-        text = raw if len(raw) <= _MAX_TEXT else raw[:_MAX_TEXT] + "..."
+        text = one_line(raw)
         dups = _DuplicateKeys()
         try:
             decoded = json.loads(raw, object_pairs_hook=dups.hook)
         except json.JSONDecodeError as exc:
+            position += 1
             report(
                 config_error(
                     error_cls,
                     where,
                     text,
                     "value",
-                    f"not valid JSON: {exc.msg} at line {exc.lineno} "
-                    f"column {exc.colno}",
+                    # Some messages end in "at" ("Invalid control
+                    # character at"): the position follows once.
+                    f"not valid JSON: {exc.msg.removesuffix(' at')} at "
+                    f"line {exc.lineno} column {exc.colno}",
                 )
             )
             continue
         except (ValueError, RecursionError) as exc:
+            position += 1
             report(
                 config_error(
-                    error_cls, where, text, "value", f"not valid JSON: {exc}"
+                    error_cls,
+                    where,
+                    text,
+                    "value",
+                    f"not valid JSON: {one_line(str(exc))}",
                 )
             )
             continue
@@ -254,7 +355,7 @@ def iter_config_entries(
             yield ConfigEntry(
                 EntryOrigin(option, position, value_index),
                 decoded,
-                dups.by_object.get(id(decoded), ()),
+                dups.paths(decoded),
             )
         elif isinstance(decoded, list):
             for item_index, item in enumerate(decoded, start=1):
@@ -262,9 +363,10 @@ def iter_config_entries(
                 yield ConfigEntry(
                     EntryOrigin(option, position, value_index, item_index),
                     item,
-                    dups.by_object.get(id(item), ()),
+                    dups.paths(item),
                 )
         else:
+            position += 1
             report(
                 config_error(
                     error_cls,
@@ -373,10 +475,17 @@ class AddressGlob:
             )
         # Missing leading fields are wildcards: "81:00.0" is any domain.
         padded = [""] * (3 - len(parts)) + parts
+        raws = [*padded, func if dot else ""]
+        if not any(raw.strip() for raw in raws):
+            # ":" or "::." name no field at all: as empty as "".
+            raise SpecFieldError(
+                "address",
+                f"{text!r} gives no address field and matches every "
+                'device; write "*" fields or {"vendor_id": "*"} to '
+                "whitelist everything on purpose",
+            )
         values: list[int | None] = []
-        for spec, raw in zip(
-            _FIELDS, [*padded, func if dot else ""], strict=True
-        ):
+        for spec, raw in zip(_FIELDS, raws, strict=True):
             values.append(_glob_field(text, spec, raw, len(parts)))
         return cls(*values)
 
@@ -450,27 +559,43 @@ def _glob_field(
 
 
 @dataclass(frozen=True, slots=True)
-class RegexField:
-    """One per-field regular expression; must match the whole field."""
-
-    source: str
-    pattern: re.Pattern[str] = field(compare=False, repr=False)
-
-
-@dataclass(frozen=True, slots=True)
 class AddressRegex:
     """``{"domain": re, "bus": re, "slot": re, "function": re}``.
 
     Each expression must match the *whole* zero-padded lowercase hex field
     (domain 4 digits, bus 2, slot 2, function 1), case-insensitively; a
-    missing field matches anything.  Unlike the glob form, an address given
-    this way never extends to a PF's VFs.
+    missing field matches anything.  Expressions run on a linear-time
+    engine (:mod:`sriovirt.pci.fieldregex`), so no pattern can make
+    matching slow.  When all four fields are plain hex numbers the object
+    names one exact address (:attr:`exact`) and, like the glob form and
+    like Nova, a PF named so matches its VFs too.
     """
 
-    domain: RegexField | None = None
-    bus: RegexField | None = None
-    slot: RegexField | None = None
-    function: RegexField | None = None
+    domain: FieldPattern | None = None
+    bus: FieldPattern | None = None
+    slot: FieldPattern | None = None
+    function: FieldPattern | None = None
+
+    #: The one address named by four plain hex fields, else ``None``.
+    exact: PciAddress | None = field(
+        default=None, init=False, compare=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        plain = [
+            None if pattern is None else pattern.plain_value
+            for pattern in self._fields()
+        ]
+        domain, bus, slot, function = plain
+        if (
+            domain is not None
+            and bus is not None
+            and slot is not None
+            and function is not None
+        ):
+            object.__setattr__(
+                self, "exact", PciAddress(domain, bus, slot, function)
+            )
 
     @classmethod
     def parse(cls, value: Mapping[object, object]) -> AddressRegex:
@@ -495,63 +620,54 @@ class AddressRegex:
                 "an empty address object matches every device; write "
                 '{"vendor_id": "*"} to whitelist everything on purpose',
             )
-        fields: dict[str, RegexField] = {}
-        for name in names:
-            if name in value:
-                fields[name] = _regex_field(name, value[name])
+        fields: dict[str, FieldPattern] = {}
+        for spec in _FIELDS:
+            if spec.name in value:
+                fields[spec.name] = _regex_field(spec, value[spec.name])
         return cls(**fields)
 
-    def _fields(self) -> tuple[RegexField | None, ...]:
+    def _fields(self) -> tuple[FieldPattern | None, ...]:
         return (self.domain, self.bus, self.slot, self.function)
 
     def matches_address(self, addr: PciAddress) -> bool:
-        for spec, regex, got in zip(
-            _FIELDS, self._fields(), _fields_of(addr), strict=True
-        ):
-            if regex is not None and not regex.pattern.fullmatch(
-                f"{got:0{spec.width}x}"
-            ):
+        for pattern, got in zip(self._fields(), _fields_of(addr), strict=True):
+            if pattern is not None and not pattern.matches(got):
                 return False
         return True
 
     def mismatches(self, addr: PciAddress) -> list[str]:
         out = []
-        for spec, regex, got in zip(
+        for spec, pattern, got in zip(
             _FIELDS, self._fields(), _fields_of(addr), strict=True
         ):
-            text = f"{got:0{spec.width}x}"
-            if regex is not None and not regex.pattern.fullmatch(text):
+            if pattern is not None and not pattern.matches(got):
                 out.append(
-                    f"address {spec.name} {text} does not fully match "
-                    f"regex {regex.source!r}"
+                    f"address {spec.name} {got:0{spec.width}x} does not "
+                    f"fully match regex {pattern.source!r}"
                 )
         return out
 
     def __str__(self) -> str:
         return render_json(
             {
-                spec.name: regex.source
-                for spec, regex in zip(_FIELDS, self._fields(), strict=True)
-                if regex is not None
+                spec.name: pattern.source
+                for spec, pattern in zip(_FIELDS, self._fields(), strict=True)
+                if pattern is not None
             }
         )
 
 
-def _regex_field(name: str, value: object) -> RegexField:
+def _regex_field(spec: _FieldSpec, value: object) -> FieldPattern:
     if not isinstance(value, str):
         raise SpecFieldError(
-            f"address.{name}",
+            f"address.{spec.name}",
             f"expected a regular expression string, got "
             f"{describe_json(value)}",
         )
     try:
-        pattern = re.compile(value, re.IGNORECASE)
-    except (re.error, OverflowError, RecursionError, ValueError) as exc:
-        raise SpecFieldError(
-            f"address.{name}",
-            f"{value!r} is not a valid regular expression: {exc}",
-        ) from None
-    return RegexField(value, pattern)
+        return FieldPattern.compile(value, spec.width, spec.top)
+    except PatternError as exc:
+        raise SpecFieldError(f"address.{spec.name}", exc.reason) from None
 
 
 AddressMatcher = AddressGlob | AddressRegex
@@ -618,10 +734,13 @@ class DeviceSpec:
 
     @property
     def exact_address(self) -> PciAddress | None:
-        """The one address named by a wildcard-free glob, else ``None``."""
-        if isinstance(self.address, AddressGlob):
-            return self.address.exact
-        return None
+        """The one address the entry names, else ``None``.
+
+        Set by a wildcard-free glob or by four plain hex regex fields.
+        """
+        if self.address is None:
+            return None
+        return self.address.exact
 
     @property
     def is_generic(self) -> bool:
@@ -642,12 +761,11 @@ class DeviceSpec:
         address = self.address
         if address is None:
             return True
-        if isinstance(address, AddressGlob):
-            exact = address.exact
-            if exact is not None:
-                return dev.address == exact or (
-                    dev.dev_type is DevType.VF and dev.parent_addr == exact
-                )
+        exact = address.exact
+        if exact is not None:
+            return dev.address == exact or (
+                dev.dev_type is DevType.VF and dev.parent_addr == exact
+            )
         return address.matches_address(dev.address)
 
     def explain(self, dev: HostPciDevice) -> str:
@@ -763,6 +881,14 @@ def _parse_entry(
                 f"of per-field regexes, got {describe_json(raw)}",
             )
     devname = _parse_devname(entry["devname"]) if "devname" in entry else None
+    reserved = [key for key in entry if key in RESERVED_TAGS]
+    if reserved:
+        raise SpecFieldError(
+            reserved[0],
+            f"reserved names cannot be tags: {', '.join(reserved)} "
+            "(sriovirt stores its own value for each device under these "
+            f"names; reserved: {', '.join(RESERVED_TAGS)})",
+        )
     tags: dict[str, str] = {}
     physical_network: str | None = None
     unknown_typos: list[str] = []
@@ -826,11 +952,39 @@ def _parse_devname(value: object) -> str:
     return name
 
 
+def check_text(text: str, field: str, what: str, limit: int) -> str:
+    """``text`` if it is printable and at most ``limit`` characters."""
+    if len(text) > limit:
+        raise SpecFieldError(
+            field,
+            f"the {what} is {len(text)} characters long; at most {limit} "
+            "are allowed",
+        )
+    bad = _CONTROL.search(text)
+    if bad is not None:
+        raise SpecFieldError(
+            field,
+            f"the {what} {render_json(text)} contains the control "
+            f"character {bad.group()!r} at position {bad.start()}",
+        )
+    return text
+
+
 def _parse_physnet(value: object) -> str | None:
     if value is None:
         return None
     if isinstance(value, str) and value.strip():
-        return value
+        if value != value.strip():
+            # Neutron compares names exactly: " physnet1" never matches
+            # the network's "physnet1" and no port could ever bind.
+            raise SpecFieldError(
+                "physical_network",
+                f"{render_json(value)} has leading or trailing spaces; "
+                "network names are compared exactly",
+            )
+        return check_text(
+            value, "physical_network", "network name", MAX_PHYSNET
+        )
     raise SpecFieldError(
         "physical_network",
         "expected a non-empty network name string or null, got "
@@ -841,20 +995,21 @@ def _parse_physnet(value: object) -> str | None:
 def _parse_tag(key: str, value: object) -> str:
     if not key:
         raise SpecFieldError("entry", "a tag name cannot be empty")
+    check_text(key, "entry", "tag name", MAX_TAG)
     if key in BOOLEAN_TAGS:
         return parse_bool(value, key)
     if key in STRING_TAGS:
         if isinstance(value, str):
-            return value
+            return check_text(value, key, "value", MAX_TAG)
         raise SpecFieldError(
             key, f"expected a string, got {describe_json(value)}"
         )
     if isinstance(value, str):
-        return value
+        return check_text(value, key, "value", MAX_TAG)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
-        return json.dumps(value)
+        return check_text(json.dumps(value), key, "value", MAX_TAG)
     raise SpecFieldError(
         key,
         "a tag value must be a string, number or boolean, got "

@@ -18,6 +18,7 @@ the option's values and the inventory's devices as plain values.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 
 from sriovirt import exception
@@ -25,9 +26,15 @@ from sriovirt.pci.address import PciAddress
 from sriovirt.pci.device import DevType, HostPciDevice
 from sriovirt.pci.devspec import (
     DEFAULT_OPTION,
+    ConfigEntry,
     DeviceSpec,
+    EntryOrigin,
+    OptionValue,
     iter_config_entries,
+    iter_option_values,
 )
+
+LOG = logging.getLogger(__name__)
 
 
 class Whitelist:
@@ -69,16 +76,37 @@ class Whitelist:
     ) -> Whitelist:
         """Parse every value of the option; raise ``InvalidDeviceSpec``.
 
-        ``option`` names the option in messages (for instance the
-        deprecated ``[pci] passthrough_whitelist`` when that was used).
+        ``option`` names the option in messages.
         """
+        return cls._build(
+            iter_config_entries(values, option, exception.InvalidDeviceSpec)
+        )
+
+    @classmethod
+    def from_options(cls, values: Sequence[OptionValue]) -> Whitelist:
+        """Like :meth:`from_config`, each value labelled with its option.
+
+        For ``device_spec`` read together with its deprecated names
+        (``sriovirt.conf.pci.device_spec_values``): errors name the
+        option each value came from, and :attr:`warnings` say when a
+        deprecated name is used or several names are mixed.
+        """
+        wl = cls._build(
+            iter_option_values(values, exception.InvalidDeviceSpec)
+        )
+        notes = _option_warnings(values, [s.origin for s in wl.entries])
+        for note in notes:
+            LOG.warning("%s", note)
+        wl.warnings[:0] = notes
+        return wl
+
+    @classmethod
+    def _build(cls, entries: Iterable[ConfigEntry]) -> Whitelist:
         specs = [
             DeviceSpec.parse(
                 entry.data, entry.origin, duplicate_keys=entry.duplicate_keys
             )
-            for entry in iter_config_entries(
-                values, option, exception.InvalidDeviceSpec
-            )
+            for entry in entries
         ]
         warnings = [w for spec in specs for w in spec.warnings]
         return cls(specs, warnings)
@@ -93,21 +121,25 @@ class Whitelist:
         collected in config order and checking goes on past them.
         """
         errors: list[exception.ConfigError] = []
-        warnings: list[str] = []
-        for entry in iter_config_entries(
-            values, option, exception.InvalidDeviceSpec, errors
-        ):
-            try:
-                spec = DeviceSpec.parse(
-                    entry.data,
-                    entry.origin,
-                    duplicate_keys=entry.duplicate_keys,
-                )
-            except exception.InvalidDeviceSpec as exc:
-                errors.append(exc)
-            else:
-                warnings.extend(spec.warnings)
+        warnings = _collect(
+            iter_config_entries(
+                values, option, exception.InvalidDeviceSpec, errors
+            ),
+            errors,
+        )[1]
         return errors, warnings
+
+    @staticmethod
+    def option_problems(
+        values: Sequence[OptionValue],
+    ) -> tuple[list[exception.ConfigError], list[str]]:
+        """:meth:`problems` of labelled values (see :meth:`from_options`)."""
+        errors: list[exception.ConfigError] = []
+        origins, warnings = _collect(
+            iter_option_values(values, exception.InvalidDeviceSpec, errors),
+            errors,
+        )
+        return errors, _option_warnings(values, origins) + warnings
 
     @property
     def entries(self) -> tuple[DeviceSpec, ...]:
@@ -179,3 +211,90 @@ class Whitelist:
                 )
             lines.append(f"entry {index + 1}: {verdict}")
         return lines
+
+
+def _collect(
+    entries: Iterable[ConfigEntry], errors: list[exception.ConfigError]
+) -> tuple[list[EntryOrigin], list[str]]:
+    """Parse every entry, appending errors; origins and warnings."""
+    origins: list[EntryOrigin] = []
+    warnings: list[str] = []
+    for entry in entries:
+        origins.append(entry.origin)
+        try:
+            spec = DeviceSpec.parse(
+                entry.data,
+                entry.origin,
+                duplicate_keys=entry.duplicate_keys,
+            )
+        except exception.InvalidDeviceSpec as exc:
+            errors.append(exc)
+        else:
+            warnings.extend(spec.warnings)
+    return origins, warnings
+
+
+def _numbers(positions: list[int]) -> str:
+    """``entry 3`` or ``entries 1-2, 5``."""
+    runs: list[list[int]] = []
+    for pos in positions:
+        if runs and pos == runs[-1][-1] + 1:
+            runs[-1].append(pos)
+        else:
+            runs.append([pos])
+    text = ", ".join(
+        str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}" for run in runs
+    )
+    return f"{'entry' if len(positions) == 1 else 'entries'} {text}"
+
+
+def _option_warnings(
+    values: Sequence[OptionValue], origins: Sequence[EntryOrigin]
+) -> list[str]:
+    """Deprecated names used, and several names merged into one list."""
+    order: list[str] = []
+    count: dict[str, int] = {}
+    for value in values:
+        if value.option not in count:
+            order.append(value.option)
+        count[value.option] = count.get(value.option, 0) + 1
+    warnings = []
+    old_positions: list[int] = []
+    for option in order:
+        if option == DEFAULT_OPTION:
+            continue
+        positions = [o.position for o in origins if o.option == option]
+        old_positions.extend(positions)
+        one = count[option] == 1
+        if positions:
+            warnings.append(
+                f"{option} is deprecated: "
+                + ("its value is" if one else "its values are")
+                + f" read as {DEFAULT_OPTION} {_numbers(positions)}; move "
+                + ("it" if one else "them")
+                + f" to {DEFAULT_OPTION}"
+            )
+        else:
+            warnings.append(
+                f"{option} is deprecated: move its "
+                + ("value" if one else "values")
+                + f" to {DEFAULT_OPTION}"
+            )
+    if len(order) > 1:
+        names = (
+            f"{order[0]} and {order[1]} are both"
+            if len(order) == 2
+            else f"{', '.join(order[:-1])} and {order[-1]} are all"
+        )
+        if DEFAULT_OPTION in order and old_positions:
+            warnings.append(
+                f"{names} set: oslo.config merges them in this order, so "
+                f"{_numbers(sorted(old_positions))} of the deprecated names "
+                f"come before those of {DEFAULT_OPTION} and win when both "
+                "match a device"
+            )
+        else:
+            warnings.append(
+                f"{names} set: oslo.config merges them in this order"
+            )
+    return warnings

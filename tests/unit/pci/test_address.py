@@ -83,6 +83,34 @@ def test_constructor_range_checks(fields: tuple[int, int, int, int]) -> None:
         PciAddress(*fields)
 
 
+def test_out_of_range_field_is_reported_in_hex() -> None:
+    # Issue 7, 2.12: "0000:81:20.0" was reported as "0:129:32.0".
+    with pytest.raises(exception.InvalidPciAddress) as info:
+        PciAddress.parse("0000:81:20.0")
+    assert str(info.value) == (
+        "Invalid PCI address '0000:81:20.0': slot 0x20 is above the "
+        "maximum 0x1f"
+    )
+    with pytest.raises(exception.InvalidPciAddress) as info:
+        PciAddress(0x10000, 0, 0, 0)
+    assert str(info.value) == (
+        "Invalid PCI address '10000:00:00.0': domain 0x10000 is above the "
+        "maximum 0xffff"
+    )
+    with pytest.raises(exception.InvalidPciAddress) as info:
+        PciAddress(0, -1, 0, 0)
+    assert str(info.value) == (
+        "Invalid PCI address '0000:-1:00.0': bus -1 is not an integer in "
+        "0..0xff"
+    )
+    with pytest.raises(exception.InvalidPciAddress) as info:
+        PciAddress(0, 0, "1", 0)  # type: ignore[arg-type]
+    assert str(info.value) == (
+        "Invalid PCI address \"0000:00:'1'.0\": slot '1' is not an integer "
+        "in 0..0x1f"
+    )
+
+
 def test_str_and_repr_are_canonical() -> None:
     addr = PciAddress(0, 0x81, 2, 3)
     assert str(addr) == "0000:81:02.3"

@@ -16,6 +16,7 @@ from sriovirt.pci.alias import (
     PciAlias,
     PciAliasSpec,
     parse_aliases,
+    problems,
 )
 from sriovirt.pci.device import DevType
 from sriovirt.pci.request import PciRequest
@@ -99,6 +100,13 @@ ERRORS: list[tuple[list[Any], str, str, str]] = [
     (['{"vendor_id": "8086"}'], "name", "needs a name", E1),
     (['{"name": ""}'], "name", "non-empty string", E1),
     (['{"name": 3}'], "name", "the JSON number 3", E1),
+    # A flavor writes "NAME:COUNT,NAME:COUNT": such names can never be
+    # asked for.
+    (['{"name": "a:b"}'], "name", "cannot contain ':' or ','", E1),
+    (['{"name": "a,b"}'], "name", "cannot contain ':' or ','", E1),
+    (['{"name": " a"}'], "name", "leading or trailing spaces", E1),
+    (['{"name": "a\\u0000"}'], "name", "control character", E1),
+    ([json.dumps({"name": "a" * 256})], "name", "at most 255", E1),
     (['{"name": "a", "vendor_id": 8086}'], "vendor_id", "JSON number", E1),
     (['{"name": "a", "vendor_id": "*"}'], "vendor_id", "hex string", E1),
     (['{"name": "a", "product_id": "12345"}'], "product_id", "4 digits", E1),
@@ -164,6 +172,53 @@ def test_errors(
     )
     assert field in message
     assert reason in message
+
+
+PROBLEM_VALUES = [
+    '{"name": "a", "vendor_id": 8086}',
+    "{bad json",
+    '{"name": "nic", "vendor_id": "8086", "device_type": "type-VF"}',
+    '[{"name": "gpu", "vendor_id": "10de"}, {"name": "x:1"}]',
+    '{"name": "nic", "vendor_id": "15b3", "device_type": "type-PF"}',
+    '{"name": "ok", "vendor_id": "8086", "vendor_id": "15b3"}',
+]
+
+
+def test_problems_reports_every_error_and_warning_in_order() -> None:
+    # config check must see every alias problem, not only the first.
+    errors, warnings = problems(PROBLEM_VALUES)
+    texts = [str(e) for e in errors]
+    assert len(texts) == 4, texts
+    assert all(isinstance(e, exception.InvalidPciAlias) for e in errors)
+    assert "entry 1 " in texts[0] and "vendor_id" in texts[0]
+    assert "entry 2 {bad json: value: not valid JSON" in texts[1]
+    assert "entry 5 (item 2 of value 4)" in texts[2]
+    assert "cannot contain ':' or ','" in texts[2]
+    assert "entry 6 (value 5)" in texts[3]
+    assert "first defined at entry 3" in texts[3]
+    assert warnings == [
+        '[pci] alias: entry 7 (value 6) {"name": "ok", "vendor_id": '
+        "\"15b3\"}: key 'vendor_id' is given more than once; the last "
+        "value is used"
+    ]
+    # parse_aliases stops at the first of them.
+    with pytest.raises(exception.InvalidPciAlias) as first:
+        parse_aliases(PROBLEM_VALUES)
+    assert str(first.value) == texts[0]
+
+
+def test_problems_of_a_good_config_are_empty() -> None:
+    good = ['{"name": "a", "vendor_id": "8086"}']
+    assert problems(good) == ([], [])
+    assert problems([]) == ([], [])
+
+
+def test_duplicate_keys_warn_when_parsing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    aliases = parse_aliases(['{"name": "a", "name": "b"}'])
+    assert list(aliases) == ["b"]
+    assert "'name' is given more than once" in caplog.text
 
 
 def test_missing_numa_policy_agrees_with_legacy() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -19,6 +21,7 @@ from sriovirt.pci.devspec import (
     DeviceSpec,
     EntryOrigin,
 )
+from sriovirt.pci.whitelist import Whitelist
 
 A = PciAddress.parse
 
@@ -203,6 +206,27 @@ def test_typo_tag_warns_with_suggestion(
     assert "did you mean 'physical_network'" in caplog.text
 
 
+def test_longest_allowed_tag_values_are_kept() -> None:
+    spec = DeviceSpec.parse(
+        {"vendor_id": "*", "physical_network": "p" * 64, "rack": "r" * 255}
+    )
+    assert spec.physical_network == "p" * 64
+    assert spec.tags["rack"] == "r" * 255
+    # Inner spaces are fine: only the ends are refused.
+    assert DeviceSpec.parse(
+        {"vendor_id": "*", "physical_network": "phys net"}
+    ).physical_network == ("phys net")
+
+
+def test_duplicate_keys_inside_address_warn() -> None:
+    wl = Whitelist.from_config(
+        ['{"address": {"bus": "81", "bus": "82"}, "physical_network": "p"}']
+    )
+    assert len(wl.warnings) == 1
+    assert "'address.bus' is given more than once" in wl.warnings[0]
+    assert wl.match(dev("0000:82:00.0")) is not None
+
+
 def test_unrelated_custom_tag_does_not_warn() -> None:
     assert DeviceSpec.parse({"vendor_id": "*", "rack": "r1"}).warnings == ()
 
@@ -253,9 +277,20 @@ ERRORS: list[tuple[object, str, str]] = [
     ({"address": {"bux": "81"}}, "address", "did you mean 'bus'"),
     ({"address": {"vendor": "81"}}, "address", "allowed keys"),
     ({"address": {"bus": 81}}, "address.bus", "got the JSON number 81"),
-    ({"address": {"bus": "("}}, "address.bus", "not a valid regular"),
-    ({"address": {"slot": "[a-"}}, "address.slot", "not a valid regular"),
-    ({"address": {"bus": "a{99999999999}"}}, "address.bus", "not a valid"),
+    ({"address": {"bus": "("}}, "address.bus", "not a supported regular"),
+    ({"address": {"slot": "[a-"}}, "address.slot", "not a supported"),
+    ({"address": {"bus": "a{1001}"}}, "address.bus", "repetition size"),
+    # Constructs a linear-time engine cannot run are refused, naming the
+    # field (Python's re would accept them and backtrack).
+    ({"address": {"bus": "(8)\\1"}}, "address.bus", "backreferences"),
+    ({"address": {"slot": "(?=0)00"}}, "address.slot", "lookarounds"),
+    ({"address": {"domain": "(?<!1)0+"}}, "address.domain", "lookarounds"),
+    (
+        {"address": {"function": "(?P<f>0)(?P=f)"}},
+        "address.function",
+        "not a supported regular expression",
+    ),
+    ({"address": {"bus": "8" * 300}}, "address.bus", "at most 256"),
     (
         {"address": "81:00.0", "devname": "eth0"},
         "address/devname",
@@ -285,6 +320,59 @@ ERRORS: list[tuple[object, str, str]] = [
     ({"vendor_id": "*", "rack": [1]}, "rack", "a JSON list"),
     ({"vendor_id": "*", "rack": None}, "rack", "got JSON null"),
     ({"vendor_id": "*", "": "x"}, "entry", "tag name cannot be empty"),
+    # Names the storage layer and the pools use for their own values
+    # cannot be tags (issue 7, 2.7): they would overwrite them.
+    (
+        {
+            "vendor_id": "8086",
+            "physical_network": "p",
+            "dev_type": "type-PF",
+            "ifname": "evil",
+            "pending_removal": "true",
+        },
+        "dev_type",
+        "reserved names cannot be tags: dev_type, ifname, pending_removal",
+    ),
+    ({"vendor_id": "*", "parent_ifname": "x"}, "parent_ifname", "reserved"),
+    ({"vendor_id": "*", "numa_node": 1}, "numa_node", "reserved"),
+    ({"vendor_id": "*", "count": 1}, "count", "reserved"),
+    ({"vendor_id": "*", "parent_addr": "x"}, "parent_addr", "reserved"),
+    # An address with no field at all is "every device" by accident.
+    ({"address": ":"}, "address", "matches every device"),
+    ({"address": "::."}, "address", "matches every device"),
+    ({"address": " . "}, "address", "matches every device"),
+    ({"vendor_id": "8086", "address": ":"}, "address", "every device"),
+    # Tag values: exact, printable, bounded.
+    (
+        {"vendor_id": "*", "physical_network": " physnet1"},
+        "physical_network",
+        "leading or trailing spaces",
+    ),
+    (
+        {"vendor_id": "*", "physical_network": "physnet1\t"},
+        "physical_network",
+        "leading or trailing spaces",
+    ),
+    (
+        {"vendor_id": "*", "physical_network": "phys\x00net"},
+        "physical_network",
+        "control character '\\x00' at position 4",
+    ),
+    (
+        {"vendor_id": "*", "physical_network": "p" * 65},
+        "physical_network",
+        "65 characters long; at most 64",
+    ),
+    (
+        {"vendor_id": "*", "physical_network": "p" * 5_000_000},
+        "physical_network",
+        "5000000 characters long",
+    ),
+    ({"vendor_id": "*", "rack": "r\n1"}, "rack", "control character"),
+    ({"vendor_id": "*", "rack": "r" * 256}, "rack", "at most 255"),
+    ({"vendor_id": "*", "traits": "A\x7f"}, "traits", "control character"),
+    ({"vendor_id": "*", "r\x00ck": "1"}, "entry", "control character"),
+    ({"vendor_id": "*", "k" * 256: "1"}, "entry", "at most 255"),
 ]
 
 
@@ -368,12 +456,62 @@ MATCHES: list[tuple[dict[str, Any], HostPciDevice, bool]] = [
     ({"address": {"domain": "1"}}, GPU, False),
     ({"address": {"function": "[0-6]"}}, GPU, False),
     ({"address": {"function": "7"}}, GPU, True),
-    # A regex naming a PF exactly does not extend to its VFs.
+    # Four plain hex regex fields name one address: like the glob form
+    # and like Nova, a PF named so matches its VFs too.
     (
         {
             "address": {
                 "domain": "0000",
                 "bus": "81",
+                "slot": "00",
+                "function": "0",
+            }
+        },
+        VF,
+        True,
+    ),
+    (
+        {
+            "address": {
+                "domain": "0",
+                "bus": "81",
+                "slot": "0",
+                "function": "0",
+            }
+        },
+        VF,
+        True,
+    ),
+    (
+        {
+            "address": {
+                "domain": "0",
+                "bus": "81",
+                "slot": "0",
+                "function": "0",
+            }
+        },
+        PF,
+        True,
+    ),
+    (
+        {
+            "address": {
+                "domain": "0",
+                "bus": "81",
+                "slot": "0",
+                "function": "0",
+            }
+        },
+        OTHER_VF,
+        False,
+    ),
+    # One field not plain: a pattern again, with no VF extension.
+    (
+        {
+            "address": {
+                "domain": "0000",
+                "bus": "8.",
                 "slot": "00",
                 "function": "0",
             }
@@ -454,6 +592,61 @@ def test_explain(
     assert DeviceSpec.parse(entry).explain(device) == line
 
 
+def test_regex_exact_address_is_indexed_and_explained() -> None:
+    spec = DeviceSpec.parse(
+        {
+            "address": {
+                "domain": "0000",
+                "bus": "81",
+                "slot": "00",
+                "function": "0",
+            }
+        }
+    )
+    assert spec.exact_address == A("0000:81:00.0")
+    assert spec.explain(VF) == (
+        "matched (address 0000:81:00.0 is the PF of this VF)"
+    )
+
+
+_HOSTILE = """
+import time
+from sriovirt.pci.devspec import DeviceSpec
+from sriovirt.pci.device import DevType, HostPciDevice
+spec = DeviceSpec.parse(
+    {"address": {"domain": "(.?){150}g", "bus": "(.?){150}g",
+                 "slot": "(.?){150}g", "function": "(.?){150}g"},
+     "physical_network": "p"}
+)
+devices = [
+    HostPciDevice(address=f"{d:04x}:{b:02x}:{s:02x}.{f}", vendor_id="8086",
+                  product_id="154c", dev_type=DevType.PCI)
+    for d in (0, 1, 0xffff) for b in (0, 0x81) for s in (0, 2) for f in (0, 7)
+]
+assert not any(spec.match(d) for d in devices)
+assert all("does not fully match" in spec.explain(d) for d in devices)
+print("done")
+"""
+
+
+def test_hostile_regex_runs_in_bounded_time() -> None:
+    # (.?){150}g makes a backtracking engine explore ~C(150,4) paths per
+    # field: minutes per device.  Run it in a child so a regression fails
+    # on the timeout instead of hanging the suite.
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _HOSTILE],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("matching a hostile regex did not finish in 20 s")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "done"
+
+
 def test_describe() -> None:
     spec = DeviceSpec.parse({"vendor_id": "8086", "address": ":81:"})
     assert spec.describe() == "vendor_id=8086 product_id=* address=*:81:*.*"
@@ -505,7 +698,9 @@ def globs(draw: st.DrawFn) -> tuple[str, tuple[int | None, ...]]:
         text += draw(st.sampled_from(["", ".", ".*"]))
     else:
         text += "." + _render_field(draw, function, 1)
-    assume(text.strip())
+    # An address without a single field is refused (it would whitelist
+    # every device by accident); "*" fields are on purpose.
+    assume(any(f is not None for f in fields) or "*" in text)
     return text, fields
 
 
@@ -557,12 +752,22 @@ def test_regex_matches_like_brute_force(
         "slot": addr.slot,
         "function": addr.function,
     }
-    wanted = all(
-        re.fullmatch(pattern, f"{values[name]:0{width}x}", re.IGNORECASE)
-        is not None
-        for name, width, _ in FIELD_WIDTHS
-        if (pattern := regexes.get(name)) is not None
-    )
+    plain = [
+        int(text, 16)
+        for name, _, top in FIELD_WIDTHS
+        if re.fullmatch("[0-9a-fA-F]+", text := regexes.get(name, ""))
+        and int(text, 16) <= top
+    ]
+    if len(plain) == 4:
+        # Four plain numbers are one exact address (Nova reads them so).
+        wanted = plain == list(values.values())
+    else:
+        wanted = all(
+            re.fullmatch(pattern, f"{values[name]:0{width}x}", re.IGNORECASE)
+            is not None
+            for name, width, _ in FIELD_WIDTHS
+            if (pattern := regexes.get(name)) is not None
+        )
     spec = DeviceSpec.parse({"address": regexes})
     assert spec.match(dev(str(addr))) is wanted
 

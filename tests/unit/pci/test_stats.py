@@ -1,4 +1,4 @@
-"""PCI stats pools: counts, JSON, and support == apply (hypothesis)."""
+"""PCI stats pools: counts, JSON, support == apply, independent counts."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sriovirt import exception
-from sriovirt.pci.device import DevType
+from sriovirt.pci.address import PciAddress
+from sriovirt.pci.device import DevType, HostPciDevice
 from sriovirt.pci.request import PciRequest
 from sriovirt.pci.stats import PciStats, Pool, PoolKey
+from sriovirt.pci.tracker import PciTracker
+from sriovirt.pci.whitelist import Whitelist
 
 
 def key(
@@ -244,3 +247,304 @@ def test_json_round_trip(pools: dict[PoolKey, int]) -> None:
     assert again.to_json() == text
     assert all(p.count > 0 for p in again.pools)
     assert len(json.loads(text)) == sum(1 for n in pools.values() if n)
+
+
+# --- Independent counts ------------------------------------------------------
+#
+# The properties above compare PciStats with itself (support vs apply).
+# These compute what the answer must be from the raw inputs, with the
+# documented rules written out again here, never through RequestSpec,
+# pool items or the filter chain.
+
+
+def _alt_allows(alt: dict[str, object], k: PoolKey) -> bool:
+    """May a pool with key ``k`` serve one raw spec alternative?"""
+    for name, have in (
+        ("physical_network", k.physical_network),
+        ("dev_type", k.dev_type.value),
+        ("product_id", k.product_id),
+    ):
+        if name in alt and alt[name] != have:
+            return False
+    tags = dict(k.tags)
+    # PF pools serve only requests asking for a PF.
+    if k.dev_type is DevType.PF and alt.get("dev_type") != "type-PF":
+        return False
+    # remote_managed pools serve only requests asking for them, and such
+    # requests only them.
+    if (alt.get("remote_managed") is True) != (
+        tags.get("remote_managed") == "true"
+    ):
+        return False
+    # trusted=true requests need trusted pools.
+    return alt.get("trusted") is not True or tags.get("trusted") == "true"
+
+
+def _numa_allows(
+    policy: str | None, cells: set[int] | None, node: int | None
+) -> bool:
+    if cells is None or policy == "preferred" or node in cells:
+        return True
+    # legacy (the default): pools without NUMA affinity serve anyone.
+    return node is None and policy in (None, "legacy")
+
+
+def _eligible(
+    pools: dict[PoolKey, int],
+    spec: list[dict[str, object]],
+    policy: str | None,
+    cells: set[int] | None,
+) -> dict[PoolKey, int]:
+    return {
+        k: n
+        for k, n in pools.items()
+        if n > 0
+        and _numa_allows(policy, cells, k.numa_node)
+        and any(_alt_allows(alt, k) for alt in spec)
+    }
+
+
+# Few distinct values, so that pools differing in one rule only (trusted,
+# remote_managed, PF, NUMA) meet the same request often.
+dense_keys = st.builds(
+    PoolKey,
+    vendor_id=st.just("8086"),
+    product_id=st.just("154c"),
+    numa_node=st.sampled_from([0, 1, None]),
+    dev_type=st.sampled_from(list(DevType)),
+    physical_network=st.sampled_from(["p1", None]),
+    tags=st.sampled_from(
+        [
+            (),
+            (("trusted", "true"),),
+            (("trusted", "false"),),
+            (("remote_managed", "true"),),
+            (("remote_managed", "true"), ("trusted", "true")),
+        ]
+    ),
+)
+
+
+@st.composite
+def dense_specs(draw: st.DrawFn) -> dict[str, object]:
+    spec: dict[str, object] = {}
+    if draw(st.booleans()):
+        spec["physical_network"] = "p1"
+    if draw(st.booleans()):
+        spec["dev_type"] = draw(st.sampled_from(list(DevType))).value
+    for tag in ("trusted", "remote_managed"):
+        if draw(st.booleans()):
+            spec[tag] = draw(st.booleans())
+    return spec
+
+
+@given(
+    st.dictionaries(dense_keys, st.integers(0, 3), max_size=6),
+    st.integers(1, 4),
+    st.lists(dense_specs(), min_size=1, max_size=2),
+    st.sampled_from([None, "required", "legacy", "preferred", "socket"]),
+    cells,
+)
+def test_one_request_is_supported_iff_enough_eligible_devices(
+    pools: dict[PoolKey, int],
+    count: int,
+    spec: list[dict[str, object]],
+    policy: str | None,
+    numa: set[int] | None,
+) -> None:
+    eligible = _eligible(pools, spec, policy, numa)
+    enough = sum(eligible.values()) >= count
+    stats = make(pools)
+    req = PciRequest(count=count, spec=spec, numa_policy=policy)
+    assert stats.support([req], numa) is enough
+    if not enough:
+        with pytest.raises(exception.PciRequestUnsatisfiable):
+            stats.apply([req], numa)
+        assert stats.pools == make(pools).pools
+        return
+    (taken,) = stats.apply([req], numa)
+    # Every device taken comes from an eligible pool, no pool gives more
+    # than it had, and the counts left are the counts minus the takes.
+    took: dict[PoolKey, int] = {}
+    for k, n in taken.takes:
+        assert k in eligible, (k, spec)
+        took[k] = took.get(k, 0) + n
+    assert sum(took.values()) == count
+    assert all(took[k] <= eligible[k] for k in took)
+    left = {p.key: p.count for p in stats.pools}
+    expected = {
+        k: n - took.get(k, 0) for k, n in pools.items() if n - took.get(k, 0)
+    }
+    assert left == expected
+
+
+# A host of PFs with VFs and one GPU, seen through the tracker: the pools
+# it publishes must count exactly the free whitelisted devices.
+
+_ENTRIES = [
+    {"vendor_id": "8086", "product_id": "154c", "physical_network": "p1"},
+    {"address": "0000:81:00.0", "physical_network": "p2", "trusted": "yes"},
+    {"product_id": "1572", "physical_network": "p1"},
+    {"vendor_id": "*", "physical_network": None},
+]
+
+
+def _host(shape: list[tuple[int, int | None]]) -> list[HostPciDevice]:
+    devs = []
+    for n, (n_vfs, numa) in enumerate(shape):
+        pf = PciAddress(0, 0x81 + n, 0, 0)
+        devs.append(
+            HostPciDevice(
+                address=pf,
+                vendor_id="8086",
+                product_id="1572",
+                dev_type=DevType.PF,
+                numa_node=numa,
+            )
+        )
+        devs.extend(
+            HostPciDevice(
+                address=PciAddress(0, 0x81 + n, 2, i),
+                vendor_id="8086",
+                product_id="154c",
+                dev_type=DevType.VF,
+                parent_addr=pf,
+                numa_node=numa,
+            )
+            for i in range(n_vfs)
+        )
+    devs.append(
+        HostPciDevice(
+            address="0000:05:00.0",
+            vendor_id="10de",
+            product_id="1eb8",
+            dev_type=DevType.PCI,
+            numa_node=1,
+        )
+    )
+    return devs
+
+
+def _reference_entry(
+    entries: list[dict[str, object]], dev: HostPciDevice
+) -> dict[str, object] | None:
+    pf_81 = PciAddress(0, 0x81, 0, 0)
+    for entry in entries:
+        if entry.get("vendor_id", "*") not in ("*", dev.vendor_id):
+            continue
+        if entry.get("product_id", "*") not in ("*", dev.product_id):
+            continue
+        if "address" in entry and pf_81 not in (
+            dev.address,
+            dev.parent_addr,
+        ):
+            continue
+        return entry
+    return None
+
+
+def _expected_pools(
+    entries: list[dict[str, object]], free: list[HostPciDevice]
+) -> dict[tuple[object, ...], int]:
+    counts: dict[tuple[object, ...], int] = {}
+    for dev in free:
+        entry = _reference_entry(entries, dev)
+        assert entry is not None
+        tags = tuple(
+            sorted(
+                (name, "true" if value == "yes" else str(value))
+                for name, value in entry.items()
+                if name not in ("vendor_id", "product_id", "address")
+                and name != "physical_network"
+            )
+        )
+        k = (
+            dev.vendor_id,
+            dev.product_id,
+            dev.numa_node,
+            dev.dev_type.value,
+            entry.get("physical_network"),
+            tags,
+        )
+        counts[k] = counts.get(k, 0) + 1
+    return counts
+
+
+def _published(stats: PciStats) -> dict[tuple[object, ...], int]:
+    return {
+        (
+            p.key.vendor_id,
+            p.key.product_id,
+            p.key.numa_node,
+            p.key.dev_type.value,
+            p.key.physical_network,
+            p.key.tags,
+        ): p.count
+        for p in stats.pools
+    }
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 3), st.sampled_from([0, 1, None])),
+        min_size=1,
+        max_size=3,
+    ),
+    st.lists(st.sampled_from(_ENTRIES), min_size=1, max_size=4, unique_by=id),
+    st.lists(
+        st.tuples(
+            st.integers(1, 3),
+            st.sampled_from(
+                [
+                    {"physical_network": "p1"},
+                    {"physical_network": "p2"},
+                    {"dev_type": "type-PF"},
+                    {"dev_type": "type-PF", "physical_network": "p1"},
+                    {"vendor_id": "10de"},
+                ]
+            ),
+        ),
+        max_size=2,
+    ),
+)
+def test_pools_count_the_free_whitelisted_devices(
+    shape: list[tuple[int, int | None]],
+    entries: list[dict[str, object]],
+    asks: list[tuple[int, dict[str, object]]],
+) -> None:
+    devs = _host(shape)
+    tracker = PciTracker(Whitelist.from_config([json.dumps(entries)]))
+    tracker.sync(devs)
+    tracked = [d for d in devs if _reference_entry(entries, d) is not None]
+    assert _published(tracker.stats) == _expected_pools(entries, tracked)
+    claimed: set[PciAddress] = set()
+    for n, (count, spec) in enumerate(asks):
+        try:
+            got = tracker.claim(
+                f"{n:08d}-0000-0000-0000-000000000000",
+                [PciRequest(count=count, spec=[spec])],
+            )
+        except exception.PciRequestUnsatisfiable:
+            continue
+        claimed.update(d.address for d in got)
+    # Free: not claimed, not a PF with a claimed VF, not a VF whose PF
+    # is claimed (whitelisted relatives only: the tracker knows no other).
+    tracked_addrs = {d.address for d in tracked}
+    free = [
+        d
+        for d in tracked
+        if d.address not in claimed
+        and not (
+            d.dev_type is DevType.PF
+            and any(
+                v.parent_addr == d.address and v.address in claimed
+                for v in tracked
+            )
+        )
+        and not (
+            d.dev_type is DevType.VF
+            and d.parent_addr in claimed
+            and d.parent_addr in tracked_addrs
+        )
+    ]
+    assert _published(tracker.stats) == _expected_pools(entries, free)

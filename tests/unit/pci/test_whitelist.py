@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from typing import Any
 
 import pytest
@@ -223,6 +224,28 @@ def test_first_match_wins(
         assert found is wl.entries[winner - 1]
 
 
+def test_regex_address_of_a_pf_selects_its_vfs() -> None:
+    # Issue 7 item 2.15: four exact regex fields are one address, found
+    # through the index like the glob form; the VFs must not be lost.
+    wl = Whitelist.from_config(
+        values(
+            {"vendor_id": "15b3"},
+            {
+                "address": {
+                    "domain": "0000",
+                    "bus": "81",
+                    "slot": "00",
+                    "function": "0",
+                },
+                "physical_network": "p",
+            },
+        )
+    )
+    assert wl.match(PF0) is wl.entries[1]
+    assert wl.match(VF0) is wl.entries[1]
+    assert wl.match(NIC) is wl.entries[0]
+
+
 def test_match_returns_tags_of_the_winner() -> None:
     wl = Whitelist.from_config(
         values(
@@ -287,7 +310,20 @@ spec_entries = (
                 ["*:81:00.*", ":81:", "81:00.0", ".0", "0001:*:*.*"]
             ).map(lambda a: {**base, "address": a}),
             st.sampled_from(
-                [{"bus": "81"}, {"function": "[01]"}, {"slot": "0"}]
+                [
+                    {"bus": "81"},
+                    {"function": "[01]"},
+                    {"slot": "0"},
+                    {"slot": "0[02]", "bus": "8."},
+                    # Four plain fields: one exact address (PF + VFs).
+                    {"domain": "0", "bus": "81", "slot": "0", "function": "0"},
+                    {
+                        "domain": "0000",
+                        "bus": "82",
+                        "slot": "00",
+                        "function": "0",
+                    },
+                ]
             ).map(lambda a: {**base, "address": a}),
             st.sampled_from(NAMES).map(lambda n: {**base, "devname": n}),
         )
@@ -324,6 +360,83 @@ def naive(wl: Whitelist, device: HostPciDevice) -> DeviceSpec | None:
     return None
 
 
+# An independent reference: the entry's raw JSON read against the
+# device's fields, written from the documented rules, never through
+# DeviceSpec or Whitelist code.
+
+_FIELD_WIDTHS = (("domain", 4), ("bus", 2), ("slot", 2), ("function", 1))
+
+
+def _fields(addr: PciAddress) -> list[int]:
+    return [addr.domain, addr.bus, addr.slot, addr.function]
+
+
+def _exact_matches(want: list[int], device: HostPciDevice) -> bool:
+    """A fully given address: the device itself, or a VF's PF."""
+    if _fields(device.address) == want:
+        return True
+    return (
+        device.dev_type is DevType.VF
+        and device.parent_addr is not None
+        and _fields(device.parent_addr) == want
+    )
+
+
+def _reference_address(address: object, device: HostPciDevice) -> bool:
+    if isinstance(address, dict):
+        texts = [address.get(name) for name, _ in _FIELD_WIDTHS]
+        if all(
+            t is not None and re.fullmatch("[0-9a-fA-F]+", t) for t in texts
+        ):
+            return _exact_matches([int(t, 16) for t in texts], device)
+        return all(
+            re.fullmatch(
+                texts[i],
+                f"{_fields(device.address)[i]:0{width}x}",
+                re.IGNORECASE,
+            )
+            is not None
+            for i, (_, width) in enumerate(_FIELD_WIDTHS)
+            if texts[i] is not None
+        )
+    assert isinstance(address, str)
+    head, _, function = address.partition(".")
+    parts = head.split(":")
+    given = [""] * (3 - len(parts)) + parts + [function]
+    wanted = [None if g in ("", "*") else int(g, 16) for g in given]
+    if all(w is not None for w in wanted):
+        return _exact_matches([w for w in wanted if w is not None], device)
+    return all(
+        w is None or w == got
+        for w, got in zip(wanted, _fields(device.address), strict=True)
+    )
+
+
+def reference_matches(entry: dict[str, Any], device: HostPciDevice) -> bool:
+    for key in ("vendor_id", "product_id"):
+        want = entry.get(key, "*")
+        if want != "*" and want != getattr(device, key):
+            return False
+    if "devname" in entry:
+        name = entry["devname"]
+        return device.ifname == name or (
+            device.dev_type is DevType.VF and device.parent_ifname == name
+        )
+    if "address" in entry:
+        return _reference_address(entry["address"], device)
+    return True
+
+
+def reference_winner(
+    config: list[list[dict[str, Any]]], device: HostPciDevice
+) -> int | None:
+    flat = [entry for value in config for entry in value]
+    for index, entry in enumerate(flat):
+        if reference_matches(entry, device):
+            return index
+    return None
+
+
 @given(
     st.lists(st.lists(spec_entries, max_size=3), max_size=5),
     st.lists(devices(), min_size=1, max_size=8),
@@ -334,14 +447,16 @@ def test_indexed_match_equals_linear_scan(
     wl = Whitelist.from_config([json.dumps(value) for value in config])
     for device in devs:
         assert wl.match(device) is naive(wl, device)
+        # The first entry (config order) whose raw criteria hold wins.
+        expected = reference_winner(config, device)
+        found = wl.match_index(device)
+        assert found == expected, (config, device)
+        if expected is not None:
+            assert wl.match(device) is wl.entries[expected]
         lines = wl.explain(device)
         assert len(lines) == len(wl.entries)
-        winner = naive(wl, device)
         matched = [i for i, line in enumerate(lines) if ": matched" in line]
-        if winner is None:
-            assert matched == []
-        else:
-            assert matched == [wl.entries.index(winner)]
+        assert matched == ([] if expected is None else [expected])
 
 
 @given(st.lists(st.text(max_size=40), max_size=4))

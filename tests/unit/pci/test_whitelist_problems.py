@@ -38,3 +38,50 @@ def test_problems_agree_with_from_config() -> None:
     good = ['{"address": "0000:81:00.0", "physical_network": "p1"}']
     assert Whitelist.problems(good) == ([], [])
     assert len(Whitelist.from_config(good).entries) == 1
+
+
+def test_two_bad_lines_are_two_entries() -> None:
+    # Issue 7, 2.12: both used to be called "entry 1".
+    errors, _ = Whitelist.problems(["{bad", "[1", '{"vendor_id": 1}'])
+    texts = [str(e) for e in errors]
+    assert texts[0].startswith("Invalid [pci] device_spec: entry 1 {bad: ")
+    assert texts[1].startswith("Invalid [pci] device_spec: entry 2 [1: ")
+    assert texts[2].startswith(
+        'Invalid [pci] device_spec: entry 3 {"vendor_id": 1}: vendor_id: '
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        # A value continued on indented lines: the message stays on one
+        # line and shows the text with the line breaks folded.
+        (
+            '{"vendor_id": "8086",\n    "address": 0000:81:00.0}',
+            'Invalid [pci] device_spec: entry 1 {"vendor_id": "8086", '
+            '"address": 0000:81:00.0}: value: not valid JSON: Expecting '
+            "',' delimiter at line 2 column 17",
+        ),
+        (
+            '{"vendor_id": "80\t86"}',
+            'Invalid [pci] device_spec: entry 1 {"vendor_id": "80\\t86"}: '
+            "value: not valid JSON: Invalid control character at line 1 "
+            "column 18",
+        ),
+        (
+            '{"vendor_id":\r\n "8086", "x": "\x00"}',
+            'Invalid [pci] device_spec: entry 1 {"vendor_id": "8086", "x": '
+            '"\\x00"}: value: not valid JSON: Invalid control character '
+            "at line 2 column 16",
+        ),
+        (
+            r'{"address": {"bus": "(\n"}}',
+            'Invalid [pci] device_spec: entry 1 {"address": {"bus": "(\\n"}}:'
+            " address.bus: '(\\n' is not a supported regular expression: "
+            "missing ): (\\n",
+        ),
+    ],
+)
+def test_messages_are_one_exact_line(value: str, message: str) -> None:
+    errors, _ = Whitelist.problems([value])
+    assert [str(e) for e in errors] == [message]
