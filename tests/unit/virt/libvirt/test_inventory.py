@@ -160,7 +160,7 @@ def test_32_bit_domain_with_a_netdev_is_skipped_not_fatal(
         ("0000:05:00.0", "ens5")
     ]
     assert len(inv.skipped) == 1
-    assert odd in inv.skipped[0] and "65536" in inv.skipped[0]
+    assert odd in inv.skipped[0] and "0x10000" in inv.skipped[0]
 
 
 def test_two_node_devices_with_one_address_are_both_skipped() -> None:
