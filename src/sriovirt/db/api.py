@@ -22,6 +22,7 @@ import contextlib
 import dataclasses
 import json
 import pathlib
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -31,6 +32,7 @@ from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError as AlembicCommandError
 from oslo_utils import uuidutils
 from sqlalchemy import event, exc, orm
 from sqlalchemy.engine import Engine, make_url
@@ -61,7 +63,8 @@ CHUNK = 500
 #: The columns of pci_devices that PciDeviceRecord carries as they are
 #: (``extra_info`` is JSON text in the row, a dict in the record).
 _DEVICE_FIELDS = tuple(
-    f.name for f in dataclasses.fields(PciDeviceRecord)
+    f.name
+    for f in dataclasses.fields(PciDeviceRecord)
     if f.name != "extra_info"
 )
 
@@ -70,14 +73,70 @@ _DEVICE_FIELDS = tuple(
 
 
 def mask_url(url: str) -> str:
-    """``url`` with its password replaced by ``***`` (for messages)."""
+    """``url`` with its password replaced by ``***`` (for messages).
+
+    Works on URLs SQLAlchemy cannot parse too: an unencoded ``@`` in a
+    password makes the parser split at the wrong ``@`` (and fail on the
+    "port", or take the rest of the password for the host), so
+    everything up to the *last* ``@`` is taken as user info and masked,
+    and a query string (which may carry ``password=``) is dropped.
+    """
+    if url.count("@") > 1:
+        # SQLAlchemy may "parse" it by putting the rest of the password
+        # into the host name: never trust that split.
+        return _mask_unparseable(url)
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except exc.ArgumentError:
-        # Not parseable: it cannot be split into a password either, so
-        # show only the scheme rather than risk leaking a secret.
-        scheme = url.split(":", 1)[0] if ":" in url else "<invalid>"
-        return f"{scheme}:<unparseable URL>"
+    except (exc.ArgumentError, ValueError):
+        return _mask_unparseable(url)
+
+
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
+
+
+def _mask_unparseable(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        # No authority part to split: show only a plausible scheme.
+        head = url.split(":", 1)[0] if ":" in url else ""
+        shown = head if _SCHEME.fullmatch(head) else "<invalid>"
+        return f"{shown}:<unparseable URL>"
+    if not _SCHEME.fullmatch(scheme):
+        scheme = "<invalid>"
+    userinfo, at, location = rest.rpartition("@")
+    location = location.split("?", 1)[0]
+    if not at:
+        return f"{scheme}://{location}"
+    user = userinfo.split(":", 1)[0]
+    # The user name is shown only when it cannot hold part of a secret.
+    user = user if "@" not in user and "/" not in user else "***"
+    return f"{scheme}://{user}:***@{location}"
+
+
+def _scrub(text: str, url: str) -> str:
+    """``text`` without the password of ``url`` (and its raw form).
+
+    Driver and parser messages may quote the URL or a piece of it; the
+    message an operator sees must never carry the secret.
+    """
+    secrets: set[str] = set()
+    try:
+        password = make_url(url).password
+        if password:
+            secrets.add(str(password))
+    except (exc.ArgumentError, ValueError):
+        pass
+    _, sep, rest = url.partition("://")
+    userinfo = rest.rpartition("@")[0] if sep else ""
+    if ":" in userinfo:
+        raw = userinfo.split(":", 1)[1]
+        secrets.add(raw)
+        # Every piece between '@'/':' separators, so a fragment quoted
+        # by a parser ("HorseBattery@db...") is caught as well.
+        secrets.update(p for p in re.split(r"[@:]", raw) if len(p) >= 3)
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 def _reason(error: BaseException) -> str:
@@ -101,7 +160,7 @@ def sqlite_file(url: str) -> pathlib.Path | None:
     """The file of a file-backed SQLite URL, else None."""
     try:
         parsed = make_url(url)
-    except exc.ArgumentError:
+    except (exc.ArgumentError, ValueError):
         return None
     database = parsed.database
     if (
@@ -129,9 +188,18 @@ def create_engine(
     masked = mask_url(url)
     try:
         parsed = make_url(url)
-    except exc.ArgumentError as error:
-        raise exception.DatabaseError(
-            connection=masked, reason=f"invalid URL: {_reason(error)}"
+        if parsed.host and "@" in parsed.host:
+            # "u:a/b@c@h": the parser put the password's tail in the host.
+            raise ValueError("'@' in the host name")
+    except (exc.ArgumentError, ValueError):
+        # The parser's own text quotes the URL (or the piece after a
+        # stray '@', i.e. part of the password): never show it.
+        raise exception.InvalidDatabaseUrl(
+            connection=masked,
+            reason="not a URL of the form "
+            "dialect+driver://user:password@host:port/database (an '@', "
+            "':' or '/' in the user name or password must be "
+            "percent-encoded, '@' as %40)",
         ) from None
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
@@ -152,9 +220,15 @@ def create_engine(
         kwargs["pool_pre_ping"] = True
     try:
         engine = sa.create_engine(parsed, **kwargs)
-    except (exc.ArgumentError, exc.NoSuchModuleError, ImportError) as error:
-        raise exception.DatabaseError(
-            connection=masked, reason=_reason(error)
+    except (
+        exc.ArgumentError,
+        exc.NoSuchModuleError,
+        ImportError,
+        ValueError,
+        TypeError,
+    ) as error:
+        raise exception.InvalidDatabaseUrl(
+            connection=masked, reason=_scrub(_reason(error), url)
         ) from None
     if foreign_keys and parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _enable_sqlite_foreign_keys)
@@ -175,7 +249,7 @@ def _translated(url: str) -> Iterator[None]:
         raise
     except exc.SQLAlchemyError as error:
         raise exception.DatabaseError(
-            connection=mask_url(url), reason=_reason(error)
+            connection=mask_url(url), reason=_scrub(_reason(error), url)
         ) from error
     except _UnreadableValue as error:
         raise exception.DatabaseError(
@@ -201,10 +275,23 @@ def _step(
 ) -> MigrationStep | None:
     if revision is None:
         return None
-    rev = script.get_revision(revision)
+    try:
+        rev = script.get_revision(revision)
+    except AlembicCommandError:
+        rev = None
     if rev is None:
-        return MigrationStep(revision, "unknown revision")
+        return MigrationStep(revision, "unknown to this sriovirt", known=False)
     return MigrationStep(rev.revision, rev.doc.strip())
+
+
+def _refuse_unknown(url: str, step: MigrationStep | None) -> None:
+    """Raise DatabaseRevisionUnknown if ``step`` is not one of ours."""
+    if step is not None and not step.known:
+        raise exception.DatabaseRevisionUnknown(
+            connection=mask_url(url),
+            revision=step.revision,
+            head=str(head()),
+        )
 
 
 def head() -> MigrationStep:
@@ -269,6 +356,9 @@ def sync(url: str, revision: str = "head") -> SyncResult:
         with _translated(url), engine.connect() as conn:
             before = _current(conn)
             conn.commit()
+            # A revision we do not ship cannot be upgraded from (alembic
+            # cannot place it) and must not be written over.
+            _refuse_unknown(url, _step(script, before))
             if before is not None and before != target.revision:
                 ancestors = {
                     rev.revision
@@ -295,6 +385,7 @@ def check_synced(url: str) -> MigrationStep:
     """Raise :class:`DatabaseNotSynced` unless ``url`` is at the head."""
     expected = head()
     current = version(url)
+    _refuse_unknown(url, current)
     if current is None or current.revision != expected.revision:
         raise exception.DatabaseNotSynced(
             connection=mask_url(url),
@@ -321,9 +412,7 @@ def _load_info(text: str | None, address: str) -> dict[str, str]:
     except ValueError as error:
         raise _UnreadableValue(f"{where} is not JSON ({error})") from None
     if not isinstance(value, dict):
-        raise _UnreadableValue(
-            f"{where} is not a JSON object: {text[:80]!r}"
-        )
+        raise _UnreadableValue(f"{where} is not a JSON object: {text[:80]!r}")
     return {str(k): str(v) for k, v in value.items()}
 
 

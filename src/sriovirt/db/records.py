@@ -87,6 +87,9 @@ class MigrationStep:
 
     revision: str
     description: str
+    #: False for a revision this code does not ship (a database written
+    #: by a newer release).
+    known: bool = True
 
     def __str__(self) -> str:
         return f"{self.revision} ({self.description})"
