@@ -6,6 +6,7 @@ import dataclasses
 import json
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 import pytest
 
@@ -601,9 +602,8 @@ def test_restore_reports_unreadable_records_of_missing_devices(
         parent_addr=str(pf_addr(1)),
         instance_uuid=B,
     )
-    result = fresh.restore(
-        [dataclasses.replace(record, **{field: value}), good]
-    )
+    changes: dict[str, Any] = {field: value}
+    result = fresh.restore([dataclasses.replace(record, **changes), good])
     (conflict,) = result.conflicts
     assert reason in conflict
     address = value if field == "address" else record.address
