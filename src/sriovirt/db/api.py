@@ -24,7 +24,13 @@ import json
 import pathlib
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import (
+    Collection,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from typing import Any
 
 import sqlalchemy as sa
@@ -65,7 +71,7 @@ CHUNK = 500
 _DEVICE_FIELDS = tuple(
     f.name
     for f in dataclasses.fields(PciDeviceRecord)
-    if f.name != "extra_info"
+    if f.name not in ("extra_info", "id", "problem")
 )
 
 
@@ -429,9 +435,17 @@ def _node_record(row: ComputeNodeRow) -> ComputeNodeRecord:
 
 
 def _device_record(row: PciDeviceRow) -> PciDeviceRecord:
+    """The row as a record; an unreadable ``extra_info`` is kept as
+    ``problem`` (with empty tags) for the caller to report."""
+    try:
+        info, problem = _load_info(row.extra_info, row.address), None
+    except _UnreadableValue as error:
+        info, problem = {}, str(error)
     return PciDeviceRecord(
         **{name: getattr(row, name) for name in _DEVICE_FIELDS},
-        extra_info=_load_info(row.extra_info, row.address),
+        extra_info=info,
+        id=row.id,
+        problem=problem,
     )
 
 
@@ -559,7 +573,26 @@ class Database:
     # PCI devices and pools
 
     def get_pci_devices(self, compute_node_id: int) -> list[PciDeviceRecord]:
-        """The node's devices, ordered by address."""
+        """The node's devices, ordered by address.
+
+        A row whose ``extra_info`` cannot be read is a DatabaseError
+        naming it; :meth:`read_pci_devices` reports it instead.
+        """
+        records = self.read_pci_devices(compute_node_id)
+        for record in records:
+            if record.problem is not None:
+                raise exception.DatabaseError(
+                    connection=self.masked_url, reason=record.problem
+                )
+        return records
+
+    def read_pci_devices(self, compute_node_id: int) -> list[PciDeviceRecord]:
+        """The node's rows as stored, ordered by address, with their ids.
+
+        Never fails on a row's content: a row edited by hand comes back
+        with ``problem`` set (unreadable ``extra_info``) or with the odd
+        values as they are, for the caller to decode and report.
+        """
         with self._session() as session:
             rows = session.scalars(
                 sa.select(PciDeviceRow)
@@ -573,6 +606,9 @@ class Database:
         compute_node_id: int,
         devices: Iterable[PciDeviceRecord],
         pci_stats: str,
+        *,
+        expected: Mapping[str, PciDeviceRecord] | None = None,
+        keep: Collection[str] = (),
     ) -> PciSaveResult:
         """Make the node's stored devices and pools equal the given ones.
 
@@ -581,6 +617,16 @@ class Database:
         primary key, delete of the rows no longer given).  Saving the
         same state twice writes nothing the second time
         (``result.written == 0``).
+
+        Writers of one node are serialised: the transaction first locks
+        the node (its row on PostgreSQL/MySQL, the database on SQLite),
+        so the rows compared are the latest committed ones.  With
+        ``expected`` (the rows as the caller last read or wrote them,
+        by address) the save is a compare-and-swap: if the stored rows
+        differ, another writer got there first and
+        :class:`~sriovirt.exception.PciStateConflict` is raised with
+        nothing written.  Rows at the addresses in ``keep`` are left as
+        they are (neither updated nor deleted).
         """
         wanted: dict[str, PciDeviceRecord] = {}
         for dev in devices:
@@ -592,7 +638,7 @@ class Database:
                 )
             wanted[dev.address] = dev
         with self._session() as session:
-            node = session.get(ComputeNodeRow, compute_node_id)
+            node = self._lock_node(session, compute_node_id)
             if node is None:
                 raise exception.DatabaseError(
                     connection=self.masked_url,
@@ -606,6 +652,11 @@ class Database:
                     )
                 )
             }
+            if expected is not None:
+                self._compare(node, stored, expected)
+            for address in keep:
+                stored.pop(address, None)
+                wanted.pop(address, None)
             now = models.utcnow()
             inserts: list[dict[str, Any]] = []
             updates: list[dict[str, Any]] = []
@@ -625,6 +676,7 @@ class Database:
             deleted_ids = [row.id for row in stored.values()]
             # The ORM objects loaded above would be stale after bulk
             # statements; nothing reads them again.
+            old_stats = node.pci_stats
             session.expunge_all()
             for chunk in _chunks(inserts):
                 session.execute(sa.insert(PciDeviceRow), list(chunk))
@@ -634,7 +686,7 @@ class Database:
                 session.execute(
                     sa.delete(PciDeviceRow).where(PciDeviceRow.id.in_(chunk))
                 )
-            stats_updated = not _same_json(node.pci_stats, pci_stats)
+            stats_updated = not _same_json(old_stats, pci_stats)
             if stats_updated:
                 session.execute(
                     sa.update(ComputeNodeRow)
@@ -647,6 +699,61 @@ class Database:
             deleted=len(deleted_ids),
             stats_updated=stats_updated,
         )
+
+    def _lock_node(
+        self, session: orm.Session, compute_node_id: int
+    ) -> ComputeNodeRow | None:
+        """The node's row, locked against other writers until commit."""
+        try:
+            if self.engine.dialect.name == "sqlite":
+                # pysqlite opens a transaction only at the first write,
+                # so two writers would both read the old rows and the
+                # second would fail on the unique address.  BEGIN
+                # IMMEDIATE takes the write lock before anything is read
+                # (a second writer waits for it, up to the busy
+                # timeout).
+                session.execute(sa.text("BEGIN IMMEDIATE"))
+                return session.get(ComputeNodeRow, compute_node_id)
+            return session.scalars(
+                sa.select(ComputeNodeRow)
+                .where(ComputeNodeRow.id == compute_node_id)
+                .with_for_update()
+            ).one_or_none()
+        except exc.OperationalError as error:
+            if "locked" not in str(error.orig):
+                raise
+            raise exception.PciStateConflict(
+                connection=self.masked_url,
+                node=compute_node_id,
+                reason="another process (a concurrent `sriovirt pci "
+                "refresh` or the compute service) held the database "
+                "lock for too long; run it again",
+            ) from None
+
+    def _compare(
+        self,
+        node: ComputeNodeRow,
+        stored: Mapping[str, PciDeviceRow],
+        expected: Mapping[str, PciDeviceRecord],
+    ) -> None:
+        """Raise PciStateConflict unless ``stored`` equals ``expected``."""
+        differ = sorted(
+            address
+            for address in stored.keys() | expected.keys()
+            if address not in stored
+            or address not in expected
+            or _device_record(stored[address]) != expected[address]
+        )
+        if differ:
+            raise exception.PciStateConflict(
+                connection=self.masked_url,
+                node=f"{node.host}/{node.hypervisor_hostname}",
+                reason=f"another process (a concurrent `sriovirt pci "
+                f"refresh` or the compute service) changed its "
+                f"pci_devices rows since this one read them "
+                f"({len(differ)} differ, first {differ[0]}); nothing "
+                "written, run it again",
+            )
 
     # instances
 
