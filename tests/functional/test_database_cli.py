@@ -133,3 +133,47 @@ def test_database_at_an_unknown_revision(
     finally:
         engine.dispose()
     assert nodes == 0
+
+
+def test_pci_refresh_reports_an_unreadable_row_and_goes_on(
+    db_url: str, tmp_path: pathlib.Path
+) -> None:
+    conf = _write_conf(tmp_path, connection=db_url)
+    assert manage(tmp_path, conf, "db", "sync").returncode == 0
+    assert sriovirt(tmp_path, conf, "pci", "refresh").returncode == 0
+    listed = sriovirt(tmp_path, conf, "pci", "list", "--format", "json")
+    vf = next(
+        d for d in json.loads(listed.stdout) if d["dev_type"] == "type-VF"
+    )
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "UPDATE pci_devices SET status = 'bogus' "
+                    "WHERE address = :a"
+                ),
+                {"a": vf["address"]},
+            )
+            row_id = conn.execute(
+                sa.text("SELECT id FROM pci_devices WHERE address = :a"),
+                {"a": vf["address"]},
+            ).scalar()
+    finally:
+        engine.dispose()
+
+    for _ in range(2):
+        result = sriovirt(tmp_path, conf, "pci", "refresh")
+        assert result.returncode == 0, result.stderr
+        assert (
+            f"conflicting records: pci_devices row {row_id} (address "
+            f"{vf['address']!r}) of compute node cli-host/cli-host cannot "
+            "be read: status 'bogus' is not one of available, "
+        ) in result.stdout
+        assert (
+            f"skipped: {vf['address']}: withheld: its pci_devices row is "
+            "unreadable"
+        ) in result.stdout
+    listed = sriovirt(tmp_path, conf, "pci", "list", "--format", "json")
+    stored = {d["address"]: d["status"] for d in json.loads(listed.stdout)}
+    assert stored[vf["address"]] == "bogus"
