@@ -153,3 +153,22 @@ class DatabaseNotSynced(DatabaseError):
         "Database %(connection)s is at revision %(current)s, expected "
         "%(expected)s; run 'sriovirt-manage db sync'"
     )
+
+
+class InvalidDatabaseUrl(DatabaseError):
+    msg_fmt = "Invalid [database] connection %(connection)s: %(reason)s"
+
+
+class DatabaseRevisionUnknown(DatabaseError):
+    msg_fmt = (
+        "Database %(connection)s is at revision %(revision)s, which this "
+        "sriovirt does not know (its newest is %(head)s): a newer release "
+        "probably upgraded it; refusing to use it. Run the release that "
+        "wrote it, or restore a backup taken before that upgrade"
+    )
+
+
+class PciStateConflict(DatabaseError):
+    msg_fmt = (
+        "PCI state of compute node %(node)s was not written: %(reason)s"
+    )

@@ -79,22 +79,33 @@ def _extra_devices() -> list[HostPciDevice]:
     mlx_pf = PciAddress.parse(MLX_PF)
     mlx = [
         HostPciDevice(
-            address=mlx_pf, vendor_id="15b3", product_id="101d",
-            dev_type=DevType.PF, numa_node=1, ifname="enp216s0f0",
+            address=mlx_pf,
+            vendor_id="15b3",
+            product_id="101d",
+            dev_type=DevType.PF,
+            numa_node=1,
+            ifname="enp216s0f0",
         )
     ]
     mlx += [
         HostPciDevice(
-            address=PciAddress.parse(addr), vendor_id="15b3",
-            product_id="101e", dev_type=DevType.VF, parent_addr=mlx_pf,
+            address=PciAddress.parse(addr),
+            vendor_id="15b3",
+            product_id="101e",
+            dev_type=DevType.VF,
+            parent_addr=mlx_pf,
             numa_node=1,
-            ifname=f"enp216s0f0v{i}", parent_ifname="enp216s0f0",
+            ifname=f"enp216s0f0v{i}",
+            parent_ifname="enp216s0f0",
         )
         for i, addr in enumerate(MLX_VFS)
     ]
     nvme = HostPciDevice(
-        address=PciAddress.parse(NVME), vendor_id="8086", product_id="0953",
-        dev_type=DevType.PCI, numa_node=0,
+        address=PciAddress.parse(NVME),
+        vendor_id="8086",
+        product_id="0953",
+        dev_type=DevType.PCI,
+        numa_node=0,
     )
     return [*mlx, nvme]
 
@@ -280,7 +291,10 @@ def _instance(
 ) -> None:
     database.create_instance(
         InstanceRecord(
-            uuid=uuid, vm_state=vm_state, task_state=task_state, host=HOST,
+            uuid=uuid,
+            vm_state=vm_state,
+            task_state=task_state,
+            host=HOST,
             node=HOST,
         )
     )
@@ -313,11 +327,14 @@ def test_start_stores_every_whitelisted_device_and_its_pools(
 
     pf0 = rows[PF0]
     assert (pf0.dev_type, pf0.vendor_id, pf0.product_id) == (
-        "type-PF", "8086", "1572",
+        "type-PF",
+        "8086",
+        "1572",
     )
     assert pf0.parent_addr is None and pf0.numa_node == 0
     assert pf0.extra_info == {
-        "physical_network": "physnet0", "ifname": "ens1f0",
+        "physical_network": "physnet0",
+        "ifname": "ens1f0",
     }
     last_vf = rows[_vf_addr(PF1, 127)]
     assert last_vf.dev_type == "type-VF"
@@ -335,7 +352,9 @@ def test_start_stores_every_whitelisted_device_and_its_pools(
         assert rows[addr].extra_info["physical_network"] == "physnet9"
     physnets = [r.extra_info["physical_network"] for r in rows.values()]
     assert {p: physnets.count(p) for p in set(physnets)} == {
-        "physnet0": 129, "physnet1": 129, "physnet9": 4,
+        "physnet0": 129,
+        "physnet1": 129,
+        "physnet9": 4,
     }
 
     assert _stored_pools(database) == FULL_POOLS
@@ -499,8 +518,10 @@ def _retagged_spec() -> list[str]:
                 "trusted": "true",
             }
         )
-        if json.loads(value) == {
-            "address": PF0, "physical_network": "physnet0",
+        if json.loads(value)
+        == {
+            "address": PF0,
+            "physical_network": "physnet0",
         }
         else value
         for value in SPEC
@@ -536,9 +557,7 @@ def test_whitelist_change_retags_and_drops_devices(
     # PF0 and its VFs: re-tagged.  PF1 and its free VFs: gone; its
     # allocated VF is kept until freed.
     assert len(report.sync.updated) == 129
-    assert [str(a) for a in report.sync.kept_in_use] == [
-        str(on_pf1.address)
-    ]
+    assert [str(a) for a in report.sync.kept_in_use] == [str(on_pf1.address)]
     assert len(report.sync.removed) == 128
     assert report.saved.deleted == 128
     assert report.saved.updated == 130
@@ -575,7 +594,8 @@ def test_restart_with_a_new_whitelist_retags(
     rows = _rows(database)
     assert len(rows) == 129 + 4
     assert {r.extra_info["physical_network"] for r in rows.values()} == {
-        "physnet5", "physnet9",
+        "physnet5",
+        "physnet9",
     }
     assert _stored_pools(database) == RETAGGED_POOLS
 
@@ -593,9 +613,7 @@ def test_restart_keeps_allocations_and_releases_unknown_claims(
     # its instance row.  C: an instance deleted while the service was
     # down (its row is gone, its VF still allocated).
     _instance(database, INSTANCE_A)
-    _instance(
-        database, INSTANCE_D, vm_state="building", task_state="spawning"
-    )
+    _instance(database, INSTANCE_D, vm_state="building", task_state="spawning")
     req_a = _vf_request("physnet0", count=2)
     a_devs = first.tracker.claim(INSTANCE_A, [req_a])
     first.tracker.allocate(INSTANCE_A)
@@ -626,14 +644,18 @@ def test_restart_keeps_allocations_and_releases_unknown_claims(
         for dev in a_devs:
             row = rows[str(dev.address)]
             assert (row.status, row.instance_uuid, row.request_id) == (
-                "allocated", INSTANCE_A, req_a.request_id,
+                "allocated",
+                INSTANCE_A,
+                req_a.request_id,
             )
         d_row = rows[str(d_dev.address)]
         assert (d_row.status, d_row.instance_uuid) == ("claimed", INSTANCE_D)
         for dev in (b_dev, c_dev):
             row = rows[str(dev.address)]
             assert (row.status, row.instance_uuid, row.request_id) == (
-                "available", None, None,
+                "available",
+                None,
+                None,
             )
         assert rows[PF0].status == "unavailable"
         assert rows[PF1].status == "unclaimable"
@@ -699,13 +721,14 @@ def _fail_next_write(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         compute_node_id: int,
         devices: Iterable[PciDeviceRecord],
         pci_stats: str,
+        **options: Any,
     ) -> PciSaveResult:
         calls.append("failed" if not calls else "ok")
         if calls[-1] == "failed":
             raise exception.DatabaseError(
                 connection=self.masked_url, reason="connection lost (test)"
             )
-        return original(self, compute_node_id, devices, pci_stats)
+        return original(self, compute_node_id, devices, pci_stats, **options)
 
     monkeypatch.setattr(api.Database, "save_pci_state", flaky)
     return calls

@@ -40,7 +40,13 @@ def db_version(conf: cfg.ConfigOpts) -> str:
     head = db_api.head()
     shown = str(current) if current else "<none> (empty database)"
     line = f"database {db_api.mask_url(url)} is at {shown}"
-    if current is None or current.revision != head.revision:
+    if current is not None and not current.known:
+        # `db sync` would be the wrong advice: it refuses such a database.
+        line += (
+            f"; its newest is {head}: the database was upgraded by a "
+            "newer release"
+        )
+    elif current is None or current.revision != head.revision:
         line += f"; newest is {head}: run 'sriovirt-manage db sync'"
     return line
 

@@ -13,6 +13,22 @@ At start the tracker is rebuilt from the stored rows and the current
 inventory: devices allocated to existing instances stay allocated; claims
 of boots that never finished are released.
 
+A stored row that cannot be decoded (edited by hand: an unknown status
+or device type, a malformed address, ``extra_info`` that is not a JSON
+object) is reported in :attr:`StartReport.conflicts` and left exactly as
+it is: never restored, rewritten or deleted.  Its device, and that
+device's PF or VFs on the host, are withheld from tracking (reported as
+skipped) for as long as the row stays unreadable, because the row may
+hold an allocation nobody can read.
+
+Writers of one compute node are serialised: every write is a
+compare-and-swap of the rows this tracker last read or wrote
+(:meth:`~sriovirt.db.api.Database.save_pci_state` with ``expected``).
+When another process (a second ``sriovirt pci refresh``) wrote in
+between, :meth:`ResourceTracker.start` rebuilds from the new rows and
+tries again; :meth:`ResourceTracker.refresh` raises
+:class:`~sriovirt.exception.PciStateConflict` with nothing written.
+
 This module decides nothing about matching or pools (that is ``pci/``),
 and speaks to the database only through :mod:`sriovirt.db.api`.
 """
@@ -25,10 +41,22 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sriovirt import exception
 from sriovirt.db import api as db_api
-from sriovirt.db.records import ComputeNodeRecord, PciSaveResult
+from sriovirt.db.records import (
+    ComputeNodeRecord,
+    PciDeviceRecord,
+    PciSaveResult,
+)
 from sriovirt.objects import pci_device as pci_device_obj
-from sriovirt.pci.tracker import DeviceMatcher, PciTracker, SyncResult
+from sriovirt.pci.address import PciAddress
+from sriovirt.pci.device import DeviceStatus, DevType, HostPciDevice
+from sriovirt.pci.tracker import (
+    DeviceMatcher,
+    DeviceRecord,
+    PciTracker,
+    SyncResult,
+)
 from sriovirt.virt import driver as virt_driver
 
 LOG = logging.getLogger(__name__)
@@ -63,8 +91,41 @@ class StartReport:
     refresh: RefreshReport
 
 
+#: How many times :meth:`ResourceTracker.start` rebuilds after another
+#: writer got in first, before it gives up.
+START_ATTEMPTS = 3
+
+
 def _ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000.0
+
+
+def _choices(enum: type[DeviceStatus] | type[DevType]) -> str:
+    return ", ".join(m.value for m in enum)
+
+
+def _decode(record: PciDeviceRecord) -> DeviceRecord:
+    """A stored row as the tracker restores it; ValueError names the
+    first field that cannot be read."""
+    if record.problem is not None:
+        raise ValueError(record.problem)
+    if record.status not in set(DeviceStatus):
+        raise ValueError(
+            f"status {record.status!r} is not one of {_choices(DeviceStatus)}"
+        )
+    if record.dev_type not in set(DevType):
+        raise ValueError(
+            f"dev_type {record.dev_type!r} is not one of {_choices(DevType)}"
+        )
+    for name in ("address", "parent_addr"):
+        value = getattr(record, name)
+        if value is not None:
+            try:
+                PciAddress.parse(value)
+            except exception.InvalidPciAddress as error:
+                raise ValueError(f"{name}: {error}") from None
+    # Whatever else the object's fields refuse (their own wording).
+    return pci_device_obj.PciDevice.from_record(record).to_stored()
 
 
 class ResourceTracker:
@@ -80,7 +141,13 @@ class ResourceTracker:
         self.host = host
         self.driver = driver
         self.db = database
+        self.whitelist = whitelist
         self.tracker = PciTracker(whitelist)
+        #: The node's rows as last read or written, by address: what a
+        #: write expects to find (compare-and-swap); None before start.
+        self._stored: dict[str, PciDeviceRecord] | None = None
+        #: Addresses of stored rows that cannot be read: left alone.
+        self._unreadable: dict[str, str] = {}
         self.lock = threading.RLock()
         self._node: ComputeNodeRecord | None = None
         # The tracker generation last written; any other value means
@@ -106,40 +173,83 @@ class ResourceTracker:
         are boots that never finished and are released; allocations of
         instances that no longer exist are released too.  When None, the
         instances recorded on this host in the database are used.
+
+        If another process writes the node's rows meanwhile, start
+        rebuilds from what it wrote (up to :data:`START_ATTEMPTS` times).
         """
+        live = None if live_instances is None else list(live_instances)
         with self.lock:
-            self.db.check_synced()
-            node = self.node
-            stored = [
-                pci_device_obj.PciDevice.from_record(r).to_stored()
-                for r in self.db.get_pci_devices(node.id)
+            for attempt in range(1, START_ATTEMPTS + 1):
+                try:
+                    return self._start(live)
+                except exception.PciStateConflict as error:
+                    if attempt == START_ATTEMPTS:
+                        raise
+                    LOG.info("Rebuilding PCI state: %s", error)
+                    self.tracker = PciTracker(self.whitelist)
+                    self._saved_generation = -1
+            raise AssertionError("unreachable")  # pragma: no cover
+
+    def _start(self, live_instances: list[str] | None) -> StartReport:
+        self.db.check_synced()
+        node = self.node
+        rows = self.db.read_pci_devices(node.id)
+        stored, unreadable = self._decode_rows(node, rows)
+        self._stored = {r.address: r for r in rows}
+        self._unreadable = unreadable
+        if live_instances is None:
+            live_instances = [
+                i.uuid for i in self.db.get_instances_by_host(self.host)
             ]
-            if live_instances is None:
-                live_instances = [
-                    i.uuid for i in self.db.get_instances_by_host(self.host)
-                ]
-            inv, inventory_ms = self._inventory()
-            t0 = time.perf_counter()
-            result = self.tracker.sync(inv.devices)
-            # Right after the first sync: the stored claims and
-            # allocations are laid over what the host has now.
-            restored = self.tracker.restore(stored)
-            released = self.tracker.release_claims_except(
-                live_instances, allocated_too=True
+        inv, inventory_ms = self._inventory()
+        t0 = time.perf_counter()
+        result = self.tracker.sync(inv.devices)
+        # Right after the first sync: the stored claims and
+        # allocations are laid over what the host has now.
+        restored = self.tracker.restore(stored)
+        released = self.tracker.release_claims_except(
+            live_instances, allocated_too=True
+        )
+        refresh = self._store(inv, result, inventory_ms, _ms(t0))
+        for dev in released:
+            LOG.warning(
+                "Released PCI device %s: its instance no longer exists "
+                "or its boot never finished",
+                dev.address,
             )
-            refresh = self._store(inv, result, inventory_ms, _ms(t0))
-            for dev in released:
-                LOG.warning(
-                    "Released PCI device %s: its instance no longer exists "
-                    "or its boot never finished", dev.address,
+        return StartReport(
+            restored=len(restored.restored),
+            missing=tuple(str(a) for a in restored.missing),
+            conflicts=(*unreadable.values(), *restored.conflicts),
+            released=tuple(str(d.address) for d in released),
+            refresh=refresh,
+        )
+
+    def _decode_rows(
+        self, node: ComputeNodeRecord, rows: Iterable[PciDeviceRecord]
+    ) -> tuple[list[DeviceRecord], dict[str, str]]:
+        """The readable rows, and a report per unreadable row's address."""
+        decoded: list[DeviceRecord] = []
+        unreadable: dict[str, str] = {}
+        for row in rows:
+            try:
+                decoded.append(_decode(row))
+            except ValueError as error:
+                text = (
+                    f"pci_devices row {row.id} (address {row.address!r}) "
+                    f"of compute node {node.host}/"
+                    f"{node.hypervisor_hostname} cannot be read: {error}; "
+                    "left as stored and its device withheld until the row "
+                    "is fixed or deleted"
                 )
-            return StartReport(
-                restored=len(restored.restored),
-                missing=tuple(str(a) for a in restored.missing),
-                conflicts=restored.conflicts,
-                released=tuple(str(d.address) for d in released),
-                refresh=refresh,
-            )
+                if row.instance_uuid:
+                    text += (
+                        f" (it names instance {row.instance_uuid}, whose "
+                        "use of the device cannot be restored)"
+                    )
+                LOG.warning("%s", text)
+                unreadable[row.address] = text
+        return decoded, unreadable
 
     @property
     def unsaved(self) -> bool:
@@ -157,7 +267,43 @@ class ResourceTracker:
     def _inventory(self) -> tuple[virt_driver.PciInventory, float]:
         t0 = time.perf_counter()
         inv = self.driver.pci_inventory()
+        if self._unreadable:
+            inv = self._withhold(inv)
         return inv, _ms(t0)
+
+    def _withhold(
+        self, inv: virt_driver.PciInventory
+    ) -> virt_driver.PciInventory:
+        """``inv`` without the devices of unreadable rows and their
+        relatives (a VF's PF, a PF's VFs): nobody may claim them while
+        the row may hold an allocation."""
+        by_address = {str(d.address): d for d in inv.devices}
+        held: dict[PciAddress, str] = {}
+        for address in self._unreadable:
+            dev = by_address.get(address)
+            if dev is None:
+                continue
+            held[dev.address] = "its pci_devices row is unreadable"
+            if dev.parent_addr is not None:
+                held.setdefault(
+                    dev.parent_addr,
+                    f"the row of its VF {address} is unreadable",
+                )
+        for dev in inv.devices:
+            if str(dev.parent_addr) in self._unreadable:
+                held.setdefault(
+                    dev.address,
+                    f"the row of its PF {dev.parent_addr} is unreadable",
+                )
+        kept: list[HostPciDevice] = []
+        skipped = list(inv.skipped)
+        for dev in inv.devices:
+            reason = held.get(dev.address)
+            if reason is None:
+                kept.append(dev)
+            else:
+                skipped.append(f"{dev.address}: withheld: {reason}")
+        return virt_driver.PciInventory(kept, tuple(skipped))
 
     def _store(
         self,
@@ -202,13 +348,28 @@ class ResourceTracker:
                 for d in self.tracker.devices
             ]
             generation = self.tracker.generation
-            saved = self.db.save_pci_state(node.id, records, stats_json)
+            saved = self.db.save_pci_state(
+                node.id,
+                records,
+                stats_json,
+                expected=self._stored,
+                keep=self._unreadable.keys(),
+            )
             self._saved_generation = generation
+            stored = {r.address: r for r in records}
+            if self._stored is not None:
+                for address in self._unreadable:
+                    if address in self._stored:
+                        stored[address] = self._stored[address]
+            self._stored = stored
             if saved.written:
                 LOG.info(
                     "Stored PCI state of %s: %d inserted, %d updated, "
-                    "%d deleted, pools %s", self.host, saved.inserted,
-                    saved.updated, saved.deleted,
+                    "%d deleted, pools %s",
+                    self.host,
+                    saved.inserted,
+                    saved.updated,
+                    saved.deleted,
                     "updated" if saved.stats_updated else "unchanged",
                 )
             return saved

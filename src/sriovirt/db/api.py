@@ -22,8 +22,15 @@ import contextlib
 import dataclasses
 import json
 import pathlib
+import re
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import (
+    Collection,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,6 +38,7 @@ from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError as AlembicCommandError
 from oslo_utils import uuidutils
 from sqlalchemy import event, exc, orm
 from sqlalchemy.engine import Engine, make_url
@@ -61,8 +69,9 @@ CHUNK = 500
 #: The columns of pci_devices that PciDeviceRecord carries as they are
 #: (``extra_info`` is JSON text in the row, a dict in the record).
 _DEVICE_FIELDS = tuple(
-    f.name for f in dataclasses.fields(PciDeviceRecord)
-    if f.name != "extra_info"
+    f.name
+    for f in dataclasses.fields(PciDeviceRecord)
+    if f.name not in ("extra_info", "id", "problem")
 )
 
 
@@ -70,14 +79,70 @@ _DEVICE_FIELDS = tuple(
 
 
 def mask_url(url: str) -> str:
-    """``url`` with its password replaced by ``***`` (for messages)."""
+    """``url`` with its password replaced by ``***`` (for messages).
+
+    Works on URLs SQLAlchemy cannot parse too: an unencoded ``@`` in a
+    password makes the parser split at the wrong ``@`` (and fail on the
+    "port", or take the rest of the password for the host), so
+    everything up to the *last* ``@`` is taken as user info and masked,
+    and a query string (which may carry ``password=``) is dropped.
+    """
+    if url.count("@") > 1:
+        # SQLAlchemy may "parse" it by putting the rest of the password
+        # into the host name: never trust that split.
+        return _mask_unparseable(url)
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except exc.ArgumentError:
-        # Not parseable: it cannot be split into a password either, so
-        # show only the scheme rather than risk leaking a secret.
-        scheme = url.split(":", 1)[0] if ":" in url else "<invalid>"
-        return f"{scheme}:<unparseable URL>"
+    except (exc.ArgumentError, ValueError):
+        return _mask_unparseable(url)
+
+
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
+
+
+def _mask_unparseable(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        # No authority part to split: show only a plausible scheme.
+        head = url.split(":", 1)[0] if ":" in url else ""
+        shown = head if _SCHEME.fullmatch(head) else "<invalid>"
+        return f"{shown}:<unparseable URL>"
+    if not _SCHEME.fullmatch(scheme):
+        scheme = "<invalid>"
+    userinfo, at, location = rest.rpartition("@")
+    location = location.split("?", 1)[0]
+    if not at:
+        return f"{scheme}://{location}"
+    user = userinfo.split(":", 1)[0]
+    # The user name is shown only when it cannot hold part of a secret.
+    user = user if "@" not in user and "/" not in user else "***"
+    return f"{scheme}://{user}:***@{location}"
+
+
+def _scrub(text: str, url: str) -> str:
+    """``text`` without the password of ``url`` (and its raw form).
+
+    Driver and parser messages may quote the URL or a piece of it; the
+    message an operator sees must never carry the secret.
+    """
+    secrets: set[str] = set()
+    try:
+        password = make_url(url).password
+        if password:
+            secrets.add(str(password))
+    except (exc.ArgumentError, ValueError):
+        pass
+    _, sep, rest = url.partition("://")
+    userinfo = rest.rpartition("@")[0] if sep else ""
+    if ":" in userinfo:
+        raw = userinfo.split(":", 1)[1]
+        secrets.add(raw)
+        # Every piece between '@'/':' separators, so a fragment quoted
+        # by a parser ("HorseBattery@db...") is caught as well.
+        secrets.update(p for p in re.split(r"[@:]", raw) if len(p) >= 3)
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 def _reason(error: BaseException) -> str:
@@ -101,7 +166,7 @@ def sqlite_file(url: str) -> pathlib.Path | None:
     """The file of a file-backed SQLite URL, else None."""
     try:
         parsed = make_url(url)
-    except exc.ArgumentError:
+    except (exc.ArgumentError, ValueError):
         return None
     database = parsed.database
     if (
@@ -129,9 +194,18 @@ def create_engine(
     masked = mask_url(url)
     try:
         parsed = make_url(url)
-    except exc.ArgumentError as error:
-        raise exception.DatabaseError(
-            connection=masked, reason=f"invalid URL: {_reason(error)}"
+        if parsed.host and "@" in parsed.host:
+            # "u:a/b@c@h": the parser put the password's tail in the host.
+            raise ValueError("'@' in the host name")
+    except (exc.ArgumentError, ValueError):
+        # The parser's own text quotes the URL (or the piece after a
+        # stray '@', i.e. part of the password): never show it.
+        raise exception.InvalidDatabaseUrl(
+            connection=masked,
+            reason="not a URL of the form "
+            "dialect+driver://user:password@host:port/database (an '@', "
+            "':' or '/' in the user name or password must be "
+            "percent-encoded, '@' as %40)",
         ) from None
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
@@ -152,9 +226,15 @@ def create_engine(
         kwargs["pool_pre_ping"] = True
     try:
         engine = sa.create_engine(parsed, **kwargs)
-    except (exc.ArgumentError, exc.NoSuchModuleError, ImportError) as error:
-        raise exception.DatabaseError(
-            connection=masked, reason=_reason(error)
+    except (
+        exc.ArgumentError,
+        exc.NoSuchModuleError,
+        ImportError,
+        ValueError,
+        TypeError,
+    ) as error:
+        raise exception.InvalidDatabaseUrl(
+            connection=masked, reason=_scrub(_reason(error), url)
         ) from None
     if foreign_keys and parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _enable_sqlite_foreign_keys)
@@ -175,7 +255,7 @@ def _translated(url: str) -> Iterator[None]:
         raise
     except exc.SQLAlchemyError as error:
         raise exception.DatabaseError(
-            connection=mask_url(url), reason=_reason(error)
+            connection=mask_url(url), reason=_scrub(_reason(error), url)
         ) from error
     except _UnreadableValue as error:
         raise exception.DatabaseError(
@@ -201,10 +281,23 @@ def _step(
 ) -> MigrationStep | None:
     if revision is None:
         return None
-    rev = script.get_revision(revision)
+    try:
+        rev = script.get_revision(revision)
+    except AlembicCommandError:
+        rev = None
     if rev is None:
-        return MigrationStep(revision, "unknown revision")
+        return MigrationStep(revision, "unknown to this sriovirt", known=False)
     return MigrationStep(rev.revision, rev.doc.strip())
+
+
+def _refuse_unknown(url: str, step: MigrationStep | None) -> None:
+    """Raise DatabaseRevisionUnknown if ``step`` is not one of ours."""
+    if step is not None and not step.known:
+        raise exception.DatabaseRevisionUnknown(
+            connection=mask_url(url),
+            revision=step.revision,
+            head=str(head()),
+        )
 
 
 def head() -> MigrationStep:
@@ -269,6 +362,9 @@ def sync(url: str, revision: str = "head") -> SyncResult:
         with _translated(url), engine.connect() as conn:
             before = _current(conn)
             conn.commit()
+            # A revision we do not ship cannot be upgraded from (alembic
+            # cannot place it) and must not be written over.
+            _refuse_unknown(url, _step(script, before))
             if before is not None and before != target.revision:
                 ancestors = {
                     rev.revision
@@ -295,6 +391,7 @@ def check_synced(url: str) -> MigrationStep:
     """Raise :class:`DatabaseNotSynced` unless ``url`` is at the head."""
     expected = head()
     current = version(url)
+    _refuse_unknown(url, current)
     if current is None or current.revision != expected.revision:
         raise exception.DatabaseNotSynced(
             connection=mask_url(url),
@@ -321,9 +418,7 @@ def _load_info(text: str | None, address: str) -> dict[str, str]:
     except ValueError as error:
         raise _UnreadableValue(f"{where} is not JSON ({error})") from None
     if not isinstance(value, dict):
-        raise _UnreadableValue(
-            f"{where} is not a JSON object: {text[:80]!r}"
-        )
+        raise _UnreadableValue(f"{where} is not a JSON object: {text[:80]!r}")
     return {str(k): str(v) for k, v in value.items()}
 
 
@@ -340,9 +435,17 @@ def _node_record(row: ComputeNodeRow) -> ComputeNodeRecord:
 
 
 def _device_record(row: PciDeviceRow) -> PciDeviceRecord:
+    """The row as a record; an unreadable ``extra_info`` is kept as
+    ``problem`` (with empty tags) for the caller to report."""
+    try:
+        info, problem = _load_info(row.extra_info, row.address), None
+    except _UnreadableValue as error:
+        info, problem = {}, str(error)
     return PciDeviceRecord(
         **{name: getattr(row, name) for name in _DEVICE_FIELDS},
-        extra_info=_load_info(row.extra_info, row.address),
+        extra_info=info,
+        id=row.id,
+        problem=problem,
     )
 
 
@@ -470,7 +573,26 @@ class Database:
     # PCI devices and pools
 
     def get_pci_devices(self, compute_node_id: int) -> list[PciDeviceRecord]:
-        """The node's devices, ordered by address."""
+        """The node's devices, ordered by address.
+
+        A row whose ``extra_info`` cannot be read is a DatabaseError
+        naming it; :meth:`read_pci_devices` reports it instead.
+        """
+        records = self.read_pci_devices(compute_node_id)
+        for record in records:
+            if record.problem is not None:
+                raise exception.DatabaseError(
+                    connection=self.masked_url, reason=record.problem
+                )
+        return records
+
+    def read_pci_devices(self, compute_node_id: int) -> list[PciDeviceRecord]:
+        """The node's rows as stored, ordered by address, with their ids.
+
+        Never fails on a row's content: a row edited by hand comes back
+        with ``problem`` set (unreadable ``extra_info``) or with the odd
+        values as they are, for the caller to decode and report.
+        """
         with self._session() as session:
             rows = session.scalars(
                 sa.select(PciDeviceRow)
@@ -484,6 +606,9 @@ class Database:
         compute_node_id: int,
         devices: Iterable[PciDeviceRecord],
         pci_stats: str,
+        *,
+        expected: Mapping[str, PciDeviceRecord] | None = None,
+        keep: Collection[str] = (),
     ) -> PciSaveResult:
         """Make the node's stored devices and pools equal the given ones.
 
@@ -492,6 +617,16 @@ class Database:
         primary key, delete of the rows no longer given).  Saving the
         same state twice writes nothing the second time
         (``result.written == 0``).
+
+        Writers of one node are serialised: the transaction first locks
+        the node (its row on PostgreSQL/MySQL, the database on SQLite),
+        so the rows compared are the latest committed ones.  With
+        ``expected`` (the rows as the caller last read or wrote them,
+        by address) the save is a compare-and-swap: if the stored rows
+        differ, another writer got there first and
+        :class:`~sriovirt.exception.PciStateConflict` is raised with
+        nothing written.  Rows at the addresses in ``keep`` are left as
+        they are (neither updated nor deleted).
         """
         wanted: dict[str, PciDeviceRecord] = {}
         for dev in devices:
@@ -503,7 +638,7 @@ class Database:
                 )
             wanted[dev.address] = dev
         with self._session() as session:
-            node = session.get(ComputeNodeRow, compute_node_id)
+            node = self._lock_node(session, compute_node_id)
             if node is None:
                 raise exception.DatabaseError(
                     connection=self.masked_url,
@@ -517,6 +652,11 @@ class Database:
                     )
                 )
             }
+            if expected is not None:
+                self._compare(node, stored, expected)
+            for address in keep:
+                stored.pop(address, None)
+                wanted.pop(address, None)
             now = models.utcnow()
             inserts: list[dict[str, Any]] = []
             updates: list[dict[str, Any]] = []
@@ -536,6 +676,7 @@ class Database:
             deleted_ids = [row.id for row in stored.values()]
             # The ORM objects loaded above would be stale after bulk
             # statements; nothing reads them again.
+            old_stats = node.pci_stats
             session.expunge_all()
             for chunk in _chunks(inserts):
                 session.execute(sa.insert(PciDeviceRow), list(chunk))
@@ -545,7 +686,7 @@ class Database:
                 session.execute(
                     sa.delete(PciDeviceRow).where(PciDeviceRow.id.in_(chunk))
                 )
-            stats_updated = not _same_json(node.pci_stats, pci_stats)
+            stats_updated = not _same_json(old_stats, pci_stats)
             if stats_updated:
                 session.execute(
                     sa.update(ComputeNodeRow)
@@ -558,6 +699,61 @@ class Database:
             deleted=len(deleted_ids),
             stats_updated=stats_updated,
         )
+
+    def _lock_node(
+        self, session: orm.Session, compute_node_id: int
+    ) -> ComputeNodeRow | None:
+        """The node's row, locked against other writers until commit."""
+        try:
+            if self.engine.dialect.name == "sqlite":
+                # pysqlite opens a transaction only at the first write,
+                # so two writers would both read the old rows and the
+                # second would fail on the unique address.  BEGIN
+                # IMMEDIATE takes the write lock before anything is read
+                # (a second writer waits for it, up to the busy
+                # timeout).
+                session.execute(sa.text("BEGIN IMMEDIATE"))
+                return session.get(ComputeNodeRow, compute_node_id)
+            return session.scalars(
+                sa.select(ComputeNodeRow)
+                .where(ComputeNodeRow.id == compute_node_id)
+                .with_for_update()
+            ).one_or_none()
+        except exc.OperationalError as error:
+            if "locked" not in str(error.orig):
+                raise
+            raise exception.PciStateConflict(
+                connection=self.masked_url,
+                node=compute_node_id,
+                reason="another process (a concurrent `sriovirt pci "
+                "refresh` or the compute service) held the database "
+                "lock for too long; run it again",
+            ) from None
+
+    def _compare(
+        self,
+        node: ComputeNodeRow,
+        stored: Mapping[str, PciDeviceRow],
+        expected: Mapping[str, PciDeviceRecord],
+    ) -> None:
+        """Raise PciStateConflict unless ``stored`` equals ``expected``."""
+        differ = sorted(
+            address
+            for address in stored.keys() | expected.keys()
+            if address not in stored
+            or address not in expected
+            or _device_record(stored[address]) != expected[address]
+        )
+        if differ:
+            raise exception.PciStateConflict(
+                connection=self.masked_url,
+                node=f"{node.host}/{node.hypervisor_hostname}",
+                reason=f"another process (a concurrent `sriovirt pci "
+                f"refresh` or the compute service) changed its "
+                f"pci_devices rows since this one read them "
+                f"({len(differ)} differ, first {differ[0]}); nothing "
+                "written, run it again",
+            )
 
     # instances
 

@@ -44,6 +44,13 @@ class PciDeviceRecord:
     instance_uuid: str | None = None
     request_id: str | None = None
     extra_info: dict[str, str] = field(default_factory=dict)
+    #: The row's primary key when read from the database (None when
+    #: built to be written); not part of the device's state.
+    id: int | None = field(default=None, compare=False)
+    #: Why the row could not be read in full (``extra_info`` is then
+    #: empty); only :meth:`~sriovirt.db.api.Database.read_pci_devices`
+    #: returns such records.
+    problem: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +94,9 @@ class MigrationStep:
 
     revision: str
     description: str
+    #: False for a revision this code does not ship (a database written
+    #: by a newer release).
+    known: bool = True
 
     def __str__(self) -> str:
         return f"{self.revision} ({self.description})"

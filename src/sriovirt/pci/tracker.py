@@ -672,11 +672,21 @@ class PciTracker:
         dev = self._devices.get(addr)
         was_missing = dev is None
         if dev is None:
+            try:
+                dev_type = DevType(rec.dev_type)
+            except ValueError:
+                # A record edited by hand: report it like any other bad
+                # field (HostPciDevice's own wording), never crash.
+                raise exception.InvalidHostDevice(
+                    address=addr,
+                    reason=f"dev_type {rec.dev_type!r} is not one of "
+                    f"{', '.join(t.value for t in DevType)}",
+                ) from None
             host = HostPciDevice(
                 address=addr,
                 vendor_id=rec.vendor_id,
                 product_id=rec.product_id,
-                dev_type=DevType(rec.dev_type),
+                dev_type=dev_type,
                 parent_addr=rec.parent_addr,  # type: ignore[arg-type]
                 numa_node=rec.numa_node,
                 ifname=rec.ifname,

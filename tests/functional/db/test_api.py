@@ -225,14 +225,21 @@ def test_unreadable_extra_info_is_a_database_error(
             .where(models.PciDeviceRow.address == devices[1].address)
             .values(extra_info=stored)
         )
-    for read in (
-        lambda: db.get_pci_devices(node.id),
-        lambda: db.save_pci_state(node.id, devices, STATS),
-    ):
-        with pytest.raises(exception.DatabaseError) as info:
-            read()
-        text = str(info.value)
-        assert text.startswith(f"Database error on {db.masked_url}: ")
-        assert f"pci_devices.extra_info of {devices[1].address} is not " in (
-            text
-        )
+    with pytest.raises(exception.DatabaseError) as info:
+        db.get_pci_devices(node.id)
+    text = str(info.value)
+    assert text.startswith(f"Database error on {db.masked_url}: ")
+    assert f"pci_devices.extra_info of {devices[1].address} is not " in text
+
+    # The resource tracker's read reports it instead, row id and all.
+    records = {r.address: r for r in db.read_pci_devices(node.id)}
+    bad = records[devices[1].address]
+    assert bad.id is not None and bad.extra_info == {}
+    assert bad.problem is not None and bad.problem in text
+    assert records[devices[0].address].problem is None
+
+    # Kept rows are left alone; an explicit save rewrites the row.
+    kept = db.save_pci_state(node.id, devices, STATS, keep=[bad.address])
+    assert kept.written == 0
+    assert db.save_pci_state(node.id, devices, STATS).updated == 1
+    assert db.get_pci_devices(node.id) == devices

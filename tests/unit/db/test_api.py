@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+from typing import Any
 
 import pytest
 
@@ -46,7 +47,10 @@ def test_sqlite_foreign_keys_are_enforced(tmp_path: pathlib.Path) -> None:
 
 
 def test_unparseable_url() -> None:
-    with pytest.raises(exception.DatabaseError, match="invalid URL"):
+    with pytest.raises(
+        exception.InvalidDatabaseUrl,
+        match=r"^Invalid \[database\] connection <invalid>:<unparseable",
+    ):
         api.create_engine("nonsense")
 
 
@@ -102,3 +106,120 @@ def test_sync_result_text() -> None:
         "database sqlite:// upgraded from <none> to 0002 (add request_id)"
     )
     assert not records.SyncResult("sqlite://", step, step).changed
+
+
+# --- an unencoded '@' in the password (issue 7, 2.3) -----------------------
+
+#: The password is "Tr0ub4dor@x:HorseBattery", its '@' not percent-encoded.
+AT_IN_PASSWORD = (
+    "postgresql+psycopg2://u:Tr0ub4dor@x:HorseBattery@db.example:5432/s"
+)
+SECRET_PIECES = ("Tr0ub4dor", "HorseBattery")
+
+
+def _no_secret(text: str) -> None:
+    for piece in SECRET_PIECES:
+        assert piece not in text
+    assert "\n" not in text
+
+
+def test_mask_url_of_an_unparseable_url_hides_the_whole_password() -> None:
+    masked = api.mask_url(AT_IN_PASSWORD)
+    _no_secret(masked)
+    assert masked == "postgresql+psycopg2://u:***@db.example:5432/s"
+
+
+@pytest.mark.parametrize(
+    ("url", "masked"),
+    [
+        ("postgresql://u:a/b@c@h:1/d", "postgresql://u:***@h:1/d"),
+        ("mysql://u:p@h:port/d?password=x", "mysql://u:***@h:port/d"),
+        ("postgresql://h:bad/d", "postgresql://h:bad/d"),
+        ("u:secret@host", "u:<unparseable URL>"),
+    ],
+)
+def test_mask_url_of_other_unparseable_urls(url: str, masked: str) -> None:
+    assert api.mask_url(url) == masked
+
+
+def test_password_tail_taken_for_the_host_is_refused() -> None:
+    # SQLAlchemy parses this one, with host "c@h": refuse, not connect.
+    with pytest.raises(exception.InvalidDatabaseUrl) as info:
+        api.create_engine("postgresql://u:a/b@c@h:1/d")
+    assert "a/b" not in str(info.value) and "c@h" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        api.create_engine,
+        api.Database,
+        api.version,
+        api.sync,
+        api.check_synced,
+    ],
+)
+def test_unparseable_url_is_one_line_naming_the_option(call: Any) -> None:
+    with pytest.raises(exception.InvalidDatabaseUrl) as info:
+        call(AT_IN_PASSWORD)
+    text = str(info.value)
+    _no_secret(text)
+    assert text.startswith(
+        "Invalid [database] connection "
+        "postgresql+psycopg2://u:***@db.example:5432/s: "
+    )
+    assert "%40" in text
+
+
+# --- a revision this release does not know (issue 7, 2.4) ------------------
+
+
+def _at_unknown_revision(tmp_path: pathlib.Path) -> str:
+    url = f"sqlite:///{tmp_path / 'future.sqlite'}"
+    api.sync(url)
+    engine = api.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "UPDATE alembic_version SET version_num = '9999'"
+            )
+    finally:
+        engine.dispose()
+    return url
+
+
+def test_unknown_revision_is_reported_by_version(
+    tmp_path: pathlib.Path,
+) -> None:
+    step = api.version(_at_unknown_revision(tmp_path))
+    assert step is not None
+    assert (step.revision, step.known) == ("9999", False)
+    assert str(step) == "9999 (unknown to this sriovirt)"
+
+
+@pytest.mark.parametrize("call", [api.check_synced, api.sync])
+def test_unknown_revision_is_refused(
+    tmp_path: pathlib.Path, call: Any
+) -> None:
+    url = _at_unknown_revision(tmp_path)
+    with pytest.raises(exception.DatabaseRevisionUnknown) as info:
+        call(url)
+    text = str(info.value)
+    assert "revision 9999, which this sriovirt does not know" in text
+    assert f"its newest is {api.head()}" in text
+    assert "newer release" in text
+    assert "\n" not in text
+    # Refused before any write: still at the unknown revision.
+    step = api.version(url)
+    assert step is not None and step.revision == "9999"
+
+
+def test_database_at_unknown_revision_is_not_written(
+    tmp_path: pathlib.Path,
+) -> None:
+    url = _at_unknown_revision(tmp_path)
+    with (
+        api.Database(url) as db,
+        pytest.raises(exception.DatabaseRevisionUnknown),
+    ):
+        db.check_synced()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 import pytest
 
@@ -538,3 +540,75 @@ def test_devices_view_is_a_snapshot() -> None:
     devices = tracker.devices
     assert isinstance(devices, tuple)
     assert all(isinstance(d, PciDevice) for d in devices)
+
+
+def test_restore_reports_a_device_held_by_another_instance() -> None:
+    fresh = synced()
+    (held,) = fresh.claim(A, [vf_req()])
+    before = fresh.records()
+    record = DeviceRecord(
+        address=str(held.address),
+        status="allocated",
+        vendor_id="8086",
+        product_id="154c",
+        dev_type="type-VF",
+        parent_addr=str(held.parent_addr),
+        instance_uuid=B,
+    )
+    result = fresh.restore([record])
+    assert result.restored == ()
+    (conflict,) = result.conflicts
+    assert conflict.startswith(f"{held.address}: ")
+    assert f"owned by instance {A}, not {B}" in conflict
+    # Nothing moved: still A's claim, B owns nothing.
+    assert fresh.records() == before
+    assert fresh.devices_of(B) == []
+    check_invariants(fresh)
+
+    # The same record for the owner itself is the device restored.
+    same = fresh.restore([dataclasses.replace(record, instance_uuid=A)])
+    assert same.restored == (held.address,) and not same.conflicts
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("dev_type", "type-XX", "dev_type 'type-XX' is not one of"),
+        ("address", "zzzz", "Invalid PCI address 'zzzz'"),
+        ("parent_addr", "zzzz", "Invalid PCI address 'zzzz'"),
+        ("vendor_id", "xyz!", "vendor_id 'xyz!' is not a 4-digit hex id"),
+    ],
+)
+def test_restore_reports_unreadable_records_of_missing_devices(
+    field: str, value: str, reason: str
+) -> None:
+    fresh = synced()
+    before = fresh.records()
+    record = DeviceRecord(
+        address="0000:77:00.1",
+        status="allocated",
+        vendor_id="8086",
+        product_id="154c",
+        dev_type="type-VF",
+        parent_addr="0000:77:00.0",
+        instance_uuid=A,
+    )
+    good = DeviceRecord(
+        address=str(vf_addr(1, 2)),
+        status="claimed",
+        vendor_id="8086",
+        product_id="154c",
+        dev_type="type-VF",
+        parent_addr=str(pf_addr(1)),
+        instance_uuid=B,
+    )
+    changes: dict[str, Any] = {field: value}
+    result = fresh.restore([dataclasses.replace(record, **changes), good])
+    (conflict,) = result.conflicts
+    assert reason in conflict
+    address = value if field == "address" else record.address
+    assert conflict.startswith(f"{address}: ")
+    # The readable record next to it is restored all the same.
+    assert result.restored == (vf_addr(1, 2),)
+    assert {r.address for r in fresh.records()} == {r.address for r in before}
+    check_invariants(fresh)
