@@ -187,6 +187,10 @@ class PciTracker:
         self._spec_cache: dict[
             int, tuple[SpecLike, str | None, tuple[tuple[str, str], ...]]
         ] = {}
+        #: The last sync's verdict per address: the host description it
+        #: matched (True) or not (False) under the current whitelist.  A
+        #: steady refresh re-matches only what changed since.
+        self._seen: dict[PciAddress, tuple[HostPciDevice, bool]] = {}
 
     # --- reading ----------------------------------------------------------
 
@@ -248,6 +252,7 @@ class PciTracker:
         """Use another whitelist from the next :meth:`sync` on."""
         self._whitelist = whitelist
         self._spec_cache.clear()
+        self._seen.clear()
 
     # --- discovery --------------------------------------------------------
 
@@ -261,11 +266,19 @@ class PciTracker:
         matched: set[PciAddress] = set()
         added: list[PciAddress] = []
         updated: list[PciAddress] = []
+        seen = self._seen
+        now_seen: dict[PciAddress, tuple[HostPciDevice, bool]] = {}
         for host in {d.address: d for d in devices}.values():
+            addr = host.address
+            if self._unchanged(seen.get(addr), host):
+                now_seen[addr] = seen[addr]
+                if seen[addr][1]:
+                    matched.add(addr)
+                continue
             spec = match(host)
+            now_seen[addr] = (host, spec is not None)
             if spec is None:
                 continue
-            addr = host.address
             matched.add(addr)
             physnet, tags = self._spec_tags(spec)
             dev = tracked.get(addr)
@@ -282,6 +295,7 @@ class PciTracker:
             else:
                 self._update(dev, host, physnet, tags)
                 updated.append(addr)
+        self._seen = now_seen
         removed: list[PciAddress] = []
         kept: list[PciAddress] = []
         if len(matched) != len(tracked):
@@ -304,6 +318,21 @@ class PciTracker:
         return SyncResult(
             tuple(added), tuple(updated), tuple(removed), tuple(kept)
         )
+
+    def _unchanged(
+        self, last: tuple[HostPciDevice, bool] | None, host: HostPciDevice
+    ) -> bool:
+        """Same description, same whitelist, and the verdict still holds.
+
+        The verdict is checked against the tracked state, which other
+        paths (a freed device pending removal) may have changed.
+        """
+        if last is None or not (last[0] is host or last[0] == host):
+            return False
+        dev = self._devices.get(host.address)
+        if not last[1]:
+            return dev is None
+        return dev is not None and not dev.pending_removal
 
     def _spec_tags(
         self, spec: SpecLike
@@ -632,6 +661,9 @@ class PciTracker:
         that contradict each other (a VF and its PF both in use) are
         reported, not applied.
         """
+        # Restored records change devices behind sync's back: the next
+        # sync matches everything again.
+        self._seen.clear()
         if devices is not None:
             self.sync(devices)
         restored: list[PciAddress] = []

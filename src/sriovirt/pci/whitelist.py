@@ -6,11 +6,16 @@ MultiStrOpt: each a JSON object or a JSON list of objects) into ordered
 selects this device" (the first one in config order) and explains, entry
 by entry, why a device was or was not selected.
 
-Matching must stay flat per device as hosts grow to thousands of VFs, so
-entries naming one exact address are found through a dict keyed by
+Matching must stay flat per device as hosts grow to thousands of VFs and
+whitelists to one entry per PF, so no device scans every entry: entries
+naming one exact address are found through a dict keyed by
 :class:`~sriovirt.pci.address.PciAddress`, ``devname`` entries through a
-dict keyed by interface name, and only the remaining generic entries are
-scanned.
+dict keyed by interface name, and every other entry sits in a bucket keyed
+by what it pins exactly (vendor id, product id, the bus of a glob
+address; ``None`` for a wildcard).  A device looks up only the buckets its
+own values (or wildcards) select and visits their entries in config
+order, so first-match-wins is kept and the cost per device does not grow
+with the number of entries that pin something else.
 
 This module must not read host state or configuration itself; it gets
 the option's values and the inventory's devices as plain values.
@@ -18,14 +23,16 @@ the option's values and the inventory's devices as plain values.
 
 from __future__ import annotations
 
+import heapq
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from sriovirt import exception
 from sriovirt.pci.address import PciAddress
 from sriovirt.pci.device import DevType, HostPciDevice
 from sriovirt.pci.devspec import (
     DEFAULT_OPTION,
+    AddressGlob,
     ConfigEntry,
     DeviceSpec,
     EntryOrigin,
@@ -37,6 +44,17 @@ from sriovirt.pci.devspec import (
 LOG = logging.getLogger(__name__)
 
 
+#: What an entry pins exactly: vendor id, product id, bus (None = any).
+_PinKey = tuple[str | None, str | None, int | None]
+
+
+def _pins(spec: DeviceSpec) -> _PinKey:
+    """The bucket of an entry that names no exact address or devname."""
+    address = spec.address
+    bus = address.bus if isinstance(address, AddressGlob) else None
+    return (spec.vendor_id, spec.product_id, bus)
+
+
 class Whitelist:
     """Ordered device_spec entries; the first entry that matches wins."""
 
@@ -45,6 +63,7 @@ class Whitelist:
         "_by_devname",
         "_entries",
         "_generic",
+        "_shapes",
         "warnings",
     )
 
@@ -60,7 +79,7 @@ class Whitelist:
         # because entries are visited in order.
         self._by_address: dict[PciAddress, list[int]] = {}
         self._by_devname: dict[str, list[int]] = {}
-        self._generic: list[int] = []
+        self._generic: dict[_PinKey, list[int]] = {}
         for index, spec in enumerate(self._entries):
             exact = spec.exact_address
             if exact is not None:
@@ -68,7 +87,15 @@ class Whitelist:
             elif spec.devname is not None:
                 self._by_devname.setdefault(spec.devname, []).append(index)
             else:
-                self._generic.append(index)
+                self._generic.setdefault(_pins(spec), []).append(index)
+        # Which fields are pinned, per bucket: a device builds one key per
+        # shape present instead of all eight combinations.
+        self._shapes: tuple[tuple[bool, bool, bool], ...] = tuple(
+            {
+                (v is not None, p is not None, b is not None): None
+                for v, p, b in self._generic
+            }
+        )
 
     @classmethod
     def from_config(
@@ -171,6 +198,24 @@ class Whitelist:
                     found.extend(hit)
         return found
 
+    def _generic_candidates(self, dev: HostPciDevice) -> Iterator[int]:
+        """Bucketed entries that may select ``dev``, in config order."""
+        generic = self._generic
+        lists = []
+        for vendor, product, bus in self._shapes:
+            hit = generic.get(
+                (
+                    dev.vendor_id if vendor else None,
+                    dev.product_id if product else None,
+                    dev.address.bus if bus else None,
+                )
+            )
+            if hit:
+                lists.append(hit)
+        if len(lists) == 1:
+            return iter(lists[0])
+        return heapq.merge(*lists)
+
     def match_index(self, dev: HostPciDevice) -> int | None:
         """The 0-based index of the first entry selecting ``dev``."""
         entries = self._entries
@@ -178,8 +223,8 @@ class Whitelist:
         for index in self._candidates(dev):
             if (best is None or index < best) and entries[index].match(dev):
                 best = index
-        for index in self._generic:
-            # Generic entries are in order: once past the best indexed
+        for index in self._generic_candidates(dev):
+            # Candidates come in config order: once past the best indexed
             # hit, nothing later can win.
             if best is not None and index > best:
                 break

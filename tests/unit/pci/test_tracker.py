@@ -612,3 +612,55 @@ def test_restore_reports_unreadable_records_of_missing_devices(
     assert result.restored == (vf_addr(1, 2),)
     assert {r.address for r in fresh.records()} == {r.address for r in before}
     check_invariants(fresh)
+
+
+class _CountingMatcher:
+    """A whitelist double that counts the devices it is asked about."""
+
+    def __init__(self, inner: Whitelist) -> None:
+        self.inner = inner
+        self.asked: list[PciAddress] = []
+
+    def match(self, dev: HostPciDevice) -> object:
+        self.asked.append(dev.address)
+        return self.inner.match(dev)
+
+
+def test_steady_sync_matches_only_what_changed() -> None:
+    counting = _CountingMatcher(whitelist())
+    tracker = PciTracker(counting)  # type: ignore[arg-type]
+    devices = host()
+    tracker.sync(devices)
+    assert len(counting.asked) == len(devices)
+    # Equal but new objects, as a new inventory gives: nothing re-matched.
+    counting.asked.clear()
+    fresh = [dataclasses.replace(d) for d in devices]
+    result = tracker.sync(fresh)
+    assert counting.asked == []
+    assert not (result.added or result.updated or result.removed)
+    # One changed description is matched again, and only that one.
+    changed = dataclasses.replace(fresh[0], numa_node=1)
+    tracker.sync([changed, *fresh[1:]])
+    assert counting.asked == [changed.address]
+    assert tracker.get(changed.address).host.numa_node == 1
+    # A new whitelist re-matches everything.
+    counting.asked.clear()
+    tracker.set_whitelist(counting)  # type: ignore[arg-type]
+    tracker.sync([changed, *fresh[1:]])
+    assert len(counting.asked) == len(devices)
+    check_invariants(tracker)
+
+
+def test_steady_sync_re_adds_a_device_freed_while_pending_removal() -> None:
+    tracker = PciTracker(whitelist())
+    devices = host()
+    tracker.sync(devices)
+    (claimed,) = tracker.claim(A, [vf_req()])
+    # Gone from the host while claimed, then freed: removed...
+    tracker.sync([d for d in devices if d.address != claimed.address])
+    tracker.free(A)
+    assert claimed.address not in {d.address for d in tracker.devices}
+    # ...and back on the host unchanged: tracked again, not skipped.
+    tracker.sync(devices)
+    assert tracker.get(claimed.address).status is S.AVAILABLE
+    check_invariants(tracker)

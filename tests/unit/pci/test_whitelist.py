@@ -519,3 +519,77 @@ def test_workload_every_device_matches_its_pf_entry() -> None:
         assert spec.exact_address == pf_addr
         index = [p.address for p in pfs].index(pf_addr)
         assert spec.physical_network == f"physnet{index % 4}"
+
+
+def _bus_entries(buses: range) -> list[str]:
+    # The index-free workload's shape: one glob entry per bus, plus two
+    # entries that match nothing, placed first.
+    return [
+        json.dumps({"vendor_id": "15b3", "product_id": "1018"}),
+        json.dumps({"vendor_id": "8086", "address": "*:00:*.*"}),
+        *(
+            json.dumps(
+                {
+                    "vendor_id": "8086",
+                    "product_id": "10ed",
+                    "address": f"*:{bus:02x}:*.*",
+                    "physical_network": f"p{bus}",
+                }
+            )
+            for bus in buses
+        ),
+    ]
+
+
+@pytest.mark.parametrize("n_buses", [4, 64, 250])
+def test_entries_pinning_other_buses_are_never_tried(
+    monkeypatch: pytest.MonkeyPatch, n_buses: int
+) -> None:
+    wl = Whitelist.from_config(_bus_entries(range(1, n_buses + 1)))
+    calls = 0
+    real = DeviceSpec.match
+
+    def counting(self: DeviceSpec, dev: HostPciDevice) -> bool:
+        nonlocal calls
+        calls += 1
+        return real(self, dev)
+
+    monkeypatch.setattr(DeviceSpec, "match", counting)
+    for bus in (1, n_buses):
+        dev = HostPciDevice(
+            address=f"0000:{bus:02x}:10.1",
+            vendor_id="8086",
+            product_id="10ed",
+            dev_type=DevType.VF,
+            parent_addr=f"0000:{bus:02x}:00.0",
+        )
+        spec = wl.match(dev)
+        assert spec is not None and spec.physical_network == f"p{bus}"
+    # Flat: one entry tried per device, however many buses are listed.
+    assert calls == 2
+
+
+def test_a_wildcard_entry_listed_first_still_wins_over_a_bucket() -> None:
+    wl = Whitelist.from_config(
+        [
+            json.dumps({"vendor_id": "*", "physical_network": "any"}),
+            *_bus_entries(range(1, 4)),
+        ]
+    )
+    dev = HostPciDevice(
+        address="0000:02:10.1",
+        vendor_id="8086",
+        product_id="10ed",
+        dev_type=DevType.PCI,
+    )
+    spec = wl.match(dev)
+    assert spec is not None and spec.physical_network == "any"
+    # ...and a pinned entry listed before a wildcard one wins over it.
+    wl = Whitelist.from_config(
+        [
+            *_bus_entries(range(1, 4)),
+            json.dumps({"vendor_id": "*", "physical_network": "any"}),
+        ]
+    )
+    spec = wl.match(dev)
+    assert spec is not None and spec.physical_network == "p2"
