@@ -32,14 +32,14 @@ collector off):
   resources`` on an empty tracker (the DB read stubbed to return no rows,
   nothing saved);
 * ``steady_sync_ms``: the same devices again on the synced tracker;
+* ``pool_build_ms``: a fresh ``PciDeviceStats`` and ``add_device`` for
+  every tracked device; ``pools_json_ms``: ``to_device_pools_obj`` and
+  the ``compute_nodes.pci_stats`` JSON Nova stores; ``pools_ms``: both.
 
 Both syncs get the device list already decoded, as new dicts built
 before the timer starts (:class:`DecodedInput`): sriovirt's tracker gets
 its inventory's values already built too, so neither side's figure
 includes decoding JSON, and neither side gets back objects it has seen.
-* ``pool_build_ms``: a fresh ``PciDeviceStats`` and ``add_device`` for
-  every tracked device; ``pools_json_ms``: ``to_device_pools_obj`` and
-  the ``compute_nodes.pci_stats`` JSON Nova stores; ``pools_ms``: both.
 
 Then ``scheduling``: ``hosts`` scheduler-side ``PciDeviceStats`` built
 from one host's pools JSON (as ``HostState`` does) and
@@ -219,9 +219,11 @@ def bench_size(
     expected: int,
     repeats: int,
     budget: Budget,
+    label: str = "",
 ) -> dict[str, Any]:
     configure(device_spec, devices)
     n = len(devices)
+    where = f"{label} {n} devices".strip()
     result: dict[str, Any] = {"devices": n, "entries": 0}
     runs: dict[str, int] = {}
     devices_json = jsonutils.dumps(devices)
@@ -253,7 +255,7 @@ def bench_size(
         holder["t"].update_devices_from_hypervisor_resources(DECODED)
 
     if budget.left() <= 0:
-        budget.skipped.append(f"{n} devices: full_sync and after")
+        budget.skipped.append(f"{where}: full_sync and after")
         return _finish(result, runs, n)
     result["full_sync_ms"], runs["full_sync"] = best_ms(
         full, repeats, budget, setup=fresh
@@ -268,7 +270,7 @@ def bench_size(
         tracker.update_devices_from_hypervisor_resources(DECODED)
 
     if budget.left() <= 0:
-        budget.skipped.append(f"{n} devices: steady_sync and after")
+        budget.skipped.append(f"{where}: steady_sync and after")
         return _finish(result, runs, n)
     result["steady_sync_ms"], runs["steady_sync"] = best_ms(
         steady, repeats, budget, setup=fresh_input
@@ -276,6 +278,22 @@ def bench_size(
     if len(tracker.pci_devs) != tracked:
         raise SystemExit("nova steady-state sync changed the device count")
 
+    if budget.left() <= 0:
+        budget.skipped.append(f"{where}: pools")
+        return _finish(result, runs, n)
+    bench_pools(tracker, result, runs, repeats=repeats, budget=budget)
+    return _finish(result, runs, n)
+
+
+def bench_pools(
+    tracker: manager.PciDevTracker,
+    result: dict[str, Any],
+    runs: dict[str, int],
+    *,
+    repeats: int,
+    budget: Budget,
+) -> None:
+    """Rebuild the tracker's pools from its devices, then export them."""
     dev_filter = tracker.dev_filter
     pci_devs = list(tracker.pci_devs)
 
@@ -285,20 +303,16 @@ def bench_size(
             pci_stats.add_device(dev)
         return pci_stats
 
-    if budget.left() <= 0:
-        budget.skipped.append(f"{n} devices: pools")
-        return _finish(result, runs, n)
     result["pool_build_ms"], runs["pool_build"] = best_ms(
         build, repeats, budget
     )
     built = build()
-    if len(built.pools) != pool_count:
+    if len(built.pools) != len(tracker.stats.pools):
         raise SystemExit("nova pool build disagrees with the tracker")
     result["pools_json_ms"], runs["pools_json"] = best_ms(
         lambda: pools_json(built), repeats, budget
     )
     result["pools_ms"] = result["pool_build_ms"] + result["pools_json_ms"]
-    return _finish(result, runs, n)
 
 
 def _finish(
@@ -423,6 +437,7 @@ def main() -> int:
                 expected=int(size["expected_matches"][workload]),
                 repeats=repeats,
                 budget=budget,
+                label=workload,
             )
     report["skipped"] = budget.skipped
     report["elapsed_s"] = round(time.perf_counter() - started, 1)
