@@ -27,6 +27,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from bench.nova_peer.driver import DEFAULT_BUDGET_S
 from bench.workload import WORKLOADS
 
 # oslo.versionedobjects imports eventlet (through oslo.service), which
@@ -111,10 +112,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--peer-budget",
         type=_positive,
-        default=240.0,
+        default=DEFAULT_BUDGET_S,
         metavar="SECONDS",
         help="stop starting Nova timings after this many seconds "
-        "(default 240)",
+        f"(default {DEFAULT_BUDGET_S:.0f})",
     )
     parser.add_argument(
         "--peer-repeats",

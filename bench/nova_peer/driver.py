@@ -51,7 +51,9 @@ NOVA_HOSTS = 1_000
 SCHED_NICS = 8
 #: bench_tracker's scheduling request asks for this physical network.
 SCHED_PHYSNET = "physnet2"
-#: Both workloads at N = 2, 8, 32 take Nova about 150 s on 2 idle cores.
+#: ``--peer-budget`` default: both workloads at N = 2, 8, 32 take Nova
+#: a few minutes on 2 idle cores (its 8,256-device steady sync alone
+#: ~30 s per workload), several times that on a busy machine.
 DEFAULT_BUDGET_S = 480.0
 DEFAULT_REPEATS = 5
 

@@ -397,7 +397,7 @@ def main() -> int:
     stub_db()
     manager.jsonutils = DECODED_INPUT
     context = nova_context.get_admin_context()
-    budget = Budget(float(payload.get("budget_s", 240)))
+    budget = Budget(float(payload.get("budget_s", 480)))
     repeats = int(payload.get("repeats", 5))
     report: dict[str, Any] = {}
     started = time.perf_counter()

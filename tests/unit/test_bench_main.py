@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from bench.__main__ import main
+from bench.__main__ import _parser, main
+from bench.nova_peer import driver
 from bench.workload import INDEX_FREE
 
 
@@ -44,3 +45,10 @@ def test_unknown_workload_is_refused(
         main(["--workload", "nope"])
     assert exc.value.code == 2
     assert "invalid choice: 'nope'" in capsys.readouterr().err
+
+
+def test_peer_budget_default_is_the_drivers() -> None:
+    args = _parser().parse_args([])
+    assert args.peer_budget == driver.DEFAULT_BUDGET_S == 480.0
+    assert args.workload is None
+    assert (args.output, args.table) == (None, False)
