@@ -155,7 +155,7 @@ def _size(workload: str, n_nics: int) -> dict[str, float | int]:
     }
 
 
-def _scheduling(hosts: int = HOSTS) -> dict[str, float | int]:
+def _scheduling(hosts: int = HOSTS) -> dict[str, float | int | str]:
     devices = build_devices(8)
     tracker = PciTracker(Whitelist.from_config(build_device_spec(devices)))
     tracker.sync(devices)

@@ -365,7 +365,7 @@ def compute_ratios(
     for workload, nova_sizes in nova_workloads.items():
         per_size: dict[str, dict[str, float | None]] = {}
         for size, nova_fig in nova_sizes.items():
-            ratios = {}
+            ratios: dict[str, float | None] = {}
             for name, (bench, ours_key, nova_key) in RATIO_MAP.items():
                 ours = _sriovirt_sizes(sriovirt, bench, workload).get(size)
                 ours = ours if isinstance(ours, Mapping) else {}
