@@ -56,7 +56,8 @@ bench: $(VENV)/.stamp
 	$(BIN)/python -m bench
 
 bench-nova: $(VENV)/.stamp
-	$(BIN)/python -m bench --peer nova
+	$(BIN)/python -m bench --peer nova --table \
+	    --output bench/results/bench-nova.json $(BENCH_NOVA_ARGS)
 
 genconfig: $(VENV)/.stamp
 	$(BIN)/oslo-config-generator \

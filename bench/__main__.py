@@ -9,7 +9,13 @@ workload and sizes (in a separate virtual environment,
 :mod:`bench.nova_peer`) and adds a ``"nova_peer"`` section: Nova's figures
 and the ratios Nova time / sriovirt time.  The benches the ratios need
 (:data:`PEER_BENCHES`) run in peer mode even if ``--only`` leaves them
-out.  See ``bench/README.rst``.
+out.  bench_match and bench_tracker run each workload of
+:data:`bench.workload.WORKLOADS` (``--workload`` picks some).
+
+``--output FILE`` writes the JSON there instead of stdout (and names the
+file on stderr); ``--table`` prints one human-readable table of both
+workloads on stderr (:mod:`bench.table`).  ``make bench-nova`` uses
+both.  See ``bench/README.rst``.
 """
 
 from __future__ import annotations
@@ -20,6 +26,9 @@ import json
 import sys
 import warnings
 from pathlib import Path
+
+from bench.nova_peer.driver import DEFAULT_BUDGET_S
+from bench.workload import WORKLOADS
 
 # oslo.versionedobjects imports eventlet (through oslo.service), which
 # warns about its own deprecation; the report must stay clean.
@@ -39,6 +48,8 @@ PEER_BENCHES = {
 }
 #: NIC counts of a peer run when ``--sizes`` is not given.
 PEER_SIZES = (2, 8, 32)
+#: Benches whose ``run`` takes ``workloads=``.
+WORKLOAD_BENCHES = frozenset({"bench.bench_match", "bench.bench_tracker"})
 
 
 def _sizes(text: str) -> tuple[int, ...]:
@@ -101,10 +112,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--peer-budget",
         type=_positive,
-        default=240.0,
+        default=DEFAULT_BUDGET_S,
         metavar="SECONDS",
         help="stop starting Nova timings after this many seconds "
-        "(default 240)",
+        f"(default {DEFAULT_BUDGET_S:.0f})",
     )
     parser.add_argument(
         "--peer-repeats",
@@ -122,14 +133,53 @@ def _parser() -> argparse.ArgumentParser:
         help="the Nova virtual environment (default bench/.nova-venv; "
         "built there if missing)",
     )
+    parser.add_argument(
+        "--workload",
+        action="append",
+        choices=WORKLOADS,
+        default=None,
+        help="device_spec workload of bench_match, bench_tracker and the "
+        "Nova peer; repeatable (default: all)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write the JSON report to FILE (its directory is created) "
+        "instead of stdout",
+    )
+    parser.add_argument(
+        "--table",
+        action="store_true",
+        help="also print one human-readable table on stderr (with --peer)",
+    )
     return parser
 
 
-def _run_bench(module_name: str, sizes: tuple[int, ...] | None) -> object:
+def _run_bench(
+    module_name: str,
+    sizes: tuple[int, ...] | None,
+    workloads: tuple[str, ...] = WORKLOADS,
+) -> object:
     module = importlib.import_module(module_name)
-    if sizes is None:
-        return module.run()
-    return module.run(sizes=sizes)
+    kwargs: dict[str, object] = {}
+    if sizes is not None:
+        kwargs["sizes"] = sizes
+    if module_name in WORKLOAD_BENCHES:
+        kwargs["workloads"] = workloads
+    return module.run(**kwargs)
+
+
+def _emit(report: dict[str, object], output: Path | None) -> None:
+    """The JSON report on stdout, or in ``output`` (named on stderr)."""
+    if output is None:
+        json.dump(report, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"python -m bench: JSON report written to {output}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
             f"unknown bench {', '.join(unknown)}; known: {', '.join(names)}"
         )
     sizes = args.sizes
+    workloads = tuple(dict.fromkeys(args.workload or WORKLOADS))
     python = None
     if args.peer:
         from bench.nova_peer import driver
@@ -165,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, object] = {}
     for name, module_name in modules.items():
         try:
-            report[name] = _run_bench(module_name, sizes)
+            report[name] = _run_bench(module_name, sizes, workloads)
         except ModuleNotFoundError as exc:
             if not args.peer or exc.name != module_name:
                 raise
@@ -181,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
             report["nova_peer"] = driver.run_peer(
                 sizes,
                 report,
+                workloads=workloads,
                 python=python,
                 budget_s=args.peer_budget,
                 repeats=args.peer_repeats,
@@ -188,8 +240,11 @@ def main(argv: list[str] | None = None) -> int:
         except driver.PeerError as exc:
             print(f"python -m bench: --peer nova: {exc}", file=sys.stderr)
             return 1
-    json.dump(report, sys.stdout, indent=2)
-    sys.stdout.write("\n")
+    _emit(report, args.output)
+    if args.table:
+        from bench.table import format_table
+
+        sys.stderr.write(format_table(report))
     return 0
 
 

@@ -68,9 +68,7 @@ def _per_device(phases: dict[str, float], n: int) -> dict[str, float]:
     out: dict[str, float] = {}
     for name, ms in phases.items():
         out[name] = round(ms, 3)
-        out[name.removesuffix("_ms") + "_ns_per_device"] = round(
-            ms * 1e6 / n
-        )
+        out[name.removesuffix("_ms") + "_ns_per_device"] = round(ms * 1e6 / n)
     return out
 
 

@@ -69,15 +69,20 @@ PORTS: list[tuple[dict[str, Any], str | None]] = [
     (_port(3, "hw_veb", "macvtap", {"vlan": "103"}, _vf(2, 2)), "ens1v2"),
     (_port(4, "hw_veb", "macvtap", {"vlan": "0"}, _vf(2, 3)), "ens1v3"),
     (
-        _port(5, "802.1qbh", "macvtap", {"profileid": "qbh-gold"},
-              _vf(2, 4)),
+        _port(5, "802.1qbh", "macvtap", {"profileid": "qbh-gold"}, _vf(2, 4)),
         "ens1v4",
     ),
     (
         _port(
-            6, "hostdev_physical", "direct-physical", {"vlan": "106"},
-            {"pci_slot": "0000:82:00.0", "pci_vendor_info": "8086:1572",
-             "physical_network": "physnet2"},
+            6,
+            "hostdev_physical",
+            "direct-physical",
+            {"vlan": "106"},
+            {
+                "pci_slot": "0000:82:00.0",
+                "pci_vendor_info": "8086:1572",
+                "physical_network": "physnet2",
+            },
         ),
         None,
     ),
@@ -102,8 +107,9 @@ def run(sizes: Sequence[int] = (), repeats: int = 50) -> dict[str, Any]:
     xml = domain.to_xml()
     doc = etree.fromstring(xml.encode())
     if not schema.validate(doc):
-        raise RuntimeError(f"bench guest is not schema-valid: "
-                           f"{schema.error_log.last_error}")
+        raise RuntimeError(
+            f"bench guest is not schema-valid: {schema.error_log.last_error}"
+        )
     if Domain.from_xml(xml) != domain:
         raise RuntimeError("bench guest does not round-trip")
     packed = xml.count('packed="on"')
@@ -118,13 +124,20 @@ def run(sizes: Sequence[int] = (), repeats: int = 50) -> dict[str, Any]:
         "packed_on_interfaces": packed,
         "xml_bytes": len(xml),
         "vifs_ms": round(
-            best_ms(lambda: [VIF.from_port(p, NETWORK) for p, _ in PORTS],
-                  repeats), 4),
+            best_ms(
+                lambda: [VIF.from_port(p, NETWORK) for p, _ in PORTS], repeats
+            ),
+            4,
+        ),
         "build_ms": round(best_ms(build, repeats), 4),
         "render_ms": round(best_ms(domain.to_xml, repeats), 4),
         "relaxng_ms": round(
-            best_ms(lambda: schema.validate(etree.fromstring(xml.encode())),
-                  repeats), 4),
+            best_ms(
+                lambda: schema.validate(etree.fromstring(xml.encode())),
+                repeats,
+            ),
+            4,
+        ),
         "parse_ms": round(best_ms(lambda: Domain.from_xml(xml), repeats), 4),
         "define_ms": round(best_ms(define, max(5, repeats // 5)), 4),
     }

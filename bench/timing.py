@@ -24,11 +24,21 @@ def gc_off() -> Iterator[None]:
         gc.enable()
 
 
-def best_ms(func: Callable[[], object], repeats: int) -> float:
-    """The best of ``repeats`` calls of ``func``, in milliseconds."""
+def best_ms(
+    func: Callable[[], object],
+    repeats: int,
+    setup: Callable[[], object] | None = None,
+) -> float:
+    """The best of ``repeats`` calls of ``func``, in milliseconds.
+
+    ``setup`` runs before each call, outside the timed region (fresh
+    inputs, as the Nova runner's ``setup`` gives Nova fresh ones).
+    """
     best = float("inf")
     with gc_off():
         for _ in range(repeats):
+            if setup is not None:
+                setup()
             start = time.perf_counter()
             func()
             best = min(best, time.perf_counter() - start)

@@ -11,7 +11,8 @@
 * :func:`run_runner` feeds the payload to :mod:`bench.nova_peer.runner`
   under the Nova interpreter and returns its JSON figures.
 * :func:`compute_ratios` maps Nova's figures onto the names
-  :mod:`bench.bench_match` and :mod:`bench.bench_tracker` produce.
+  :mod:`bench.bench_match` and :mod:`bench.bench_tracker` produce, per
+  workload (:data:`bench.workload.WORKLOADS`) and size.
 * :func:`run_peer` does all of it and returns the report's
   ``"nova_peer"`` section.
 """
@@ -26,7 +27,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.workload import build_device_spec, build_devices
+from bench.workload import (
+    EXACT_ADDRESS,
+    WORKLOADS,
+    build_devices,
+    device_spec,
+    expected_matches,
+)
 from sriovirt.pci.device import DevType, HostPciDevice
 
 NOVA_VERSION = "34.0.0"
@@ -44,7 +51,10 @@ NOVA_HOSTS = 1_000
 SCHED_NICS = 8
 #: bench_tracker's scheduling request asks for this physical network.
 SCHED_PHYSNET = "physnet2"
-DEFAULT_BUDGET_S = 240.0
+#: ``--peer-budget`` default: both workloads at N = 2, 8, 32 take Nova
+#: a few minutes on 2 idle cores (its 8,256-device steady sync alone
+#: ~30 s per workload), several times that on a busy machine.
+DEFAULT_BUDGET_S = 480.0
 DEFAULT_REPEATS = 5
 
 #: libvirt's net-device features of a VF (what ``_get_pcinet_info``
@@ -68,16 +78,20 @@ COMMON_KEYS = frozenset(
 PF_KEYS = COMMON_KEYS | {"mac_address"}
 VF_KEYS = COMMON_KEYS | {"parent_addr", "parent_ifname", "capabilities"}
 
-#: ratio name -> (sriovirt bench, figure path in its report, Nova figure).
-#: Paths are inside one size's entry, except scheduling's.
+#: ratio name -> (sriovirt bench, its figure, Nova's figure), each a key
+#: of one workload's one size.  Each pair does the same work on the same
+#: input: see bench/README.rst, "Fairness".
 RATIO_MAP: Mapping[str, tuple[str, str, str]] = {
     "match": ("bench_match", "total_ms", "match_ms"),
     "full_sync": ("bench_tracker", "full_sync_ms", "full_sync_ms"),
     "steady_sync": ("bench_tracker", "steady_sync_ms", "steady_sync_ms"),
-    "pools": ("bench_tracker", "to_json_ms", "pools_ms"),
-    "pools_json": ("bench_tracker", "to_json_ms", "pools_json_ms"),
+    "pools": ("bench_tracker", "pools_ms", "pools_ms"),
+    "pools_json": ("bench_tracker", "pools_json_ms", "pools_json_ms"),
 }
 SCHED_RATIO = "scheduling_per_host"
+#: Ratios that compare pools: given only when both sides built the same
+#: number of pools (Nova's ``pools``, bench_tracker's ``rebuilt_pools``).
+POOL_RATIOS = frozenset({"pools", "pools_json"})
 
 
 class PeerError(Exception):
@@ -159,22 +173,32 @@ def serialise_devices(
 def build_payload(
     sizes: Sequence[int],
     *,
+    workloads: Sequence[str] = WORKLOADS,
     repeats: int = DEFAULT_REPEATS,
     budget_s: float = DEFAULT_BUDGET_S,
     hosts: int = NOVA_HOSTS,
 ) -> dict[str, Any]:
-    """The runner's stdin: each size's devices and device_spec values."""
+    """The runner's stdin: each size's devices, per workload its spec.
+
+    The scheduling host (:data:`SCHED_NICS`, exact-address workload, as
+    bench_tracker's) travels too, timed only for scheduling.
+    """
     wanted = list(dict.fromkeys([*sizes, SCHED_NICS]))
     payload_sizes: dict[str, Any] = {}
     for n_nics in wanted:
         devices = build_devices(n_nics)
+        named = workloads if n_nics in sizes else [EXACT_ADDRESS]
         payload_sizes[str(n_nics)] = {
             "devices": serialise_devices(devices),
-            "device_spec": build_device_spec(devices),
+            "device_spec": {w: device_spec(w, devices) for w in named},
+            "expected_matches": {
+                w: expected_matches(w, devices) for w in named
+            },
         }
     return {
         "sizes": payload_sizes,
         "timed_sizes": [str(n) for n in sizes],
+        "workloads": list(workloads),
         "scheduling": {
             "size": str(SCHED_NICS),
             "hosts": hosts,
@@ -296,18 +320,27 @@ def run_runner(
     return report
 
 
-def _sriovirt_sizes(
-    report: Mapping[str, Any], bench: str
-) -> Mapping[str, Any]:
-    """A bench's per-size figures: bench_tracker nests them in "sizes"."""
-    section = report.get(bench)
+def _sizes_of(report: Mapping[str, Any], workload: str) -> Mapping[str, Any]:
+    """One workload's per-size figures in a report with "workloads"."""
+    section = report.get("workloads")
     if not isinstance(section, Mapping):
         return {}
-    sizes = section.get("sizes", section)
+    sizes = section.get(workload)
     return sizes if isinstance(sizes, Mapping) else {}
 
 
-def _ratio(nova: object, ours: object) -> float | None:
+def _sriovirt_sizes(
+    report: Mapping[str, Any], bench: str, workload: str
+) -> Mapping[str, Any]:
+    """A bench's per-size figures of one workload."""
+    section = report.get(bench)
+    if not isinstance(section, Mapping):
+        return {}
+    return _sizes_of(section, workload)
+
+
+def ratio(nova: object, ours: object) -> float | None:
+    """Nova time / sriovirt time, ``None`` when either is missing or 0."""
     if not isinstance(nova, int | float) or not isinstance(ours, int | float):
         return None
     if ours <= 0:
@@ -318,35 +351,51 @@ def _ratio(nova: object, ours: object) -> float | None:
 def compute_ratios(
     sriovirt: Mapping[str, Any], nova: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Nova time / sriovirt time per operation and size.
+    """Nova time / sriovirt time per workload, size and operation.
 
     ``sriovirt`` is the report of ``python -m bench`` (``bench_match`` and
-    ``bench_tracker`` sections); ``nova`` the runner's.  A figure either
-    side lacks (skipped, bench not run) gives ``None``, never a guess.
+    ``bench_tracker`` sections); ``nova`` the runner's.  Both nest their
+    figures as ``workloads -> workload -> size``; so do the ratios.  A
+    figure either side lacks (skipped, bench not run) gives ``None``,
+    never a guess; so do the pool ratios (:data:`POOL_RATIOS`) when the
+    two sides' pool counts differ (not like for like).
     """
-    ratios: dict[str, Any] = {}
-    nova_sizes = nova.get("sizes", {})
-    for size, nova_fig in nova_sizes.items():
-        per_size: dict[str, float | None] = {}
-        for name, (bench, ours_key, nova_key) in RATIO_MAP.items():
-            ours = _sriovirt_sizes(sriovirt, bench).get(size, {})
-            per_size[name] = _ratio(nova_fig.get(nova_key), ours.get(ours_key))
-        ratios[size] = per_size
+    per_workload: dict[str, Any] = {}
+    nova_workloads = nova.get("workloads", {})
+    for workload, nova_sizes in nova_workloads.items():
+        per_size: dict[str, dict[str, float | None]] = {}
+        for size, nova_fig in nova_sizes.items():
+            ratios: dict[str, float | None] = {}
+            for name, (bench, ours_key, nova_key) in RATIO_MAP.items():
+                ours = _sriovirt_sizes(sriovirt, bench, workload).get(size)
+                ours = ours if isinstance(ours, Mapping) else {}
+                if name in POOL_RATIOS and nova_fig.get("pools") != ours.get(
+                    "rebuilt_pools"
+                ):
+                    ratios[name] = None
+                    continue
+                ratios[name] = ratio(
+                    nova_fig.get(nova_key), ours.get(ours_key)
+                )
+            per_size[size] = ratios
+        per_workload[workload] = per_size
+    result: dict[str, Any] = {"workloads": per_workload}
     tracker = sriovirt.get("bench_tracker")
     ours_sched = (
         tracker.get("scheduling", {}) if isinstance(tracker, Mapping) else {}
     )
-    ratios[SCHED_RATIO] = _ratio(
+    result[SCHED_RATIO] = ratio(
         nova.get("scheduling", {}).get("support_us_per_host"),
         ours_sched.get("support_us_per_host"),
     )
-    return ratios
+    return result
 
 
 def run_peer(
     sizes: Sequence[int],
     sriovirt_report: Mapping[str, Any],
     *,
+    workloads: Sequence[str] = WORKLOADS,
     python: Path | None = None,
     budget_s: float = DEFAULT_BUDGET_S,
     repeats: int = DEFAULT_REPEATS,
@@ -354,7 +403,9 @@ def run_peer(
     """The ``"nova_peer"`` report section: Nova's figures and ratios."""
     if python is None:
         python = ensure_venv()
-    payload = build_payload(sizes, repeats=repeats, budget_s=budget_s)
+    payload = build_payload(
+        sizes, workloads=workloads, repeats=repeats, budget_s=budget_s
+    )
     # The budget bounds starting new work; one started run may overrun.
     nova = run_runner(python, payload, timeout_s=budget_s * 2 + 120)
     return {

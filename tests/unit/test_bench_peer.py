@@ -16,10 +16,14 @@ from typing import Any
 import pytest
 from bench.nova_peer import driver
 from bench.workload import (
+    EXACT_ADDRESS,
+    INDEX_FREE,
     PORTS_PER_NIC,
     VFS_PER_PF,
+    WORKLOADS,
     build_device_spec,
     build_devices,
+    build_index_free_spec,
 )
 
 #: Nova 34 ``_get_pcidev_info`` keys for a PF with a netdev / a netdev VF.
@@ -102,14 +106,23 @@ def test_values_have_novas_formats(serialised: list[dict[str, Any]]) -> None:
     assert json.loads(json.dumps(serialised)) == serialised
 
 
-def test_payload_carries_sizes_and_spec() -> None:
+def test_payload_carries_sizes_and_both_workloads() -> None:
     payload = driver.build_payload([2], repeats=3, budget_s=10.0, hosts=7)
     assert payload["timed_sizes"] == ["2"]
-    # The scheduling host (8 NICs) travels too, untimed.
+    assert payload["workloads"] == list(WORKLOADS)
+    # The scheduling host (8 NICs) travels too, untimed, with the
+    # exact-address spec bench_tracker's scheduling uses.
     assert set(payload["sizes"]) == {"2", str(driver.SCHED_NICS)}
+    devices = build_devices(2)
     two = payload["sizes"]["2"]
     assert len(two["devices"]) == 516
-    assert two["device_spec"] == build_device_spec(build_devices(2))
+    assert two["device_spec"] == {
+        EXACT_ADDRESS: build_device_spec(devices),
+        INDEX_FREE: build_index_free_spec(devices),
+    }
+    assert two["expected_matches"] == {EXACT_ADDRESS: 516, INDEX_FREE: 512}
+    sched = payload["sizes"][str(driver.SCHED_NICS)]
+    assert set(sched["device_spec"]) == {EXACT_ADDRESS}
     assert payload["scheduling"] == {
         "size": "8",
         "hosts": 7,
@@ -118,74 +131,137 @@ def test_payload_carries_sizes_and_spec() -> None:
     assert (payload["repeats"], payload["budget_s"]) == (3, 10.0)
 
 
+def test_payload_of_one_workload() -> None:
+    payload = driver.build_payload([8], workloads=[INDEX_FREE], hosts=1)
+    assert payload["workloads"] == [INDEX_FREE]
+    assert set(payload["sizes"]["8"]["device_spec"]) == {INDEX_FREE}
+
+
+def _tracker_size(full: float, steady: float, pools: float) -> dict[str, Any]:
+    return {
+        "full_sync_ms": full,
+        "steady_sync_ms": steady,
+        "pools_ms": pools,
+        "pools_json_ms": pools / 10,
+        "rebuilt_pools": 8,
+    }
+
+
 def _sriovirt_report() -> dict[str, Any]:
     return {
-        "bench_match": {"2": {"total_ms": 0.5}, "8": {"total_ms": 2.0}},
+        "bench_match": {
+            "workloads": {
+                EXACT_ADDRESS: {
+                    "2": {"total_ms": 0.5},
+                    "8": {"total_ms": 2.0},
+                },
+                INDEX_FREE: {"2": {"total_ms": 2.0}},
+            }
+        },
         "bench_tracker": {
-            "sizes": {
-                "2": {
-                    "full_sync_ms": 2.0,
-                    "steady_sync_ms": 0.5,
-                    "to_json_ms": 0.02,
+            "workloads": {
+                EXACT_ADDRESS: {
+                    "2": _tracker_size(2.0, 0.5, 0.2),
+                    "8": _tracker_size(8.0, 0.0, 0.5),
                 },
-                "8": {
-                    "full_sync_ms": 8.0,
-                    "steady_sync_ms": 0.0,
-                    "to_json_ms": 0.03,
-                },
+                INDEX_FREE: {"2": _tracker_size(4.0, 1.0, 0.4)},
             },
             "scheduling": {"support_us_per_host": 1.25},
         },
     }
 
 
-def test_ratios_are_nova_over_sriovirt() -> None:
+def _nova_size(match: float, full: float, steady: float) -> dict[str, Any]:
+    return {
+        "match_ms": match,
+        "full_sync_ms": full,
+        "steady_sync_ms": steady,
+        "pools_ms": 40.0,
+        "pools_json_ms": 20.0,
+        "pools": 8,
+    }
+
+
+def test_ratios_are_nova_over_sriovirt_per_workload() -> None:
     nova = {
-        "sizes": {
-            "2": {
-                "match_ms": 6.0,
-                "full_sync_ms": 50.0,
-                "steady_sync_ms": 100.0,
-                "pools_ms": 40.0,
-                "pools_json_ms": 20.0,
+        "workloads": {
+            EXACT_ADDRESS: {
+                "2": _nova_size(6.0, 50.0, 100.0),
+                # Budget cut this size after matching: the rest is missing.
+                "8": {"match_ms": 80.0},
             },
-            # Budget cut this size after matching: the rest is missing.
-            "8": {"match_ms": 80.0},
+            INDEX_FREE: {"2": _nova_size(5.0, 48.0, 96.0)},
         },
         "scheduling": {"support_us_per_host": 150.0},
     }
     ratios = driver.compute_ratios(_sriovirt_report(), nova)
     assert ratios == {
-        "2": {
-            "match": 12.0,
-            "full_sync": 25.0,
-            "steady_sync": 200.0,
-            "pools": 2000.0,
-            "pools_json": 1000.0,
-        },
-        "8": {
-            "match": 40.0,
-            "full_sync": None,
-            "steady_sync": None,
-            "pools": None,
-            "pools_json": None,
+        "workloads": {
+            EXACT_ADDRESS: {
+                "2": {
+                    "match": 12.0,
+                    "full_sync": 25.0,
+                    "steady_sync": 200.0,
+                    "pools": 200.0,
+                    "pools_json": 1000.0,
+                },
+                "8": {
+                    "match": 40.0,
+                    "full_sync": None,
+                    "steady_sync": None,
+                    "pools": None,
+                    "pools_json": None,
+                },
+            },
+            INDEX_FREE: {
+                "2": {
+                    "match": 2.5,
+                    "full_sync": 12.0,
+                    "steady_sync": 96.0,
+                    "pools": 100.0,
+                    "pools_json": 500.0,
+                }
+            },
         },
         "scheduling_per_host": 120.0,
     }
 
 
+def test_pool_ratios_need_the_same_pool_count() -> None:
+    nova = {"workloads": {EXACT_ADDRESS: {"2": _nova_size(6.0, 50.0, 1.0)}}}
+    nova["workloads"][EXACT_ADDRESS]["2"]["pools"] = 32
+    ratios = driver.compute_ratios(_sriovirt_report(), nova)
+    two = ratios["workloads"][EXACT_ADDRESS]["2"]
+    assert two["pools"] is None
+    assert two["pools_json"] is None
+    assert two["match"] == 12.0
+
+
 def test_ratios_without_sriovirt_figures_are_none() -> None:
     nova = {
-        "sizes": {"32": {"match_ms": 1000.0, "steady_sync_ms": 5.0}},
+        "workloads": {
+            EXACT_ADDRESS: {"32": {"match_ms": 1000.0, "steady_sync_ms": 5.0}}
+        },
         "scheduling": {"support_us_per_host": 150.0},
     }
     report = _sriovirt_report()
-    report["bench_tracker"]["sizes"]["32"] = {"steady_sync_ms": 0.0}
-    ratios = driver.compute_ratios(report, nova)
+    tracker = report["bench_tracker"]["workloads"][EXACT_ADDRESS]
+    tracker["32"] = {"steady_sync_ms": 0.0}
+    ratios = driver.compute_ratios(report, nova)["workloads"][EXACT_ADDRESS]
     # No sriovirt size 32 in bench_match; a zero time gives no ratio.
     assert ratios["32"]["match"] is None
     assert ratios["32"]["steady_sync"] is None
     assert driver.compute_ratios({}, nova)["scheduling_per_host"] is None
+    # A workload Nova did not run has no ratios at all.
+    assert INDEX_FREE not in driver.compute_ratios(report, nova)["workloads"]
+
+
+def test_ratio() -> None:
+    assert driver.ratio(30.0, 2.0) == 15.0
+    assert driver.ratio(1.0, 3.0) == 0.3
+    assert driver.ratio(None, 2.0) is None
+    assert driver.ratio(3.0, 0) is None
+    assert driver.ratio("3", 1.0) is None
 
 
 def test_runner_never_imports_sriovirt() -> None:
