@@ -47,6 +47,17 @@ class ConfigError(Invalid):
     msg_fmt = "Invalid configuration: %(reason)s"
 
 
+class ConfigFileError(ConfigError):
+    msg_fmt = "Cannot use configuration file %(path)s: %(reason)s"
+
+
+class InvalidConfigValue(ConfigError):
+    msg_fmt = (
+        "Invalid value %(value)r of %(option)s in %(path)s line %(line)d: "
+        "%(reason)s"
+    )
+
+
 class InvalidPciAddress(Invalid):
     msg_fmt = "Invalid PCI address %(address)r: %(reason)s"
 
