@@ -99,6 +99,15 @@ def _write_conf(
     return path
 
 
+def _synced_conf(tmp_path: pathlib.Path, **kw: Any) -> pathlib.Path:
+    """:func:`_write_conf` with its database at the newest schema, so that
+    ``config check`` reports only what a test is about."""
+    conf = _write_conf(tmp_path, **kw)
+    synced = manage(tmp_path, conf, "db", "sync")
+    assert synced.returncode == 0, synced.stderr
+    return conf
+
+
 def _one_error_line(result: subprocess.CompletedProcess[str]) -> str:
     """The single stderr line of a failed command (libxml2 noise aside)."""
     lines = [
@@ -124,6 +133,19 @@ def _findings(result: subprocess.CompletedProcess[str]) -> list[str]:
 def test_config_check_passes_on_the_sample_config(
     tmp_path: pathlib.Path,
 ) -> None:
+    # The database must be at the newest schema too (an empty one is an
+    # error: every pci command would refuse to run).
+    unsynced = sriovirt(tmp_path, SAMPLE_CONF, "config", "check")
+    assert unsynced.returncode == 1, unsynced.stdout + unsynced.stderr
+    (error,) = [
+        line for line in _findings(unsynced) if line.startswith("ERROR")
+    ]
+    assert error.startswith(
+        f"ERROR    [database] connection ({SAMPLE_CONF}): Database "
+    )
+    assert error.endswith("run 'sriovirt-manage db sync'")
+    assert manage(tmp_path, SAMPLE_CONF, "db", "sync").returncode == 0
+
     result = sriovirt(tmp_path, SAMPLE_CONF, "config", "check")
     assert result.returncode == 0, result.stdout + result.stderr
     lines = _findings(result)
@@ -177,7 +199,7 @@ BROKEN_SPECS = [
 def test_config_check_names_the_option_file_and_entry(
     tmp_path: pathlib.Path, spec: str, message: str
 ) -> None:
-    conf = _write_conf(tmp_path, (SAMPLE_SPEC[0], spec))
+    conf = _synced_conf(tmp_path, specs=(SAMPLE_SPEC[0], spec))
     result = sriovirt(tmp_path, conf, "config", "check")
     assert result.returncode == 1
     errors = [
@@ -199,9 +221,11 @@ def test_config_check_names_the_option_file_and_entry(
 def test_config_check_misspelt_tag_is_a_warning_with_suggestion(
     tmp_path: pathlib.Path,
 ) -> None:
-    conf = _write_conf(
+    conf = _synced_conf(
         tmp_path,
-        ('{"address": "0000:81:00.0", "physical_netwrok": "physnet1"}',),
+        specs=(
+            '{"address": "0000:81:00.0", "physical_netwrok": "physnet1"}',
+        ),
     )
     result = sriovirt(tmp_path, conf, "config", "check", "--format", "json")
     assert result.returncode == 0, result.stdout
@@ -282,7 +306,7 @@ def test_config_check_reports_a_bad_value_of_any_option(
     # Options no other check reads (nothing uses them yet) are validated
     # too: a value oslo.config rejects is an error naming option, file
     # and value, and the other checks still run.
-    conf = _write_conf(tmp_path)
+    conf = _synced_conf(tmp_path)
     with conf.open("a") as out:
         out.write("[libvirt]\nrx_queue_size = 100\nmax_queues = 0\n")
     result = sriovirt(tmp_path, conf, "config", "check")

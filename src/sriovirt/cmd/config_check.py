@@ -3,7 +3,8 @@
 Every check runs even when an earlier one failed, so the operator sees all
 problems at once, each with the option, the file it came from and the
 reason.  Exit status 1 when any error was found, 0 otherwise (warnings do
-not fail the check).
+not fail the check).  A database that is empty or behind the newest
+schema is an error: the ``pci`` commands refuse to run on it.
 """
 
 from __future__ import annotations
@@ -152,7 +153,10 @@ def _check_database(conf: cfg.ConfigOpts) -> Iterator[Finding]:
         with db_api.Database(url) as database:
             step = database.check_synced()
     except exception.DatabaseNotSynced as exc:
-        yield Finding(Severity.WARNING, "[database] connection", source,
+        # Empty or behind: every `pci` command refuses to run on it, so
+        # the configuration does not work until the fix in the message
+        # ('sriovirt-manage db sync') is applied.
+        yield Finding(Severity.ERROR, "[database] connection", source,
                       str(exc))
         return
     except exception.SriovirtError as exc:
