@@ -58,6 +58,13 @@ class InvalidConfigValue(ConfigError):
     )
 
 
+class LoggingSetupError(ConfigError):
+    msg_fmt = (
+        "Cannot set up logging: %(option)s %(value)r (from %(source)s): "
+        "%(reason)s"
+    )
+
+
 class InvalidPciAddress(Invalid):
     msg_fmt = "Invalid PCI address %(address)r: %(reason)s"
 

@@ -39,6 +39,63 @@ def register_logging(conf: cfg.ConfigOpts) -> None:
     conf.set_default("use_stderr", True)
 
 
+def option_source(
+    conf: cfg.ConfigOpts, name: str, group: str | None = None
+) -> str:
+    """Where an option's value came from: a file, the command line or
+    the default."""
+    try:
+        where = conf.get_location(name, group)
+    except cfg.NoSuchOptError:
+        return "unknown"
+    if where is None:
+        return "unknown"
+    if where.location is cfg.Locations.opt_default:
+        return "default"
+    if where.location is cfg.Locations.command_line:
+        return "the command line"
+    return str(where.detail or where.location.name)
+
+
+_URI_WANTED = "give a libvirt URI such as qemu:///system"
+
+
+def libvirt_uri(conf: cfg.ConfigOpts, override: str | None = None) -> str:
+    """``--connection`` when given, else ``[libvirt] connection_uri``.
+
+    libvirt takes an empty URI as "guess a hypervisor", never what an
+    operator meant: an empty one is refused, naming where it came from.
+    """
+    if override is not None:
+        if not override.strip():
+            raise exception.Invalid(
+                reason=f"--connection {override!r} is empty; {_URI_WANTED}"
+            )
+        return override
+    uri = str(conf.libvirt.connection_uri or "")
+    if not uri.strip():
+        source = option_source(conf, "connection_uri", "libvirt")
+        raise exception.ConfigError(
+            reason=f"[libvirt] connection_uri {uri!r} (from {source}) is "
+            f"empty; {_URI_WANTED}"
+        )
+    return uri
+
+
+def host_name(conf: cfg.ConfigOpts) -> str:
+    """``[DEFAULT] host``, refused when it cannot name a host (empty, or
+    with spaces): the compute node would be stored under it."""
+    host = str(conf.host or "")
+    if not host or any(c.isspace() for c in host):
+        raise exception.ConfigError(
+            reason=f"[DEFAULT] host {host!r} (from "
+            f"{option_source(conf, 'host')}) is not a host name: it must "
+            "be non-empty without spaces, as Placement and Neutron "
+            "(binding:host_id) know the host"
+        )
+    return host
+
+
 def run_action(prefix: str, action: Callable[[], int]) -> int:
     """Run a command's action; every failure is one line on stderr.
 

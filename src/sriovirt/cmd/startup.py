@@ -28,7 +28,7 @@ from oslo_config import cfg, iniparser
 from oslo_log import _options as log_options  # oslo.log's opts entry point
 from oslo_log import log
 
-from sriovirt import exception
+from sriovirt import cmd, exception
 
 #: The exit status of a command line or configuration that cannot be
 #: read (argparse uses 2 for usage errors too).
@@ -298,7 +298,25 @@ def setup_logging(conf: cfg.ConfigOpts, project: str) -> None:
     lines, while what the operator must act on (a deprecated option
     name, say) still shows.  ``--debug`` puts DEBUG everywhere.
     """
-    log.setup(conf, project)
+    try:
+        log.setup(conf, project)
+    except log.LogConfigError as exc:
+        raise _logging_error(conf, "log_config_append", exc) from None
+    except OSError as exc:
+        # The log file (under log_dir), or syslog's socket.
+        name = next(
+            (n for n in ("log_file", "log_dir", "use_syslog") if conf[n]),
+            "log_file",
+        )
+        raise exception.LoggingSetupError(
+            option=f"[DEFAULT] {name}",
+            value=exc.filename or conf[name],
+            source=cmd.option_source(conf, name),
+            reason=exc.strerror or str(exc),
+        ) from None
+    except TypeError as exc:
+        # oslo.log's word for an unknown syslog facility.
+        raise _logging_error(conf, "syslog_log_facility", exc) from None
     if conf.debug:
         return
     for handler in logging.getLogger().handlers:
@@ -306,6 +324,21 @@ def setup_logging(conf: cfg.ConfigOpts, project: str) -> None:
             handler, logging.FileHandler
         ):
             handler.setLevel(logging.WARNING)
+
+
+def _logging_error(
+    conf: cfg.ConfigOpts, name: str, exc: Exception
+) -> exception.LoggingSetupError:
+    # Some reasons span lines (a logging config's parse error): one line.
+    reason = "; ".join(
+        line.strip() for line in str(exc).splitlines() if line.strip()
+    )
+    return exception.LoggingSetupError(
+        option=f"[DEFAULT] {name}",
+        value=conf[name],
+        source=cmd.option_source(conf, name),
+        reason=reason,
+    )
 
 
 # --- all together ----------------------------------------------------------
@@ -330,7 +363,7 @@ def load(
     try:
         conf(args, project=project, prog=prog)
         setup_logging(conf, project)
-    except cfg.Error as exc:
+    except (cfg.Error, exception.ConfigError) as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return CONFIG_ERROR_STATUS
     except SystemExit as stop:

@@ -136,3 +136,44 @@ def test_bad_option_value_and_unreachable_libvirt(
         "invalid value '100': "
     )
     assert str(missing) in errors["[libvirt] connection_uri"]
+
+
+def test_empty_host_and_connection_uri_are_errors(
+    write_conf: WriteConf, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # An empty URI would make libvirt guess a hypervisor; an empty host
+    # would store a compute node named "".
+    conf = write_conf("[DEFAULT]", "host =", "[libvirt]", "connection_uri =")
+    assert sriovirt_manage("--config-file", str(conf), "db", "sync") == 0
+    status, report = _check(conf, capsys)
+    assert status == 1
+    errors = {
+        f["option"]: (f["source"], f["message"])
+        for f in report["findings"]
+        if f["severity"] == "error"
+    }
+    assert errors == {
+        "[DEFAULT] host": (
+            str(conf),
+            "Invalid configuration: [DEFAULT] host '' (from "
+            f"{conf}) is not a host name: it must be non-empty without "
+            "spaces, as Placement and Neutron (binding:host_id) know the "
+            "host",
+        ),
+        "[libvirt] connection_uri": (
+            str(conf),
+            "Invalid configuration: [libvirt] connection_uri '' (from "
+            f"{conf}) is empty; give a libvirt URI such as qemu:///system",
+        ),
+    }
+
+
+def test_host_is_reported(
+    write_conf: WriteConf, capsys: pytest.CaptureFixture[str]
+) -> None:
+    conf = write_conf()
+    _status, report = _check(conf, capsys)
+    (host,) = [
+        f for f in report["findings"] if f["option"] == "[DEFAULT] host"
+    ]
+    assert (host["severity"], host["message"]) == ("ok", "unit-host")
