@@ -96,13 +96,26 @@ def host_name(conf: cfg.ConfigOpts) -> str:
     return host
 
 
+def one_line(text: str) -> str:
+    """``text`` on one line: libraries' multi-line messages (libvirt,
+    libxml2, logging configs) joined with "; ", blank lines dropped."""
+    return "; ".join(
+        line.strip() for line in text.splitlines() if line.strip()
+    )
+
+
 def run_action(prefix: str, action: Callable[[], int]) -> int:
     """Run a command's action; every failure is one line on stderr.
 
     ``prefix`` starts each error line (``sriovirt pci list``,
     ``sriovirt-manage``).  Returns the exit status: the action's own, 1
-    for an error, 141 when the reader of stdout went away.
+    for an error, 130 when interrupted (Ctrl-C), 141 when the reader of
+    stdout went away.
     """
+
+    def fail(line: str) -> None:
+        print(f"{prefix}: {one_line(line)}", file=sys.stderr)
+
     try:
         status = action()
         # Flush inside the try: a reader that went away (`| head`) must
@@ -112,20 +125,22 @@ def run_action(prefix: str, action: Callable[[], int]) -> int:
     except BrokenPipeError:
         _quiet_stdout()
         return 141
+    except KeyboardInterrupt:
+        # Ctrl-C is the operator's own doing: no traceback.  Each
+        # database write is one transaction, rolled back when cut short.
+        fail("interrupted")
+        return 130
     except exception.SriovirtError as exc:
-        print(f"{prefix}: error: {exc}", file=sys.stderr)
+        fail(f"error: {exc}")
         return 1
     except cfg.Error as exc:
-        print(f"{prefix}: configuration error: {exc}", file=sys.stderr)
+        fail(f"configuration error: {exc}")
         return 1
     except Exception as exc:
         # A bug, but still one line for the operator; the traceback goes
         # to the log at debug level for the developer.
         LOG.debug("unexpected failure", exc_info=True)
-        print(
-            f"{prefix}: error: unexpected {type(exc).__name__}: {exc}",
-            file=sys.stderr,
-        )
+        fail(f"error: unexpected {type(exc).__name__}: {exc}")
         return 1
 
 

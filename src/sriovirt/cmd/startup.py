@@ -329,15 +329,12 @@ def setup_logging(conf: cfg.ConfigOpts, project: str) -> None:
 def _logging_error(
     conf: cfg.ConfigOpts, name: str, exc: Exception
 ) -> exception.LoggingSetupError:
-    # Some reasons span lines (a logging config's parse error): one line.
-    reason = "; ".join(
-        line.strip() for line in str(exc).splitlines() if line.strip()
-    )
     return exception.LoggingSetupError(
         option=f"[DEFAULT] {name}",
         value=conf[name],
         source=cmd.option_source(conf, name),
-        reason=reason,
+        # A logging config's parse error spans lines.
+        reason=cmd.one_line(str(exc)),
     )
 
 
@@ -358,13 +355,13 @@ def load(
         values = read_files(args, project, prog)
         check_values(_startup_opts(), values)
     except exception.ConfigError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {cmd.one_line(str(exc))}", file=sys.stderr)
         return CONFIG_ERROR_STATUS
     try:
         conf(args, project=project, prog=prog)
         setup_logging(conf, project)
     except (cfg.Error, exception.ConfigError) as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {cmd.one_line(str(exc))}", file=sys.stderr)
         return CONFIG_ERROR_STATUS
     except SystemExit as stop:
         # argparse printed the usage error (2) or the help (0); oslo.config
