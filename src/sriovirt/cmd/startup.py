@@ -21,8 +21,10 @@ import dataclasses
 import glob
 import logging
 import os
+import stat
 import sys
 from collections.abc import Iterable, Sequence
+from typing import BinaryIO
 
 from oslo_config import cfg, iniparser
 from oslo_log import _options as log_options  # oslo.log's opts entry point
@@ -214,9 +216,35 @@ def config_files(
             files.append((path, f"--config-dir {directory}"))
     # Named as oslo.config names them (its ~ expansion, absolute).
     return [
-        (os.path.abspath(os.path.expanduser(path)), named_by)
+        (os.path.abspath(os.path.expanduser(path)) if path else "", named_by)
         for path, named_by in files
     ]
+
+
+#: Larger than any real configuration (thousands of device_spec
+#: entries are a few hundred KiB); reading stops there.
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
+
+
+def _read_regular(path: str, stream: BinaryIO) -> bytes:
+    """The bytes of a regular file (or the empty /dev/null).
+
+    A device may never end (/dev/zero) and a pipe can be read only once
+    (oslo.config reads the file again), so both are refused.
+    """
+    mode = os.fstat(stream.fileno()).st_mode
+    if not stat.S_ISREG(mode):
+        if os.path.realpath(path) == os.devnull:
+            return b""
+        raise ValueError("it is not a regular file (a device, pipe or socket)")
+    data = stream.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        size = os.fstat(stream.fileno()).st_size
+        raise ValueError(
+            f"it is {size} bytes, more than the {MAX_CONFIG_BYTES} a "
+            "configuration file may have"
+        )
+    return data
 
 
 def read_file(path: str, named_by: str, values: FileValues) -> None:
@@ -225,18 +253,22 @@ def read_file(path: str, named_by: str, values: FileValues) -> None:
 
     def fail(reason: str) -> exception.ConfigFileError:
         return exception.ConfigFileError(
-            path=path, reason=f"{reason} (named by {named_by})"
+            path=path or "''", reason=f"{reason} (named by {named_by})"
         )
 
+    if not path:
+        raise fail("an empty name")
     try:
         with open(path, "rb") as stream:
-            data = stream.read()
+            data = _read_regular(path, stream)
     except IsADirectoryError:
         raise fail("it is a directory; a file is wanted") from None
     except FileNotFoundError:
         raise fail("it does not exist") from None
     except OSError as exc:
         raise fail(f"it cannot be read: {exc.strerror}") from None
+    except ValueError as exc:
+        raise fail(str(exc)) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

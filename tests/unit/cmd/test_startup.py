@@ -4,6 +4,7 @@ option becomes one line naming the file and line, exit status 2."""
 
 from __future__ import annotations
 
+import os
 import pathlib
 
 import pytest
@@ -300,4 +301,62 @@ def test_relative_config_file_is_named_absolute(
     assert sriovirt("--config-file", "rel.conf", "traits") == 2
     assert f"configuration file {tmp_path}/rel.conf: line 2 " in (
         capsys.readouterr().err
+    )
+
+
+def test_endless_device_as_config_file_does_not_hang(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # /dev/zero never ends: reading it "as a file" hung the command.
+    assert sriovirt("--config-file", "/dev/zero", "traits") == 2
+    assert _one_line(capsys.readouterr().err) == (
+        "sriovirt: error: Cannot use configuration file /dev/zero: it is "
+        "not a regular file (a device, pipe or socket) (named by "
+        "--config-file)"
+    )
+
+
+def test_pipe_as_config_file_is_refused_not_read_as_empty(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # `--config-file <(cat f)`: a pipe can be read once; the command
+    # would have run on an empty configuration.
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"[DEFAULT]\nhost = piped\n")
+    os.close(write_end)
+    try:
+        path = f"/dev/fd/{read_end}"
+        assert sriovirt("--config-file", path, "traits") == 2
+    finally:
+        os.close(read_end)
+    assert "it is not a regular file" in capsys.readouterr().err
+
+
+def test_dev_null_is_an_empty_configuration(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert sriovirt("--config-file", os.devnull, "traits") == 0
+    assert "COMPUTE_NET_VIRTIO_PACKED" in capsys.readouterr().out
+
+
+def test_oversized_config_file_is_refused(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    big = tmp_path / "big.conf"
+    with big.open("wb") as out:
+        out.truncate(startup.MAX_CONFIG_BYTES + 1)
+    assert sriovirt("--config-file", str(big), "traits") == 2
+    assert _one_line(capsys.readouterr().err) == (
+        f"sriovirt: error: Cannot use configuration file {big}: it is "
+        f"{startup.MAX_CONFIG_BYTES + 1} bytes, more than the "
+        f"{startup.MAX_CONFIG_BYTES} a configuration file may have (named "
+        "by --config-file)"
+    )
+
+
+def test_empty_config_file_name(capsys: pytest.CaptureFixture[str]) -> None:
+    assert sriovirt("--config-file=", "traits") == 2
+    assert _one_line(capsys.readouterr().err) == (
+        "sriovirt: error: Cannot use configuration file '': an empty name "
+        "(named by --config-file)"
     )
