@@ -693,6 +693,78 @@ def test_db_sync_refresh_list_and_pools(
         assert len(database.get_pci_devices(node.id)) == 10
 
 
+# --- start-up: configuration files and logging ----------------------------
+
+
+def test_refresh_output_has_no_log_lines_unless_debug(
+    tmp_path: pathlib.Path,
+) -> None:
+    # Each run stores the devices for the first time, on its own
+    # database, so the resource tracker has its INFO line to log.
+    stored = "INFO sriovirt.compute.resource_tracker [-] Stored PCI state"
+    runs = {}
+    for name in ("quiet", "log-file", "debug"):
+        (tmp_path / name).mkdir()
+        runs[name] = _synced_conf(tmp_path / name)
+    quiet = sriovirt(tmp_path, runs["quiet"], "pci", "refresh")
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == ""
+    assert "stored: 10 inserted" in quiet.stdout
+    assert " INFO " not in quiet.stdout
+
+    log_file = tmp_path / "sriovirt.log"
+    logged = sriovirt(
+        tmp_path, runs["log-file"], "pci", "refresh", "--log-file",
+        str(log_file),
+    )
+    assert logged.returncode == 0, logged.stderr
+    assert logged.stderr == ""
+    assert stored in log_file.read_text()
+
+    debug = sriovirt(tmp_path, runs["debug"], "pci", "refresh", "--debug")
+    assert debug.returncode == 0, debug.stderr
+    assert stored in debug.stderr
+
+
+@pytest.mark.parametrize(
+    "module", ["sriovirt.cmd.main", "sriovirt.cmd.manage"]
+)
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (None, "it is a directory; a file is wanted"),
+        (b"[DEFAULT]\nhost = caf\xe9\n", "line 2 is not UTF-8 text"),
+        (b"[DEFAULT]\n\ndebug = maybe\n", None),
+    ],
+    ids=["directory", "latin-1", "debug-maybe"],
+)
+def test_unusable_config_file_is_one_line_exit_2(
+    tmp_path: pathlib.Path,
+    module: str,
+    content: bytes | None,
+    reason: str | None,
+) -> None:
+    path = tmp_path / "conf.d"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    action = ("traits",) if module.endswith("main") else ("db", "version")
+    result = _run(module, tmp_path, "--config-file", str(path), *action)
+    assert result.returncode == 2
+    prog = "sriovirt" if module.endswith("main") else "sriovirt-manage"
+    line = _one_error_line(result)
+    if reason is None:
+        assert line.startswith(
+            f"{prog}: error: Invalid value 'maybe' of [DEFAULT] debug in "
+            f"{path} line 3: "
+        ), line
+    else:
+        assert line.startswith(
+            f"{prog}: error: Cannot use configuration file {path}: {reason}"
+        ), line
+
+
 # --- traits ---------------------------------------------------------------
 
 
