@@ -83,15 +83,16 @@ def libvirt_uri(conf: cfg.ConfigOpts, override: str | None = None) -> str:
 
 
 def host_name(conf: cfg.ConfigOpts) -> str:
-    """``[DEFAULT] host``, refused when it cannot name a host (empty, or
-    with spaces): the compute node would be stored under it."""
+    """``[DEFAULT] host``, refused when it cannot name a host (empty, with
+    spaces or control characters): the compute node would be stored, and
+    printed, under it."""
     host = str(conf.host or "")
-    if not host or any(c.isspace() for c in host):
+    if not host.isprintable() or not host or " " in host:
         raise exception.ConfigError(
             reason=f"[DEFAULT] host {host!r} (from "
             f"{option_source(conf, 'host')}) is not a host name: it must "
-            "be non-empty without spaces, as Placement and Neutron "
-            "(binding:host_id) know the host"
+            "be non-empty, without spaces or control characters, as "
+            "Placement and Neutron (binding:host_id) know the host"
         )
     return host
 

@@ -278,6 +278,11 @@ def read_file(path: str, named_by: str, values: FileValues) -> None:
             f"line {line} is not UTF-8 text (byte 0x{byte:02x}); save the "
             "file as UTF-8"
         ) from None
+    if text.startswith("\ufeff"):
+        raise fail(
+            "it starts with a byte order mark (BOM); save it as UTF-8 "
+            "without BOM"
+        )
     parser = _LineParser(path, values)
     try:
         parser.parse(text.splitlines())

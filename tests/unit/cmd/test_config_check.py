@@ -156,9 +156,9 @@ def test_empty_host_and_connection_uri_are_errors(
         "[DEFAULT] host": (
             str(conf),
             "Invalid configuration: [DEFAULT] host '' (from "
-            f"{conf}) is not a host name: it must be non-empty without "
-            "spaces, as Placement and Neutron (binding:host_id) know the "
-            "host",
+            f"{conf}) is not a host name: it must be non-empty, without "
+            "spaces or control characters, as Placement and Neutron "
+            "(binding:host_id) know the host",
         ),
         "[libvirt] connection_uri": (
             str(conf),

@@ -139,7 +139,9 @@ def test_empty_connection_uri_in_the_file_is_refused(
     )
 
 
-@pytest.mark.parametrize("host", ["", "two words"])
+@pytest.mark.parametrize(
+    "host", ["", "two words", "a\x1b[2Jb"], ids=["empty", "space", "escape"]
+)
 def test_refresh_refuses_an_unusable_host_name(
     host: str,
     write_conf: WriteConf,
@@ -154,7 +156,7 @@ def test_refresh_refuses_an_unusable_host_name(
     assert captured.out == ""
     assert _one_line(captured.err) == (
         "sriovirt pci refresh: error: Invalid configuration: [DEFAULT] host "
-        f"{host!r} (from {conf}) is not a host name: it must be non-empty "
-        "without spaces, as Placement and Neutron (binding:host_id) know "
-        "the host"
+        f"{host!r} (from {conf}) is not a host name: it must be non-empty, "
+        "without spaces or control characters, as Placement and Neutron "
+        "(binding:host_id) know the host"
     )

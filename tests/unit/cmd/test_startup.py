@@ -360,3 +360,18 @@ def test_empty_config_file_name(capsys: pytest.CaptureFixture[str]) -> None:
         "sriovirt: error: Cannot use configuration file '': an empty name "
         "(named by --config-file)"
     )
+
+
+def test_byte_order_mark_is_named(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Some Windows editors start UTF-8 files with a BOM; oslo.config
+    # then cannot see the first section.
+    conf = tmp_path / "bom.conf"
+    conf.write_bytes(b"\xef\xbb\xbf[DEFAULT]\nhost = x\n")
+    assert sriovirt("--config-file", str(conf), "traits") == 2
+    assert _one_line(capsys.readouterr().err) == (
+        f"sriovirt: error: Cannot use configuration file {conf}: it starts "
+        "with a byte order mark (BOM); save it as UTF-8 without BOM (named "
+        "by --config-file)"
+    )
