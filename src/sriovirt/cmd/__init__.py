@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import warnings
 from collections.abc import Callable
@@ -105,6 +106,25 @@ def one_line(text: str) -> str:
     )
 
 
+_LOCATION = re.compile(
+    r"LocationInfo\(location=<Locations\.(\w+): [^>]*>, "
+    r"detail=(?:'([^']*)'|None)\)"
+)
+
+
+def config_error_text(exc: cfg.Error) -> str:
+    """oslo.config's message, with its ``LocationInfo(...)`` reprs said
+    in words: the file, the environment variable, the command line."""
+
+    def words(match: re.Match[str]) -> str:
+        kind, detail = match.group(1), match.group(2)
+        if kind == "environment" and detail:
+            return f"environment variable {detail}"
+        return detail or kind.replace("_", " ")
+
+    return _LOCATION.sub(words, one_line(str(exc)))
+
+
 def run_action(prefix: str, action: Callable[[], int]) -> int:
     """Run a command's action; every failure is one line on stderr.
 
@@ -135,7 +155,7 @@ def run_action(prefix: str, action: Callable[[], int]) -> int:
         fail(f"error: {exc}")
         return 1
     except cfg.Error as exc:
-        fail(f"configuration error: {exc}")
+        fail(f"configuration error: {config_error_text(exc)}")
         return 1
     except Exception as exc:
         # A bug, but still one line for the operator; the traceback goes

@@ -77,7 +77,11 @@ def _opt_names(opt: cfg.Opt) -> list[str]:
 
 def global_options() -> dict[str, bool]:
     """Every global option string -> whether it takes a value."""
-    table = {"--config-file": True, "--config-dir": True}
+    table = {
+        "--config-file": True,
+        "--config-dir": True,
+        "--shell_completion": True,
+    }
     for opt in _oslo_cli_opts():
         flag = isinstance(opt, cfg.BoolOpt)
         for name in _opt_names(opt):
@@ -397,7 +401,10 @@ def load(
     try:
         conf(args, project=project, prog=prog)
         setup_logging(conf, project)
-    except (cfg.Error, exception.ConfigError) as exc:
+    except cfg.Error as exc:
+        print(f"{prog}: error: {cmd.config_error_text(exc)}", file=sys.stderr)
+        return CONFIG_ERROR_STATUS
+    except exception.ConfigError as exc:
         print(f"{prog}: error: {cmd.one_line(str(exc))}", file=sys.stderr)
         return CONFIG_ERROR_STATUS
     except SystemExit as stop:

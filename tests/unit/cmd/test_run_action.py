@@ -110,3 +110,17 @@ def test_a_reader_that_went_away_ends_quietly_with_141(
     stdout.flush()
     monkeypatch.undo()
     stdout.close()
+
+
+def test_oslo_config_locations_are_readable(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    where = cfg.LocationInfo(cfg.Locations.user, "/etc/sriovirt/x.conf")
+    exc = cfg.ConfigFileValueError(
+        f"Value for option max_queues from {where} is not valid: too small"
+    )
+    assert cmd.run_action("sriovirt x", _raise(exc)) == 1
+    assert capsys.readouterr().err == (
+        "sriovirt x: configuration error: Value for option max_queues from "
+        "/etc/sriovirt/x.conf is not valid: too small\n"
+    )

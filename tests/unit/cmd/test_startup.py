@@ -375,3 +375,15 @@ def test_byte_order_mark_is_named(
         "with a byte order mark (BOM); save it as UTF-8 without BOM (named "
         "by --config-file)"
     )
+
+
+def test_invalid_value_from_the_environment_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OS_DEFAULT__USE_STDERR", "maybe")
+    assert sriovirt("--config-file", os.devnull, "traits") == 2
+    assert _one_line(capsys.readouterr().err) == (
+        "sriovirt: error: Value for option use_stderr from environment "
+        "variable OS_DEFAULT__USE_STDERR is not valid: Unexpected boolean "
+        "value 'maybe'"
+    )
