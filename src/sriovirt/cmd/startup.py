@@ -358,6 +358,7 @@ def setup_logging(conf: cfg.ConfigOpts, project: str) -> None:
     except TypeError as exc:
         # oslo.log's word for an unknown syslog facility.
         raise _logging_error(conf, "syslog_log_facility", exc) from None
+    _try_formats(conf)
     if conf.debug:
         return
     for handler in logging.getLogger().handlers:
@@ -365,6 +366,31 @@ def setup_logging(conf: cfg.ConfigOpts, project: str) -> None:
             handler, logging.FileHandler
         ):
             handler.setLevel(logging.WARNING)
+
+
+def _try_formats(conf: cfg.ConfigOpts) -> None:
+    """Format one line with every handler now: a format string that
+    cannot format would otherwise show as "--- Logging error ---" and a
+    traceback at the first warning, in the middle of the output."""
+    record = logging.LogRecord(
+        "sriovirt", logging.WARNING, __file__, 0, "format check", None, None
+    )
+    for handler in logging.getLogger().handlers:
+        try:
+            handler.format(record)
+        except (KeyError, ValueError, TypeError) as exc:
+            name = (
+                "log_config_append"
+                if conf.log_config_append
+                else "logging_default_format_string"
+            )
+            raise exception.LoggingSetupError(
+                option=f"[DEFAULT] {name}",
+                value=conf[name],
+                source=cmd.option_source(conf, name),
+                reason="it cannot format a log line: "
+                f"{type(exc).__name__}: {exc}",
+            ) from None
 
 
 def _logging_error(

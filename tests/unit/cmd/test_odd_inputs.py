@@ -160,3 +160,31 @@ def test_refresh_refuses_an_unusable_host_name(
         "without spaces or control characters, as Placement and Neutron "
         "(binding:host_id) know the host"
     )
+
+
+@pytest.mark.parametrize(
+    ("fmt", "reason"),
+    [
+        (
+            "%(bogus)s",
+            "ValueError: Formatting field not found in record: 'bogus'",
+        ),
+        ("%(asctime)s %(", "ValueError: incomplete format key"),
+    ],
+    ids=["unknown-field", "incomplete"],
+)
+def test_log_format_that_cannot_format_is_refused_at_start(
+    fmt: str,
+    reason: str,
+    write_conf: WriteConf,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Found at the first warning, it printed "--- Logging error ---" and
+    # a traceback in the middle of the command's output.
+    conf = write_conf("[DEFAULT]", f"logging_default_format_string = {fmt}")
+    assert sriovirt("--config-file", str(conf), "traits") == 2
+    assert _one_line(capsys.readouterr().err).startswith(
+        "sriovirt: error: Cannot set up logging: [DEFAULT] "
+        f"logging_default_format_string {fmt!r} (from {conf}): it cannot "
+        f"format a log line: {reason}"
+    )
