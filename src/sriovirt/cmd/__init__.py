@@ -8,6 +8,7 @@ before any such import.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
@@ -137,6 +138,18 @@ def run_action(prefix: str, action: Callable[[], int]) -> int:
     def fail(line: str) -> None:
         print(f"{prefix}: {one_line(line)}", file=sys.stderr)
 
+    def unexpected(exc: Exception) -> int:
+        # A bug, but still one line for the operator; the traceback goes
+        # to the log at debug level for the developer.
+        LOG.debug("unexpected failure", exc_info=exc)
+        fail(f"error: unexpected {type(exc).__name__}: {exc}")
+        return 1
+
+    if sys.stdout is None:
+        # Started with stdout closed (`>&-`): do nothing rather than act
+        # and be unable to say what was done.
+        fail("error: standard output is closed; nothing to print to")
+        return 1
     try:
         status = action()
         # Flush inside the try: a reader that went away (`| head`) must
@@ -146,6 +159,13 @@ def run_action(prefix: str, action: Callable[[], int]) -> int:
     except BrokenPipeError:
         _quiet_stdout()
         return 141
+    except OSError as exc:
+        if not _is_stdout_error(exc):
+            return unexpected(exc)
+        # A full disk (`> /dev/full`) or an I/O error on the output.
+        _quiet_stdout()
+        fail(f"error: cannot write the output: {exc.strerror}")
+        return 1
     except KeyboardInterrupt:
         # Ctrl-C is the operator's own doing: no traceback.  Each
         # database write is one transaction, rolled back when cut short.
@@ -158,11 +178,13 @@ def run_action(prefix: str, action: Callable[[], int]) -> int:
         fail(f"configuration error: {config_error_text(exc)}")
         return 1
     except Exception as exc:
-        # A bug, but still one line for the operator; the traceback goes
-        # to the log at debug level for the developer.
-        LOG.debug("unexpected failure", exc_info=True)
-        fail(f"error: unexpected {type(exc).__name__}: {exc}")
-        return 1
+        return unexpected(exc)
+
+
+def _is_stdout_error(exc: OSError) -> bool:
+    """Whether ``exc`` came from writing standard output (the errors a
+    write can give: disk full, I/O error, file too large, quota)."""
+    return exc.errno in (errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EDQUOT)
 
 
 def _quiet_stdout() -> None:

@@ -124,3 +124,35 @@ def test_oslo_config_locations_are_readable(
         "sriovirt x: configuration error: Value for option max_queues from "
         "/etc/sriovirt/x.conf is not valid: too small\n"
     )
+
+
+def test_output_that_cannot_be_written_is_one_clear_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `sriovirt traits > /dev/full`: the disk is full.
+    full = open("/dev/full", "w")  # noqa: SIM115 (closed below)
+    monkeypatch.setattr(sys, "stdout", full)
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+
+    def action() -> int:
+        print("a table")
+        return 0
+
+    assert cmd.run_action("sriovirt x", action) == 1
+    assert err.getvalue() == (
+        "sriovirt x: error: cannot write the output: No space left on device\n"
+    )
+    monkeypatch.undo()
+    full.close()
+
+
+def test_closed_stdout_is_one_clear_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `sriovirt traits >&-`: Python starts with sys.stdout = None.
+    monkeypatch.setattr(sys, "stdout", None)
+    assert cmd.run_action("sriovirt x", lambda: 0) == 1
+    assert capsys.readouterr().err == (
+        "sriovirt x: error: standard output is closed; nothing to print to\n"
+    )
