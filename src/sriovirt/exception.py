@@ -47,6 +47,24 @@ class ConfigError(Invalid):
     msg_fmt = "Invalid configuration: %(reason)s"
 
 
+class ConfigFileError(ConfigError):
+    msg_fmt = "Cannot use configuration file %(path)s: %(reason)s"
+
+
+class InvalidConfigValue(ConfigError):
+    msg_fmt = (
+        "Invalid value %(value)r of %(option)s in %(path)s line %(line)d: "
+        "%(reason)s"
+    )
+
+
+class LoggingSetupError(ConfigError):
+    msg_fmt = (
+        "Cannot set up logging: %(option)s %(value)r (from %(source)s): "
+        "%(reason)s"
+    )
+
+
 class InvalidPciAddress(Invalid):
     msg_fmt = "Invalid PCI address %(address)r: %(reason)s"
 

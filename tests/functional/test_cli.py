@@ -99,6 +99,15 @@ def _write_conf(
     return path
 
 
+def _synced_conf(tmp_path: pathlib.Path, **kw: Any) -> pathlib.Path:
+    """:func:`_write_conf` with its database at the newest schema, so that
+    ``config check`` reports only what a test is about."""
+    conf = _write_conf(tmp_path, **kw)
+    synced = manage(tmp_path, conf, "db", "sync")
+    assert synced.returncode == 0, synced.stderr
+    return conf
+
+
 def _one_error_line(result: subprocess.CompletedProcess[str]) -> str:
     """The single stderr line of a failed command (libxml2 noise aside)."""
     lines = [
@@ -124,6 +133,19 @@ def _findings(result: subprocess.CompletedProcess[str]) -> list[str]:
 def test_config_check_passes_on_the_sample_config(
     tmp_path: pathlib.Path,
 ) -> None:
+    # The database must be at the newest schema too (an empty one is an
+    # error: every pci command would refuse to run).
+    unsynced = sriovirt(tmp_path, SAMPLE_CONF, "config", "check")
+    assert unsynced.returncode == 1, unsynced.stdout + unsynced.stderr
+    (error,) = [
+        line for line in _findings(unsynced) if line.startswith("ERROR")
+    ]
+    assert error.startswith(
+        f"ERROR    [database] connection ({SAMPLE_CONF}): Database "
+    )
+    assert error.endswith("run 'sriovirt-manage db sync'")
+    assert manage(tmp_path, SAMPLE_CONF, "db", "sync").returncode == 0
+
     result = sriovirt(tmp_path, SAMPLE_CONF, "config", "check")
     assert result.returncode == 0, result.stdout + result.stderr
     lines = _findings(result)
@@ -177,7 +199,7 @@ BROKEN_SPECS = [
 def test_config_check_names_the_option_file_and_entry(
     tmp_path: pathlib.Path, spec: str, message: str
 ) -> None:
-    conf = _write_conf(tmp_path, (SAMPLE_SPEC[0], spec))
+    conf = _synced_conf(tmp_path, specs=(SAMPLE_SPEC[0], spec))
     result = sriovirt(tmp_path, conf, "config", "check")
     assert result.returncode == 1
     errors = [
@@ -199,9 +221,11 @@ def test_config_check_names_the_option_file_and_entry(
 def test_config_check_misspelt_tag_is_a_warning_with_suggestion(
     tmp_path: pathlib.Path,
 ) -> None:
-    conf = _write_conf(
+    conf = _synced_conf(
         tmp_path,
-        ('{"address": "0000:81:00.0", "physical_netwrok": "physnet1"}',),
+        specs=(
+            '{"address": "0000:81:00.0", "physical_netwrok": "physnet1"}',
+        ),
     )
     result = sriovirt(tmp_path, conf, "config", "check", "--format", "json")
     assert result.returncode == 0, result.stdout
@@ -282,7 +306,7 @@ def test_config_check_reports_a_bad_value_of_any_option(
     # Options no other check reads (nothing uses them yet) are validated
     # too: a value oslo.config rejects is an error naming option, file
     # and value, and the other checks still run.
-    conf = _write_conf(tmp_path)
+    conf = _synced_conf(tmp_path)
     with conf.open("a") as out:
         out.write("[libvirt]\nrx_queue_size = 100\nmax_queues = 0\n")
     result = sriovirt(tmp_path, conf, "config", "check")
@@ -667,6 +691,78 @@ def test_db_sync_refresh_list_and_pools(
         node = database.get_compute_node(HOST, HOST)
         assert node is not None
         assert len(database.get_pci_devices(node.id)) == 10
+
+
+# --- start-up: configuration files and logging ----------------------------
+
+
+def test_refresh_output_has_no_log_lines_unless_debug(
+    tmp_path: pathlib.Path,
+) -> None:
+    # Each run stores the devices for the first time, on its own
+    # database, so the resource tracker has its INFO line to log.
+    stored = "INFO sriovirt.compute.resource_tracker [-] Stored PCI state"
+    runs = {}
+    for name in ("quiet", "log-file", "debug"):
+        (tmp_path / name).mkdir()
+        runs[name] = _synced_conf(tmp_path / name)
+    quiet = sriovirt(tmp_path, runs["quiet"], "pci", "refresh")
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == ""
+    assert "stored: 10 inserted" in quiet.stdout
+    assert " INFO " not in quiet.stdout
+
+    log_file = tmp_path / "sriovirt.log"
+    logged = sriovirt(
+        tmp_path, runs["log-file"], "pci", "refresh", "--log-file",
+        str(log_file),
+    )
+    assert logged.returncode == 0, logged.stderr
+    assert logged.stderr == ""
+    assert stored in log_file.read_text()
+
+    debug = sriovirt(tmp_path, runs["debug"], "pci", "refresh", "--debug")
+    assert debug.returncode == 0, debug.stderr
+    assert stored in debug.stderr
+
+
+@pytest.mark.parametrize(
+    "module", ["sriovirt.cmd.main", "sriovirt.cmd.manage"]
+)
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (None, "it is a directory; a file is wanted"),
+        (b"[DEFAULT]\nhost = caf\xe9\n", "line 2 is not UTF-8 text"),
+        (b"[DEFAULT]\n\ndebug = maybe\n", None),
+    ],
+    ids=["directory", "latin-1", "debug-maybe"],
+)
+def test_unusable_config_file_is_one_line_exit_2(
+    tmp_path: pathlib.Path,
+    module: str,
+    content: bytes | None,
+    reason: str | None,
+) -> None:
+    path = tmp_path / "conf.d"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    action = ("traits",) if module.endswith("main") else ("db", "version")
+    result = _run(module, tmp_path, "--config-file", str(path), *action)
+    assert result.returncode == 2
+    prog = "sriovirt" if module.endswith("main") else "sriovirt-manage"
+    line = _one_error_line(result)
+    if reason is None:
+        assert line.startswith(
+            f"{prog}: error: Invalid value 'maybe' of [DEFAULT] debug in "
+            f"{path} line 3: "
+        ), line
+    else:
+        assert line.startswith(
+            f"{prog}: error: Cannot use configuration file {path}: {reason}"
+        ), line
 
 
 # --- traits ---------------------------------------------------------------

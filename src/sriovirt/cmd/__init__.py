@@ -8,8 +8,10 @@ before any such import.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import re
 import sys
 import warnings
 from collections.abc import Callable
@@ -39,13 +41,115 @@ def register_logging(conf: cfg.ConfigOpts) -> None:
     conf.set_default("use_stderr", True)
 
 
+def option_source(
+    conf: cfg.ConfigOpts, name: str, group: str | None = None
+) -> str:
+    """Where an option's value came from: a file, the command line or
+    the default."""
+    try:
+        where = conf.get_location(name, group)
+    except cfg.NoSuchOptError:
+        return "unknown"
+    if where is None:
+        return "unknown"
+    if where.location is cfg.Locations.opt_default:
+        return "default"
+    if where.location is cfg.Locations.command_line:
+        return "the command line"
+    return str(where.detail or where.location.name)
+
+
+_URI_WANTED = "give a libvirt URI such as qemu:///system"
+
+
+def libvirt_uri(conf: cfg.ConfigOpts, override: str | None = None) -> str:
+    """``--connection`` when given, else ``[libvirt] connection_uri``.
+
+    libvirt takes an empty URI as "guess a hypervisor", never what an
+    operator meant: an empty one is refused, naming where it came from.
+    """
+    if override is not None:
+        if not override.strip():
+            raise exception.Invalid(
+                reason=f"--connection {override!r} is empty; {_URI_WANTED}"
+            )
+        return override
+    uri = str(conf.libvirt.connection_uri or "")
+    if not uri.strip():
+        source = option_source(conf, "connection_uri", "libvirt")
+        raise exception.ConfigError(
+            reason=f"[libvirt] connection_uri {uri!r} (from {source}) is "
+            f"empty; {_URI_WANTED}"
+        )
+    return uri
+
+
+def host_name(conf: cfg.ConfigOpts) -> str:
+    """``[DEFAULT] host``, refused when it cannot name a host (empty, with
+    spaces or control characters): the compute node would be stored, and
+    printed, under it."""
+    host = str(conf.host or "")
+    if not host.isprintable() or not host or " " in host:
+        raise exception.ConfigError(
+            reason=f"[DEFAULT] host {host!r} (from "
+            f"{option_source(conf, 'host')}) is not a host name: it must "
+            "be non-empty, without spaces or control characters, as "
+            "Placement and Neutron (binding:host_id) know the host"
+        )
+    return host
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: libraries' multi-line messages (libvirt,
+    libxml2, logging configs) joined with "; ", blank lines dropped."""
+    return "; ".join(
+        line.strip() for line in text.splitlines() if line.strip()
+    )
+
+
+_LOCATION = re.compile(
+    r"LocationInfo\(location=<Locations\.(\w+): [^>]*>, "
+    r"detail=(?:'([^']*)'|None)\)"
+)
+
+
+def config_error_text(exc: cfg.Error) -> str:
+    """oslo.config's message, with its ``LocationInfo(...)`` reprs said
+    in words: the file, the environment variable, the command line."""
+
+    def words(match: re.Match[str]) -> str:
+        kind, detail = match.group(1), match.group(2)
+        if kind == "environment" and detail:
+            return f"environment variable {detail}"
+        return detail or kind.replace("_", " ")
+
+    return _LOCATION.sub(words, one_line(str(exc)))
+
+
 def run_action(prefix: str, action: Callable[[], int]) -> int:
     """Run a command's action; every failure is one line on stderr.
 
     ``prefix`` starts each error line (``sriovirt pci list``,
     ``sriovirt-manage``).  Returns the exit status: the action's own, 1
-    for an error, 141 when the reader of stdout went away.
+    for an error, 130 when interrupted (Ctrl-C), 141 when the reader of
+    stdout went away.
     """
+
+    def fail(line: str) -> None:
+        print(f"{prefix}: {one_line(line)}", file=sys.stderr)
+
+    def unexpected(exc: Exception) -> int:
+        # A bug, but still one line for the operator; the traceback goes
+        # to the log at debug level for the developer.
+        LOG.debug("unexpected failure", exc_info=exc)
+        fail(f"error: unexpected {type(exc).__name__}: {exc}")
+        return 1
+
+    if sys.stdout is None:
+        # Started with stdout closed (`>&-`): do nothing rather than act
+        # and be unable to say what was done.
+        fail("error: standard output is closed; nothing to print to")
+        return 1
     try:
         status = action()
         # Flush inside the try: a reader that went away (`| head`) must
@@ -55,21 +159,32 @@ def run_action(prefix: str, action: Callable[[], int]) -> int:
     except BrokenPipeError:
         _quiet_stdout()
         return 141
+    except OSError as exc:
+        if not _is_stdout_error(exc):
+            return unexpected(exc)
+        # A full disk (`> /dev/full`) or an I/O error on the output.
+        _quiet_stdout()
+        fail(f"error: cannot write the output: {exc.strerror}")
+        return 1
+    except KeyboardInterrupt:
+        # Ctrl-C is the operator's own doing: no traceback.  Each
+        # database write is one transaction, rolled back when cut short.
+        fail("interrupted")
+        return 130
     except exception.SriovirtError as exc:
-        print(f"{prefix}: error: {exc}", file=sys.stderr)
+        fail(f"error: {exc}")
         return 1
     except cfg.Error as exc:
-        print(f"{prefix}: configuration error: {exc}", file=sys.stderr)
+        fail(f"configuration error: {config_error_text(exc)}")
         return 1
     except Exception as exc:
-        # A bug, but still one line for the operator; the traceback goes
-        # to the log at debug level for the developer.
-        LOG.debug("unexpected failure", exc_info=True)
-        print(
-            f"{prefix}: error: unexpected {type(exc).__name__}: {exc}",
-            file=sys.stderr,
-        )
-        return 1
+        return unexpected(exc)
+
+
+def _is_stdout_error(exc: OSError) -> bool:
+    """Whether ``exc`` came from writing standard output (the errors a
+    write can give: disk full, I/O error, file too large, quota)."""
+    return exc.errno in (errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EDQUOT)
 
 
 def _quiet_stdout() -> None:

@@ -3,7 +3,8 @@
 Every check runs even when an earlier one failed, so the operator sees all
 problems at once, each with the option, the file it came from and the
 reason.  Exit status 1 when any error was found, 0 otherwise (warnings do
-not fail the check).
+not fail the check).  A database that is empty or behind the newest
+schema is an error: the ``pci`` commands refuse to run on it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from oslo_config import cfg
 
 from sriovirt import conf as sriovirt_conf
 from sriovirt import exception
-from sriovirt.cmd import output
+from sriovirt.cmd import host_name, libvirt_uri, option_source, output
 from sriovirt.conf import pci as pci_conf
 from sriovirt.db import api as db_api
 from sriovirt.pci import alias, whitelist
@@ -43,17 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     output.add_format_argument(parser, human="text")
 
 
-def source_of(conf: cfg.ConfigOpts, name: str, group: str | None) -> str:
-    """Where an option's value came from (a file, or the default)."""
-    try:
-        where = conf.get_location(name, group)
-    except cfg.NoSuchOptError:
-        return "unknown"
-    if where is None:
-        return "unknown"
-    if where.location is cfg.Locations.opt_default:
-        return "default"
-    return str(where.detail or where.location.name)
+#: Where an option's value came from (a file, or the default).
+source_of = option_source
 
 
 def _check_option_values(conf: cfg.ConfigOpts) -> Iterator[Finding]:
@@ -130,12 +122,22 @@ def _check_alias(conf: cfg.ConfigOpts) -> Iterator[Finding]:
     )
 
 
+def _check_host(conf: cfg.ConfigOpts) -> Iterator[Finding]:
+    source = source_of(conf, "host", None)
+    try:
+        host = host_name(conf)
+    except exception.ConfigError as exc:
+        yield Finding(Severity.ERROR, "[DEFAULT] host", source, str(exc))
+        return
+    yield Finding(Severity.OK, "[DEFAULT] host", source, host)
+
+
 def _check_libvirt(conf: cfg.ConfigOpts) -> Iterator[Finding]:
-    uri = conf.libvirt.connection_uri
     source = source_of(conf, "connection_uri", "libvirt")
     try:
+        uri = libvirt_uri(conf)
         versions = libvirt_host.Host(uri).versions()
-    except exception.HypervisorError as exc:
+    except (exception.ConfigError, exception.HypervisorError) as exc:
         yield Finding(
             Severity.ERROR, "[libvirt] connection_uri", source, str(exc)
         )
@@ -155,7 +157,10 @@ def _check_database(conf: cfg.ConfigOpts) -> Iterator[Finding]:
         with db_api.Database(url) as database:
             step = database.check_synced()
     except exception.DatabaseNotSynced as exc:
-        yield Finding(Severity.WARNING, "[database] connection", source,
+        # Empty or behind: every `pci` command refuses to run on it, so
+        # the configuration does not work until the fix in the message
+        # ('sriovirt-manage db sync') is applied.
+        yield Finding(Severity.ERROR, "[database] connection", source,
                       str(exc))
         return
     except exception.SriovirtError as exc:
@@ -170,6 +175,7 @@ def _check_database(conf: cfg.ConfigOpts) -> Iterator[Finding]:
 
 CHECKS: tuple[Callable[[cfg.ConfigOpts], Iterator[Finding]], ...] = (
     _check_option_values,
+    _check_host,
     _check_device_spec,
     _check_alias,
     _check_libvirt,

@@ -1,7 +1,8 @@
 """The ``sriovirt`` command: ``sriovirt [--config-file F] GROUP ACTION``.
 
-This module owns argument parsing, configuration loading and logging
-set-up; :func:`sriovirt.cmd.run_action` maps errors to one readable line
+This module owns the command table; :mod:`sriovirt.cmd.startup` parses
+the arguments, reads the configuration files and sets up logging;
+:func:`sriovirt.cmd.run_action` maps errors to one readable line
 and an exit status.  Each action lives in its own module under
 ``sriovirt.cmd`` and receives the loaded configuration; none of them
 parses arguments or catches :class:`~sriovirt.exception.SriovirtError`
@@ -15,7 +16,6 @@ import sys
 from collections.abc import Callable, Sequence
 
 from oslo_config import cfg
-from oslo_log import log
 
 from sriovirt import conf as sriovirt_conf
 from sriovirt.cmd import (
@@ -23,6 +23,7 @@ from sriovirt.cmd import (
     pci,
     register_logging,
     run_action,
+    startup,
     traits,
 )
 
@@ -47,8 +48,7 @@ _COMMANDS: dict[
             pci.explain,
         ),
         "refresh": (
-            "discover the host's PCI devices now and store devices and "
-            "pools",
+            "discover the host's PCI devices now and store devices and pools",
             pci.add_list_arguments,
             pci.refresh,
         ),
@@ -107,12 +107,9 @@ def build_conf() -> cfg.ConfigOpts:
 def main(argv: Sequence[str] | None = None) -> int:
     conf = build_conf()
     args = list(sys.argv[1:] if argv is None else argv)
-    try:
-        conf(args, project="sriovirt", prog="sriovirt")
-    except cfg.Error as exc:
-        print(f"sriovirt: error: {exc}", file=sys.stderr)
-        return 2
-    log.setup(conf, "sriovirt")
+    stop = startup.load(conf, args, project="sriovirt", prog="sriovirt")
+    if stop is not None:
+        return stop
     group = conf.command.name
     action = getattr(conf.command, "action", None) or next(
         iter(_COMMANDS[group])

@@ -8,7 +8,8 @@ Usage::
 Reads ``[database] connection`` (and oslo.log's options) from the
 configuration, then calls :mod:`sriovirt.db.api` with the URL as a value.
 Output is one readable line; a failure is one line on stderr and exit
-status 1, never a traceback.
+status 1 (2 for a command line or configuration file that cannot be
+read), never a traceback.
 
 This module must not hold database logic: it parses, calls and prints.
 """
@@ -20,13 +21,13 @@ import sys
 from collections.abc import Callable, Sequence
 
 from oslo_config import cfg
-from oslo_log import log
 
 import sriovirt.conf
-from sriovirt.cmd import register_logging, run_action
+from sriovirt.cmd import register_logging, run_action, startup
 from sriovirt.db import api as db_api
 
 PROJECT = "sriovirt"
+
 
 def db_sync(conf: cfg.ConfigOpts) -> str:
     revision = conf.category.revision or "head"
@@ -91,15 +92,9 @@ def _conf() -> cfg.ConfigOpts:
 def main(argv: Sequence[str] | None = None) -> int:
     conf = _conf()
     args = list(sys.argv[1:] if argv is None else argv)
-    try:
-        conf(args, project=PROJECT)
-    except cfg.Error as error:
-        print(f"sriovirt-manage: error: {error}", file=sys.stderr)
-        return 1
-    except SystemExit as stop:
-        # argparse has printed usage (--help: 0) or the usage error.
-        return 0 if stop.code in (0, None) else 1
-    log.setup(conf, PROJECT)
+    stop = startup.load(conf, args, project=PROJECT, prog="sriovirt-manage")
+    if stop is not None:
+        return stop
     handler = COMMANDS[(conf.category.name, conf.category.action)]
 
     def act() -> int:

@@ -20,7 +20,9 @@ def add_format_argument(
     """``--format {human,json}``, ``human`` (the default) being the
     readable form: ``table`` or, for a list of findings, ``text``."""
     parser.add_argument(
-        "--format", choices=(human, "json"), default=human,
+        "--format",
+        choices=(human, "json"),
+        default=human,
         help=f"output format (default: {human})",
     )
 

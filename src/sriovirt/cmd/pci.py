@@ -17,7 +17,7 @@ from pathlib import Path
 from oslo_config import cfg
 
 from sriovirt import exception, paths
-from sriovirt.cmd import output
+from sriovirt.cmd import host_name, libvirt_uri, output
 from sriovirt.compute.resource_tracker import ResourceTracker
 from sriovirt.conf import pci as pci_conf
 from sriovirt.db import api as db_api
@@ -34,18 +34,22 @@ from sriovirt.virt.libvirt.driver import LibvirtDriver
 
 def add_explain_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "address", nargs="?", metavar="ADDRESS",
+        "address",
+        nargs="?",
+        metavar="ADDRESS",
         help="only this PCI address (dddd:bb:ss.f); shows every entry's "
         "verdict",
     )
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
-        "--host-xml", metavar="FILE",
+        "--host-xml",
+        metavar="FILE",
         help="read the devices from a libvirt test-driver host document "
         "instead of [libvirt] connection_uri",
     )
     source.add_argument(
-        "--connection", metavar="URI",
+        "--connection",
+        metavar="URI",
         help="libvirt URI to read the devices from (default: [libvirt] "
         "connection_uri)",
     )
@@ -65,7 +69,7 @@ def _uri(conf: cfg.ConfigOpts) -> str:
                 reason=f"--host-xml {args.host_xml!r} is not a file"
             )
         return paths.test_driver_uri(path)
-    return str(args.connection or conf.libvirt.connection_uri)
+    return libvirt_uri(conf, args.connection)
 
 
 def _tags(spec: DeviceSpec | None) -> str:
@@ -87,8 +91,16 @@ def _row(dev: HostPciDevice, spec: DeviceSpec | None) -> list[str]:
     ]
 
 
-HEADERS = ("ADDRESS", "TYPE", "VENDOR:PRODUCT", "NUMA", "NETDEV", "ENTRY",
-           "PHYSNET", "TAGS")
+HEADERS = (
+    "ADDRESS",
+    "TYPE",
+    "VENDOR:PRODUCT",
+    "NUMA",
+    "NETDEV",
+    "ENTRY",
+    "PHYSNET",
+    "TAGS",
+)
 
 
 def explain(conf: cfg.ConfigOpts) -> int:
@@ -97,7 +109,8 @@ def explain(conf: cfg.ConfigOpts) -> int:
     inv = inventory.read(libvirt_host.Host(uri))
     devices = list(inv.devices)
     wanted = conf.command.address
-    if wanted:
+    # An empty ADDRESS ('') is a mistake to report, not "every device".
+    if wanted is not None:
         address = PciAddress.parse(wanted)
         devices = [d for d in devices if d.address == address]
         if not devices:
@@ -123,7 +136,8 @@ def explain(conf: cfg.ConfigOpts) -> int:
                         "numa_node": d.numa_node,
                         "ifname": d.ifname,
                         "parent_addr": (
-                            None if d.parent_addr is None
+                            None
+                            if d.parent_addr is None
                             else str(d.parent_addr)
                         ),
                         "entry": None if s is None else s.origin.position,
@@ -139,8 +153,10 @@ def explain(conf: cfg.ConfigOpts) -> int:
         )
         return 0
 
-    print(f"host {uri}: {len(devices)} PCI devices, "
-          f"{len(wl.entries)} device_spec entries")
+    print(
+        f"host {uri}: {len(devices)} PCI devices, "
+        f"{len(wl.entries)} device_spec entries"
+    )
     output.table(HEADERS, [_row(d, s) for d, s in verdicts])
     for warning in wl.warnings:
         print(f"warning: {warning}")
@@ -167,11 +183,12 @@ def _database(conf: cfg.ConfigOpts) -> db_api.Database:
 def _stored_node(
     conf: cfg.ConfigOpts, database: db_api.Database
 ) -> ComputeNodeRecord:
+    host = host_name(conf)
     nodename = LibvirtDriver(conf).nodename()
-    node = database.get_compute_node(conf.host, nodename)
+    node = database.get_compute_node(host, nodename)
     if node is None:
         raise exception.Invalid(
-            reason=f"no compute node {conf.host}/{nodename} in "
+            reason=f"no compute node {host}/{nodename} in "
             f"{database.masked_url} yet: run `sriovirt pci refresh` or "
             "start the compute service"
         )
@@ -179,6 +196,9 @@ def _stored_node(
 
 
 def refresh(conf: cfg.ConfigOpts) -> int:
+    # Checked before anything is stored under them.
+    host_name(conf)
+    libvirt_uri(conf)
     wl = Whitelist.from_options(pci_conf.device_spec_values(conf))
     with _database(conf) as database:
         rt = ResourceTracker(conf.host, LibvirtDriver(conf), database, wl)
@@ -259,8 +279,17 @@ def list_devices(conf: cfg.ConfigOpts) -> int:
         )
         return 0
     output.table(
-        ("ADDRESS", "TYPE", "VENDOR:PRODUCT", "NUMA", "STATUS", "INSTANCE",
-         "REQUEST_ID", "PHYSNET", "PARENT"),
+        (
+            "ADDRESS",
+            "TYPE",
+            "VENDOR:PRODUCT",
+            "NUMA",
+            "STATUS",
+            "INSTANCE",
+            "REQUEST_ID",
+            "PHYSNET",
+            "PARENT",
+        ),
         [
             [
                 r.address,
@@ -294,14 +323,16 @@ def pools(conf: cfg.ConfigOpts) -> int:
     for pool in stats.pools:
         key = pool.key
         tags = dict(key.tags)
-        rows.append([
-            f"{key.vendor_id}:{key.product_id}",
-            key.dev_type,
-            "-" if key.numa_node is None else str(key.numa_node),
-            str(key.physical_network or "-"),
-            ",".join(f"{k}={v}" for k, v in sorted(tags.items())) or "-",
-            str(pool.count),
-        ])
+        rows.append(
+            [
+                f"{key.vendor_id}:{key.product_id}",
+                key.dev_type,
+                "-" if key.numa_node is None else str(key.numa_node),
+                str(key.physical_network or "-"),
+                ",".join(f"{k}={v}" for k, v in sorted(tags.items())) or "-",
+                str(pool.count),
+            ]
+        )
     output.table(
         ("VENDOR:PRODUCT", "TYPE", "NUMA", "PHYSNET", "TAGS", "FREE"), rows
     )

@@ -10,21 +10,22 @@ import argparse
 
 from oslo_config import cfg
 
-from sriovirt.cmd import output
+from sriovirt.cmd import libvirt_uri, output
 from sriovirt.virt.libvirt.driver import LibvirtDriver
 from sriovirt.virt.libvirt.host import Host, Versions
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--connection", metavar="URI",
+        "--connection",
+        metavar="URI",
         help="libvirt URI to ask (default: [libvirt] connection_uri)",
     )
     output.add_format_argument(parser)
 
 
 def run(conf: cfg.ConfigOpts) -> int:
-    uri = conf.command.connection or conf.libvirt.connection_uri
+    uri = libvirt_uri(conf, conf.command.connection)
     driver = LibvirtDriver(conf, Host(uri))
     versions = driver.host.versions()
     decisions = driver.trait_decisions()
@@ -48,7 +49,9 @@ def run(conf: cfg.ConfigOpts) -> int:
     )
     output.table(
         ("TRAIT", "REPORTED", "REASON"),
-        [[d.name, "yes" if d.supported else "no", d.reason]
-         for d in decisions],
+        [
+            [d.name, "yes" if d.supported else "no", d.reason]
+            for d in decisions
+        ],
     )
     return 0
