@@ -111,11 +111,16 @@ def _check_device_spec(conf: cfg.ConfigOpts) -> Iterator[Finding]:
 
 def _check_alias(conf: cfg.ConfigOpts) -> Iterator[Finding]:
     source = source_of(conf, "alias", "pci")
-    try:
-        aliases = alias.parse_aliases(list(conf.pci.alias))
-    except exception.InvalidPciAlias as exc:
-        yield Finding(Severity.ERROR, "[pci] alias", source, str(exc))
+    values = list(conf.pci.alias)
+    # Every bad alias at once, as for device_spec, not just the first.
+    errors, warnings = alias.problems(values)
+    for error in errors:
+        yield Finding(Severity.ERROR, "[pci] alias", source, str(error))
+    for warning in warnings:
+        yield Finding(Severity.WARNING, "[pci] alias", source, warning)
+    if errors:
         return
+    aliases = alias.parse_aliases(values)
     yield Finding(
         Severity.OK, "[pci] alias", source,
         f"{len(aliases)} aliases: {', '.join(sorted(aliases)) or 'none'}",

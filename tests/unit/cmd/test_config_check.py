@@ -177,3 +177,25 @@ def test_host_is_reported(
         f for f in report["findings"] if f["option"] == "[DEFAULT] host"
     ]
     assert (host["severity"], host["message"]) == ("ok", "unit-host")
+
+
+def test_every_bad_alias_is_reported_not_only_the_first(
+    write_conf: WriteConf, capsys: pytest.CaptureFixture[str]
+) -> None:
+    conf = write_conf(
+        'alias = {"name": "a:b", "vendor_id": "8086", "product_id": "10ed"}',
+        'alias = {"name": "ok", "vendor_id": "8086", "product_id": "10ed"}',
+        'alias = {"name": "c,d", "vendor_id": "8086", "product_id": "10ed"}',
+        'alias = {"name": "x", "vendor_id": "8086", "vendor_id": "10ed",'
+        ' "product_id": "10ed"}',
+    )
+    _status, report = _check(conf, capsys)
+    aliases = [f for f in report["findings"] if f["option"] == "[pci] alias"]
+    errors = [f["message"] for f in aliases if f["severity"] == "error"]
+    warnings = [f["message"] for f in aliases if f["severity"] == "warning"]
+    assert len(errors) == 2
+    assert '"a:b"' in errors[0] and '"c,d"' in errors[1]
+    assert "entry 1" in errors[0] and "entry 3" in errors[1]
+    assert len(warnings) == 1 and "vendor_id" in warnings[0]
+    # Every line of the report is one line.
+    assert all("\n" not in m for m in errors + warnings)
