@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from sriovirt.pci.device import DevType
+from sriovirt.pci.pool import PoolKey
 from sriovirt.pci.request import (
     PF_ITEM,
     REMOTE_MANAGED_ITEM,
@@ -31,9 +32,6 @@ from sriovirt.pci.request import (
     PciRequest,
     RequestSpec,
 )
-
-if TYPE_CHECKING:
-    from sriovirt.pci.stats import PoolKey
 
 #: Stage names, as reported in ``PciRequestUnsatisfiable.stage``.
 STAGE_SPEC: Final = "spec"

@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 from sriovirt import exception
 from sriovirt.pci.address import PciAddress
 from sriovirt.pci.device import DevType, HostPciDevice
+from sriovirt.pci.pool import Pool, PoolKey
 from sriovirt.pci.request import PciRequest
-from sriovirt.pci.stats import PciStats, Pool, PoolKey
+from sriovirt.pci.stats import PciStats
 from sriovirt.pci.tracker import PciTracker
 from sriovirt.pci.whitelist import Whitelist
 
