@@ -27,8 +27,9 @@ from typing import Final
 from sriovirt import exception
 from sriovirt.pci import filters
 from sriovirt.pci.device import DevType, normalize_id
+from sriovirt.pci.filters import numa_allows
 from sriovirt.pci.pool import Pool, PoolKey, Selection
-from sriovirt.pci.request import NumaPolicy, PciRequest
+from sriovirt.pci.request import PciRequest
 
 # The pool values live in pool.py (stats, filters and the tracker share
 # them); they are re-exported because callers met them here first.
@@ -141,12 +142,6 @@ class PciStats:
         # allocation beyond the loop.  Equivalent to select() (a property
         # test holds them together).
         policy = req.numa_policy
-        if cells is None or policy is NumaPolicy.PREFERRED:
-            numa = 0
-        elif policy is NumaPolicy.REQUIRED or policy is NumaPolicy.SOCKET:
-            numa = 1
-        else:
-            numa = 2
         need = req.count
         alts = req.spec
         if len(alts) == 1:
@@ -162,11 +157,7 @@ class PciStats:
                     c.count
                     and required <= c.items
                     and forbidden.isdisjoint(c.items)
-                    and (
-                        numa == 0
-                        or c.numa_node in cells  # type: ignore[operator]
-                        or (numa == 2 and c.numa_node is None)
-                    )
+                    and numa_allows(policy, cells, c.numa_node)
                 ):
                     need -= c.count
                     if need <= 0:
@@ -179,11 +170,7 @@ class PciStats:
                     a.required <= c.items and a.forbidden.isdisjoint(c.items)
                     for a in alts
                 )
-                and (
-                    numa == 0
-                    or c.numa_node in cells  # type: ignore[operator]
-                    or (numa == 2 and c.numa_node is None)
-                )
+                and numa_allows(policy, cells, c.numa_node)
             ):
                 need -= c.count
                 if need <= 0:
