@@ -4,7 +4,7 @@ A :class:`PciRequest` is one ask (usually one SR-IOV port): ``count``
 devices that match any one of its ``spec`` alternatives.  Specs arrive as
 Nova writes them, a list of dicts such as
 ``[{"physical_network": "physnet1", "dev_type": "type-VF"}]``, and are
-normalised once, at construction, into :class:`RequestSpec` values that
+normalised once, at construction, into :class:`SpecAlternative` values that
 also carry the pre-computed sets the pool matching needs.  Matching code
 (:mod:`sriovirt.pci.filters`, :mod:`sriovirt.pci.stats`) must therefore
 never re-parse a spec per call.
@@ -62,9 +62,10 @@ def _bool_tag(key: str, value: object, request_id: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class RequestSpec:
+class SpecAlternative:
     """One normalised alternative of a request's ``spec``.
 
+    (Not called ``RequestSpec``: that is the scheduler's whole request.)
     The ``init=False`` fields are derived once in ``__post_init__`` and
     let a pool be tested with two set operations:
     ``required <= pool.items and forbidden.isdisjoint(pool.items)``.
@@ -133,7 +134,7 @@ class RequestSpec:
     @classmethod
     def parse(
         cls, entry: Mapping[str, object], *, request_id: str = "<new>"
-    ) -> RequestSpec:
+    ) -> SpecAlternative:
         """Normalise one spec dict; :class:`InvalidPciRequest` if bad."""
         if not isinstance(entry, Mapping):
             raise _bad(
@@ -210,7 +211,7 @@ class RequestSpec:
         return ", ".join(f"{k}={v}" for k, v in sorted(self.to_dict().items()))
 
 
-SpecInput = Mapping[str, object] | RequestSpec
+SpecInput = Mapping[str, object] | SpecAlternative
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -219,12 +220,12 @@ class PciRequest:
 
     Keyword-only: ``PciRequest(count=1, spec=[{...}], request_id=None,
     requester_id=None, numa_policy=None)``.  ``spec`` accepts dicts (or
-    :class:`RequestSpec` values) and is stored as a tuple of
-    :class:`RequestSpec`.  ``request_id`` defaults to a fresh uuid4.
+    :class:`SpecAlternative` values) and is stored as a tuple of
+    :class:`SpecAlternative`.  ``request_id`` defaults to a fresh uuid4.
     """
 
     count: int
-    spec: tuple[RequestSpec, ...]
+    spec: tuple[SpecAlternative, ...]
     request_id: str
     #: The port id for SR-IOV ports.
     requester_id: str | None
@@ -261,8 +262,8 @@ class PciRequest:
             )
         specs = tuple(
             s
-            if isinstance(s, RequestSpec)
-            else RequestSpec.parse(s, request_id=request_id)
+            if isinstance(s, SpecAlternative)
+            else SpecAlternative.parse(s, request_id=request_id)
             for s in spec
         )
         if not specs:

@@ -10,7 +10,7 @@ import pytest
 from sriovirt import exception
 from sriovirt.pci.device import DevType
 from sriovirt.pci.devspec import BOOLEAN_TAGS
-from sriovirt.pci.request import NumaPolicy, PciRequest, RequestSpec
+from sriovirt.pci.request import NumaPolicy, PciRequest, SpecAlternative
 
 RID = "0f0e0d0c-0b0a-4908-8706-050403020100"
 
@@ -42,7 +42,7 @@ def test_spec_is_normalised_and_immutable() -> None:
     )
     (spec,) = req.spec
     assert isinstance(req.spec, tuple)
-    assert spec == RequestSpec(
+    assert spec == SpecAlternative(
         vendor_id="8086",
         product_id="154c",
         dev_type=DevType.VF,

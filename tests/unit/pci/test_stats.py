@@ -254,7 +254,7 @@ def test_json_round_trip(pools: dict[PoolKey, int]) -> None:
 #
 # The properties above compare PciStats with itself (support vs apply).
 # These compute what the answer must be from the raw inputs, with the
-# documented rules written out again here, never through RequestSpec,
+# documented rules written out again here, never through SpecAlternative,
 # pool items or the filter chain.
 
 
