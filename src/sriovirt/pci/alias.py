@@ -26,19 +26,19 @@ from typing import TypeVar
 from sriovirt import exception
 from sriovirt.pci.device import DevType
 from sriovirt.pci.devspec import (
-    MAX_TAG,
     EntryOrigin,
     SpecFieldError,
     check_text,
     config_error,
     describe_json,
     iter_config_entries,
-    parse_bool,
+    parse_bool_tag,
     parse_hex_id,
     render_json,
     suggest,
 )
 from sriovirt.pci.request import NumaPolicy
+from sriovirt.pci.tags import MAX_TAG
 
 # NumaPolicy is re-exported: an alias's policy is the one its requests
 # carry, so both modules share one enum.
@@ -274,7 +274,7 @@ def _parse_entry(data: object) -> _Entry:
         resource_class=_optional_str(data, "resource_class"),
         traits=_optional_str(data, "traits"),
         live_migratable=(
-            parse_bool(data["live_migratable"], "live_migratable")
+            parse_bool_tag(data["live_migratable"], "live_migratable")
             if "live_migratable" in data
             else None
         ),

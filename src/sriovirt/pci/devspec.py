@@ -31,6 +31,15 @@ from sriovirt.pci import address as pci_address
 from sriovirt.pci.address import PciAddress
 from sriovirt.pci.device import DevType, HostPciDevice
 from sriovirt.pci.fieldregex import FieldPattern, PatternError
+from sriovirt.pci.tags import (
+    BOOLEAN_TAGS,
+    KNOWN_TAGS,
+    MAX_PHYSNET,
+    MAX_TAG,
+    RESERVED_TAGS,
+    STRING_TAGS,
+    parse_bool,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -38,43 +47,8 @@ DEFAULT_OPTION = "[pci] device_spec"
 
 #: Keys that select devices; every other key is a tag.
 SELECTOR_KEYS = ("vendor_id", "product_id", "address", "devname")
-#: Tags whose value is a boolean, stored as "true"/"false".
-BOOLEAN_TAGS = (
-    "trusted",
-    "remote_managed",
-    "managed",
-    "live_migratable",
-    "one_time_use",
-)
-#: Tags whose value must be a string.
-STRING_TAGS = ("resource_class", "traits")
-KNOWN_TAGS = ("physical_network", *BOOLEAN_TAGS, *STRING_TAGS)
 KNOWN_KEYS = (*SELECTOR_KEYS, *KNOWN_TAGS)
-#: Names sriovirt stores its own values under, next to the tags: the
-#: device's ``extra_info`` (netdev names, removal state), a pool's JSON
-#: (``dev_type`` in its tags; ``numa_node``, ``count`` beside them) and
-#: the ``pci_devices`` columns.  A tag of that name would overwrite them.
-RESERVED_TAGS = (
-    "dev_type",
-    "ifname",
-    "parent_ifname",
-    "pending_removal",
-    "numa_node",
-    "count",
-    "parent_addr",
-    "status",
-    "instance_uuid",
-    "request_id",
-    "compute_node_id",
-)
-#: Neutron's ``networksegments.physical_network`` column is 64 long: a
-#: longer name can never meet a network.
-MAX_PHYSNET = 64
-#: Every other tag name and value (they are stored in each device row).
-MAX_TAG = 255
 
-_TRUE_WORDS = frozenset({"true", "yes", "on", "1", "y", "t"})
-_FALSE_WORDS = frozenset({"false", "no", "off", "0", "n", "f"})
 _HEX = re.compile(r"[0-9a-f]+")
 _HEX_ID = re.compile(r"(?:0x)?([0-9a-f]{1,4})")
 # Linux refuses these in interface names (dev_valid_name), so a devname
@@ -396,16 +370,11 @@ def parse_hex_id(value: object, field: str, *, wildcard: bool) -> str | None:
     )
 
 
-def parse_bool(value: object, field: str) -> str:
+def parse_bool_tag(value: object, field: str) -> str:
     """A boolean tag as "true"/"false" (JSON boolean or yes/no words)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        word = value.strip().lower()
-        if word in _TRUE_WORDS:
-            return "true"
-        if word in _FALSE_WORDS:
-            return "false"
+    parsed = parse_bool(value)
+    if parsed is not None:
+        return "true" if parsed else "false"
     raise SpecFieldError(
         field,
         "expected a boolean (true/false, or one of the strings "
@@ -997,7 +966,7 @@ def _parse_tag(key: str, value: object) -> str:
         raise SpecFieldError("entry", "a tag name cannot be empty")
     check_text(key, "entry", "tag name", MAX_TAG)
     if key in BOOLEAN_TAGS:
-        return parse_bool(value, key)
+        return parse_bool_tag(value, key)
     if key in STRING_TAGS:
         if isinstance(value, str):
             return check_text(value, key, "value", MAX_TAG)

@@ -22,7 +22,7 @@ from typing import Final
 
 from sriovirt import exception
 from sriovirt.pci.device import DevType, normalize_id
-from sriovirt.pci.devspec import BOOLEAN_TAGS
+from sriovirt.pci.tags import BOOLEAN_TAGS
 
 _TRUE: Final = frozenset({"true", "yes", "on", "1"})
 _FALSE: Final = frozenset({"false", "no", "off", "0"})

@@ -9,8 +9,8 @@ import pytest
 
 from sriovirt import exception
 from sriovirt.pci.device import DevType
-from sriovirt.pci.devspec import BOOLEAN_TAGS
 from sriovirt.pci.request import NumaPolicy, PciRequest, SpecAlternative
+from sriovirt.pci.tags import BOOLEAN_TAGS
 
 RID = "0f0e0d0c-0b0a-4908-8706-050403020100"
 
