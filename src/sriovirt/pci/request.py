@@ -22,10 +22,7 @@ from typing import Final
 
 from sriovirt import exception
 from sriovirt.pci.device import DevType, normalize_id
-from sriovirt.pci.tags import BOOLEAN_TAGS
-
-_TRUE: Final = frozenset({"true", "yes", "on", "1"})
-_FALSE: Final = frozenset({"false", "no", "off", "0"})
+from sriovirt.pci.tags import BOOLEAN_TAGS, parse_bool
 
 #: Keys with their own field (not tags).
 _FIELDS: Final = ("vendor_id", "product_id", "dev_type", "physical_network")
@@ -50,14 +47,9 @@ def _bad(request_id: str, reason: str) -> exception.InvalidPciRequest:
 
 
 def _bool_tag(key: str, value: object, request_id: str) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in _TRUE:
-            return "true"
-        if text in _FALSE:
-            return "false"
+    parsed = parse_bool(value)
+    if parsed is not None:
+        return "true" if parsed else "false"
     raise _bad(request_id, f"spec {key}={value!r} is not a boolean")
 
 
