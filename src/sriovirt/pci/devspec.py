@@ -29,7 +29,7 @@ from typing import ClassVar
 from sriovirt import exception
 from sriovirt.pci import address as pci_address
 from sriovirt.pci.address import PciAddress
-from sriovirt.pci.device import DevType, HostPciDevice
+from sriovirt.pci.device import DevType, HostPciDevice, hex_id
 from sriovirt.pci.fieldregex import FieldPattern, PatternError
 from sriovirt.pci.tags import (
     BOOLEAN_TAGS,
@@ -50,7 +50,6 @@ SELECTOR_KEYS = ("vendor_id", "product_id", "address", "devname")
 KNOWN_KEYS = (*SELECTOR_KEYS, *KNOWN_TAGS)
 
 _HEX = re.compile(r"[0-9a-f]+")
-_HEX_ID = re.compile(r"(?:0x)?([0-9a-f]{1,4})")
 # Linux refuses these in interface names (dev_valid_name), so a devname
 # containing them can only be a typo.
 _BAD_IFNAME = re.compile(r"[/:\s]")
@@ -355,13 +354,11 @@ def iter_option_values(
 
 def parse_hex_id(value: object, field: str, *, wildcard: bool) -> str | None:
     """A vendor/product id as 4 lowercase hex digits; ``None`` for ``*``."""
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if wildcard and text == "*":
-            return None
-        found = _HEX_ID.fullmatch(text)
-        if found is not None:
-            return found.group(1).zfill(4)
+    if wildcard and isinstance(value, str) and value.strip() == "*":
+        return None
+    normal = hex_id(value)
+    if normal is not None:
+        return normal
     wanted = 'a hex string of up to 4 digits like "8086"'
     if wildcard:
         wanted += ' or "*"'

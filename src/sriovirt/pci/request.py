@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from sriovirt import exception
-from sriovirt.pci.device import DevType, normalize_id
+from sriovirt.pci.device import DevType, hex_id
 from sriovirt.pci.tags import BOOLEAN_TAGS, parse_bool
 
 #: Keys with their own field (not tags).
@@ -137,13 +137,13 @@ class SpecAlternative:
             value = entry.get(name)
             if value is None or value == "*":
                 continue
-            try:
-                ids[name] = normalize_id(value, field=name, address="-")
-            except exception.InvalidHostDevice:
+            normal = hex_id(value)
+            if normal is None:
                 raise _bad(
                     request_id,
                     f"spec {name}={value!r} is not a 4-digit hex id",
-                ) from None
+                )
+            ids[name] = normal
         dev_type: DevType | None = None
         raw_type = entry.get("dev_type")
         if raw_type is not None and not isinstance(raw_type, str):

@@ -26,7 +26,7 @@ from typing import Final
 
 from sriovirt import exception
 from sriovirt.pci import filters
-from sriovirt.pci.device import DevType, normalize_id
+from sriovirt.pci.device import DevType, hex_id
 from sriovirt.pci.filters import numa_allows
 from sriovirt.pci.pool import Pool, PoolKey, Selection
 from sriovirt.pci.request import PciRequest
@@ -313,15 +313,10 @@ def _parse_pool(entry: object, where: str) -> tuple[PoolKey, int]:
         raise bad(f"missing {', '.join(sorted(missing))}")
     if unknown := keys - _POOL_FIELDS:
         raise bad(f"unknown key(s) {', '.join(sorted(unknown))}")
-    try:
-        vendor = normalize_id(
-            entry["vendor_id"], field="vendor_id", address=where
-        )
-        product = normalize_id(
-            entry["product_id"], field="product_id", address=where
-        )
-    except exception.InvalidHostDevice as exc:
-        raise bad(str(exc.kwargs.get("reason", exc))) from None
+    vendor, product = (hex_id(entry[f]) for f in ("vendor_id", "product_id"))
+    if vendor is None or product is None:
+        field = "vendor_id" if vendor is None else "product_id"
+        raise bad(f"{field} {entry[field]!r} is not a 4-digit hex id")
     numa = entry["numa_node"]
     if numa is not None and (type(numa) is not int or numa < 0):
         raise bad(f"numa_node {numa!r} is not a non-negative integer")
