@@ -24,8 +24,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from sriovirt import exception
-from sriovirt.pci.device import DevType
-from sriovirt.pci.devspec import (
+from sriovirt.pci.config_entries import (
     EntryOrigin,
     SpecFieldError,
     check_text,
@@ -37,6 +36,7 @@ from sriovirt.pci.devspec import (
     render_json,
     suggest,
 )
+from sriovirt.pci.device import DevType
 from sriovirt.pci.request import NumaPolicy
 from sriovirt.pci.tags import MAX_TAG
 

@@ -29,17 +29,16 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from sriovirt import exception
 from sriovirt.pci.address import PciAddress
-from sriovirt.pci.device import DevType, HostPciDevice
-from sriovirt.pci.devspec import (
-    DEFAULT_OPTION,
-    AddressGlob,
+from sriovirt.pci.address_match import AddressGlob
+from sriovirt.pci.config_entries import (
     ConfigEntry,
-    DeviceSpec,
     EntryOrigin,
     OptionValue,
     iter_config_entries,
     iter_option_values,
 )
+from sriovirt.pci.device import DevType, HostPciDevice
+from sriovirt.pci.devspec import DEFAULT_OPTION, DeviceSpec
 
 LOG = logging.getLogger(__name__)
 
