@@ -235,92 +235,73 @@ def iter_option_values(
     entry numbers matching goes by); ``value`` counts within the option,
     so "value 2" is the option's second line.
     """
-
-    def report(problem: exception.ConfigError) -> None:
-        if errors is None:
-            # The JSON error being handled is in the message already.
-            problem.__suppress_context__ = True
-            raise problem
-        errors.append(problem)
-
     position = 0
     counts: dict[str, int] = {}
     for labelled in values:
-        option, raw = labelled.option, labelled.text
+        option = labelled.option
         value_index = counts[option] = counts.get(option, 0) + 1
         where = EntryOrigin(option, position + 1, value_index)
-        # A value that cannot be read still takes a position, so two bad
-        # lines are never both called "entry 1".
-        if not isinstance(raw, str):
-            position += 1
-            report(
-                config_error(
-                    error_cls,
-                    where,
-                    render_json(raw),
-                    "value",
-                    f"expected a JSON text, got {type(raw).__name__}",
-                )
-            )
-            continue
-        text = one_line(raw)
-        dups = _DuplicateKeys()
         try:
-            decoded = json.loads(raw, object_pairs_hook=dups.hook)
-        except json.JSONDecodeError as exc:
+            items, dups = _decode(labelled.text, where, error_cls)
+        except exception.ConfigError as problem:
+            # A value that cannot be read still takes a position, so two
+            # bad lines are never both called "entry 1".
             position += 1
-            report(
-                config_error(
-                    error_cls,
-                    where,
-                    text,
-                    "value",
-                    # Some messages end in "at" ("Invalid control
-                    # character at"): the position follows once.
-                    f"not valid JSON: {exc.msg.removesuffix(' at')} at "
-                    f"line {exc.lineno} column {exc.colno}",
-                )
-            )
+            if errors is None:
+                # The JSON error being handled is in the message already.
+                problem.__suppress_context__ = True
+                raise
+            errors.append(problem)
             continue
-        except (ValueError, RecursionError) as exc:
-            position += 1
-            report(
-                config_error(
-                    error_cls,
-                    where,
-                    text,
-                    "value",
-                    f"not valid JSON: {one_line(str(exc))}",
-                )
-            )
-            continue
-        if isinstance(decoded, dict):
+        for item_index, data in items:
             position += 1
             yield ConfigEntry(
-                EntryOrigin(option, position, value_index),
-                decoded,
-                dups.paths(decoded),
+                EntryOrigin(option, position, value_index, item_index),
+                data,
+                dups.paths(data),
             )
-        elif isinstance(decoded, list):
-            for item_index, item in enumerate(decoded, start=1):
-                position += 1
-                yield ConfigEntry(
-                    EntryOrigin(option, position, value_index, item_index),
-                    item,
-                    dups.paths(item),
-                )
-        else:
-            position += 1
-            report(
-                config_error(
-                    error_cls,
-                    where,
-                    text,
-                    "value",
-                    f"expected a JSON object or a list of objects, got "
-                    f"{describe_json(decoded)}",
-                )
-            )
+
+
+def _decode(
+    raw: object, where: EntryOrigin, error_cls: type[exception.ConfigError]
+) -> tuple[list[tuple[int | None, object]], _DuplicateKeys]:
+    """The objects of one option value, each with its item index.
+
+    A lone object has no item index; the items of a list count from 1.
+    Raises ``error_cls`` when the value is not a JSON text of an object
+    or a list.
+    """
+
+    def bad(text: str, reason: str) -> exception.ConfigError:
+        return config_error(error_cls, where, text, "value", reason)
+
+    if not isinstance(raw, str):
+        raise bad(
+            render_json(raw), f"expected a JSON text, got {type(raw).__name__}"
+        )
+    text = one_line(raw)
+    dups = _DuplicateKeys()
+    try:
+        decoded = json.loads(raw, object_pairs_hook=dups.hook)
+    except json.JSONDecodeError as exc:
+        # Some messages end in "at" ("Invalid control character at"):
+        # the position follows once.
+        raise bad(
+            text,
+            f"not valid JSON: {exc.msg.removesuffix(' at')} at "
+            f"line {exc.lineno} column {exc.colno}",
+        ) from None
+    except (ValueError, RecursionError) as exc:
+        raise bad(text, f"not valid JSON: {one_line(str(exc))}") from None
+    if isinstance(decoded, dict):
+        return [(None, decoded)], dups
+    if isinstance(decoded, list):
+        return list(enumerate(decoded, start=1)), dups
+    raise bad(
+        text,
+        "expected a JSON object or a list of objects, got "
+        f"{describe_json(decoded)}",
+    )
 
 
 def parse_hex_id(value: object, field: str, *, wildcard: bool) -> str | None:
