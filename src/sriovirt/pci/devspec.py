@@ -230,6 +230,45 @@ def _parse_entry(
     text: str,
     duplicate_keys: tuple[str, ...],
 ) -> DeviceSpec:
+    # Checks run in this order so an entry with several faults always
+    # reports the same one first.
+    data = _as_object(entry)
+    where = f"{origin.option}: {origin} {text}"
+    warnings = [
+        f"{where}: key {key!r} is given more than once; the last value is used"
+        for key in duplicate_keys
+    ]
+    vendor_id = _optional_id(data, "vendor_id")
+    product_id = _optional_id(data, "product_id")
+    if "address" in data and "devname" in data:
+        raise SpecFieldError(
+            "address/devname",
+            "address and devname are mutually exclusive; keep one",
+        )
+    address = parse_address(data["address"]) if "address" in data else None
+    devname = _parse_devname(data["devname"]) if "devname" in data else None
+    _refuse_reserved(data)
+    tags, typos = _parse_tags(data)
+    warnings.extend(
+        f"{where}: unknown key {key!r} is kept as a custom tag; did you "
+        f"mean {hint!r}?"
+        for key, hint in typos
+    )
+    if not any(key in data for key in SELECTOR_KEYS):
+        raise _no_selector(typos)
+    return DeviceSpec(
+        origin=origin,
+        vendor_id=vendor_id,
+        product_id=product_id,
+        address=address,
+        devname=devname,
+        physical_network=tags.get("physical_network"),
+        tags=MappingProxyType(tags),
+        warnings=tuple(warnings),
+    )
+
+
+def _as_object(entry: object) -> dict[str, object]:
     if not isinstance(entry, dict):
         raise SpecFieldError(
             "entry", f"expected a JSON object, got {describe_json(entry)}"
@@ -237,29 +276,17 @@ def _parse_entry(
     for key in entry:
         if not isinstance(key, str):
             raise SpecFieldError("entry", f"key {key!r} is not a string")
-    warnings = [
-        f"{origin.option}: {origin} {text}: key {key!r} is given more "
-        "than once; the last value is used"
-        for key in duplicate_keys
-    ]
-    vendor_id = (
-        parse_hex_id(entry["vendor_id"], "vendor_id", wildcard=True)
-        if "vendor_id" in entry
-        else None
-    )
-    product_id = (
-        parse_hex_id(entry["product_id"], "product_id", wildcard=True)
-        if "product_id" in entry
-        else None
-    )
-    if "address" in entry and "devname" in entry:
-        raise SpecFieldError(
-            "address/devname",
-            "address and devname are mutually exclusive; keep one",
-        )
-    address = parse_address(entry["address"]) if "address" in entry else None
-    devname = _parse_devname(entry["devname"]) if "devname" in entry else None
-    reserved = [key for key in entry if key in RESERVED_TAGS]
+    return entry
+
+
+def _optional_id(data: dict[str, object], key: str) -> str | None:
+    if key not in data:
+        return None
+    return parse_hex_id(data[key], key, wildcard=True)
+
+
+def _refuse_reserved(data: dict[str, object]) -> None:
+    reserved = [key for key in data if key in RESERVED_TAGS]
     if reserved:
         raise SpecFieldError(
             reserved[0],
@@ -267,10 +294,18 @@ def _parse_entry(
             "(sriovirt stores its own value for each device under these "
             f"names; reserved: {', '.join(RESERVED_TAGS)})",
         )
+
+
+def _parse_tags(
+    data: dict[str, object],
+) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """Every non-selector key as a tag, and ``(key, hint)`` of typos.
+
+    ``physical_network`` is a tag only when it names a network.
+    """
     tags: dict[str, str] = {}
-    physical_network: str | None = None
-    unknown_typos: list[str] = []
-    for key, value in entry.items():
+    typos: list[tuple[str, str]] = []
+    for key, value in data.items():
         if key in SELECTOR_KEYS:
             continue
         if key == "physical_network":
@@ -282,30 +317,20 @@ def _parse_entry(
         if key not in KNOWN_TAGS:
             hint = suggest(key, KNOWN_KEYS)
             if hint is not None:
-                unknown_typos.append(f"{key!r} (did you mean {hint!r}?)")
-                warnings.append(
-                    f"{origin.option}: {origin} {text}: unknown key {key!r} "
-                    f"is kept as a custom tag; did you mean {hint!r}?"
-                )
-    if not any(key in entry for key in SELECTOR_KEYS):
-        typo = ""
-        if unknown_typos:
-            typo = f"; unknown keys {', '.join(unknown_typos)}"
-        raise SpecFieldError(
-            "entry",
-            "no vendor_id, product_id, address or devname: this would "
-            'whitelist every PCI device; write {"vendor_id": "*"} to do '
-            f"that on purpose{typo}",
-        )
-    return DeviceSpec(
-        origin=origin,
-        vendor_id=vendor_id,
-        product_id=product_id,
-        address=address,
-        devname=devname,
-        physical_network=physical_network,
-        tags=MappingProxyType(tags),
-        warnings=tuple(warnings),
+                typos.append((key, hint))
+    return tags, typos
+
+
+def _no_selector(typos: list[tuple[str, str]]) -> SpecFieldError:
+    typo = ""
+    if typos:
+        unknown = ", ".join(f"{k!r} (did you mean {h!r}?)" for k, h in typos)
+        typo = f"; unknown keys {unknown}"
+    return SpecFieldError(
+        "entry",
+        "no vendor_id, product_id, address or devname: this would "
+        'whitelist every PCI device; write {"vendor_id": "*"} to do '
+        f"that on purpose{typo}",
     )
 
 
