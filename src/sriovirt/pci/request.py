@@ -132,62 +132,12 @@ class SpecAlternative:
             raise _bad(
                 request_id, f"spec entry {entry!r} is not a JSON object"
             )
-        ids: dict[str, str | None] = {"vendor_id": None, "product_id": None}
-        for name in ids:
-            value = entry.get(name)
-            if value is None or value == "*":
-                continue
-            normal = hex_id(value)
-            if normal is None:
-                raise _bad(
-                    request_id,
-                    f"spec {name}={value!r} is not a 4-digit hex id",
-                )
-            ids[name] = normal
-        dev_type: DevType | None = None
-        raw_type = entry.get("dev_type")
-        if raw_type is not None and not isinstance(raw_type, str):
-            raw_type = repr(raw_type)
-        if raw_type is not None:
-            try:
-                dev_type = DevType(str(raw_type))
-            except ValueError:
-                raise _bad(
-                    request_id,
-                    f"spec dev_type={raw_type!r} is not one of "
-                    f"{', '.join(t.value for t in DevType)}",
-                ) from None
-        physnet = entry.get("physical_network")
-        if physnet is not None and (
-            not isinstance(physnet, str) or not physnet
-        ):
-            raise _bad(
-                request_id,
-                f"spec physical_network={physnet!r} is not a non-empty string",
-            )
-        tags: list[tuple[str, str]] = []
-        for key, value in entry.items():
-            if key in _FIELDS:
-                continue
-            if not isinstance(key, str) or not key:
-                raise _bad(request_id, f"spec key {key!r} is not a name")
-            # The whitelist's boolean tags: a request normalises exactly
-            # those, or its "yes" would never meet a pool's "true".
-            if key in BOOLEAN_TAGS:
-                tags.append((key, _bool_tag(key, value, request_id)))
-            elif isinstance(value, str):
-                tags.append((key, value))
-            else:
-                raise _bad(
-                    request_id,
-                    f"spec {key}={value!r} must be a string",
-                )
         return cls(
-            vendor_id=ids["vendor_id"],
-            product_id=ids["product_id"],
-            dev_type=dev_type,
-            physical_network=physnet,
-            tags=tuple(sorted(tags)),
+            vendor_id=_spec_id(entry, "vendor_id", request_id),
+            product_id=_spec_id(entry, "product_id", request_id),
+            dev_type=_spec_dev_type(entry, request_id),
+            physical_network=_spec_physnet(entry, request_id),
+            tags=_spec_tags(entry, request_id),
         )
 
     def to_dict(self) -> dict[str, str]:
@@ -201,6 +151,71 @@ class SpecAlternative:
 
     def __str__(self) -> str:
         return ", ".join(f"{k}={v}" for k, v in sorted(self.to_dict().items()))
+
+
+def _spec_id(
+    entry: Mapping[str, object], name: str, request_id: str
+) -> str | None:
+    value = entry.get(name)
+    if value is None or value == "*":
+        return None
+    normal = hex_id(value)
+    if normal is None:
+        raise _bad(
+            request_id, f"spec {name}={value!r} is not a 4-digit hex id"
+        )
+    return normal
+
+
+def _spec_dev_type(
+    entry: Mapping[str, object], request_id: str
+) -> DevType | None:
+    raw_type = entry.get("dev_type")
+    if raw_type is None:
+        return None
+    if not isinstance(raw_type, str):
+        raw_type = repr(raw_type)
+    try:
+        return DevType(raw_type)
+    except ValueError:
+        raise _bad(
+            request_id,
+            f"spec dev_type={raw_type!r} is not one of "
+            f"{', '.join(t.value for t in DevType)}",
+        ) from None
+
+
+def _spec_physnet(entry: Mapping[str, object], request_id: str) -> str | None:
+    physnet = entry.get("physical_network")
+    if physnet is None:
+        return None
+    if not isinstance(physnet, str) or not physnet:
+        raise _bad(
+            request_id,
+            f"spec physical_network={physnet!r} is not a non-empty string",
+        )
+    return physnet
+
+
+def _spec_tags(
+    entry: Mapping[str, object], request_id: str
+) -> tuple[tuple[str, str], ...]:
+    """Every key without a field of its own, sorted; booleans normalised."""
+    tags: list[tuple[str, str]] = []
+    for key, value in entry.items():
+        if key in _FIELDS:
+            continue
+        if not isinstance(key, str) or not key:
+            raise _bad(request_id, f"spec key {key!r} is not a name")
+        # The whitelist's boolean tags: a request normalises exactly
+        # those, or its "yes" would never meet a pool's "true".
+        if key in BOOLEAN_TAGS:
+            tags.append((key, _bool_tag(key, value, request_id)))
+        elif isinstance(value, str):
+            tags.append((key, value))
+        else:
+            raise _bad(request_id, f"spec {key}={value!r} must be a string")
+    return tuple(sorted(tags))
 
 
 SpecInput = Mapping[str, object] | SpecAlternative
