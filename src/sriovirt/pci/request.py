@@ -58,6 +58,7 @@ class SpecAlternative:
     """One normalised alternative of a request's ``spec``.
 
     (Not called ``RequestSpec``: that is the scheduler's whole request.)
+
     The ``init=False`` fields are derived once in ``__post_init__`` and
     let a pool be tested with two set operations:
     ``required <= pool.items and forbidden.isdisjoint(pool.items)``.
@@ -247,44 +248,13 @@ class PciRequest:
         requester_id: str | None = None,
         numa_policy: str | None = None,
     ) -> None:
-        if request_id is None:
-            request_id = str(uuid.uuid4())
-        elif not isinstance(request_id, str):
-            raise _bad(repr(request_id), "request_id must be a uuid string")
-        else:
-            try:
-                uuid.UUID(request_id)
-            except ValueError:
-                raise _bad(
-                    repr(request_id), "request_id is not a uuid"
-                ) from None
+        request_id = _request_id(request_id)
         if type(count) is not int or count < 1:
             raise _bad(
                 request_id, f"count {count!r} is not a positive integer"
             )
-        if isinstance(spec, Mapping | str) or not isinstance(spec, Iterable):
-            raise _bad(
-                request_id,
-                f"spec {spec!r} must be a list of JSON objects",
-            )
-        specs = tuple(
-            s
-            if isinstance(s, SpecAlternative)
-            else SpecAlternative.parse(s, request_id=request_id)
-            for s in spec
-        )
-        if not specs:
-            raise _bad(request_id, "spec needs at least one entry")
-        policy: NumaPolicy | None = None
-        if numa_policy is not None:
-            try:
-                policy = NumaPolicy(numa_policy)
-            except ValueError:
-                raise _bad(
-                    request_id,
-                    f"numa_policy {numa_policy!r} is not one of "
-                    f"{', '.join(p.value for p in NumaPolicy)}",
-                ) from None
+        specs = _alternatives(spec, request_id)
+        policy = _numa_policy(numa_policy, request_id)
         if requester_id is not None and not isinstance(requester_id, str):
             raise _bad(
                 request_id, f"requester_id {requester_id!r} is not a string"
@@ -303,3 +273,50 @@ class PciRequest:
         """Short human text: ``2 x (physical_network=physnet1) or (...)``."""
         alternatives = " or ".join(f"({s})" for s in self.spec)
         return f"{self.count} x {alternatives}"
+
+
+def _request_id(request_id: object) -> str:
+    """``request_id`` checked to be a uuid string, or a fresh uuid4."""
+    if request_id is None:
+        return str(uuid.uuid4())
+    if not isinstance(request_id, str):
+        raise _bad(repr(request_id), "request_id must be a uuid string")
+    try:
+        uuid.UUID(request_id)
+    except ValueError:
+        raise _bad(repr(request_id), "request_id is not a uuid") from None
+    return request_id
+
+
+def _alternatives(
+    spec: Iterable[SpecInput], request_id: str
+) -> tuple[SpecAlternative, ...]:
+    if isinstance(spec, Mapping | str) or not isinstance(spec, Iterable):
+        raise _bad(
+            request_id,
+            f"spec {spec!r} must be a list of JSON objects",
+        )
+    specs = tuple(
+        s
+        if isinstance(s, SpecAlternative)
+        else SpecAlternative.parse(s, request_id=request_id)
+        for s in spec
+    )
+    if not specs:
+        raise _bad(request_id, "spec needs at least one entry")
+    return specs
+
+
+def _numa_policy(
+    numa_policy: str | None, request_id: str
+) -> NumaPolicy | None:
+    if numa_policy is None:
+        return None
+    try:
+        return NumaPolicy(numa_policy)
+    except ValueError:
+        raise _bad(
+            request_id,
+            f"numa_policy {numa_policy!r} is not one of "
+            f"{', '.join(p.value for p in NumaPolicy)}",
+        ) from None
