@@ -21,7 +21,7 @@ relations (that is the tracker's job): it only counts.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Final
 
 from sriovirt import exception
@@ -194,49 +194,52 @@ class PciStats:
         taken: dict[PoolKey, int] = {}
         out: list[Selection] = []
         for req in requests:
-            cands = [
-                filters.Candidate(
-                    c.key,
-                    c.count - taken.get(c.key, 0),
-                    req.spec,
-                    taken.get(c.key, 0),
-                )
-                for c in self._sorted()
-            ]
-            if not cands:
+            cands = self._candidates(req, taken, ctx)
+            out.append(Selection(req, _take(cands, req.count, taken)))
+        return out
+
+    def _candidates(
+        self,
+        req: PciRequest,
+        taken: Mapping[PoolKey, int],
+        ctx: filters.FilterContext,
+    ) -> list[filters.Candidate]:
+        """The pools left for ``req`` after every filter, in order.
+
+        Raises :class:`~sriovirt.exception.PciRequestUnsatisfiable`
+        naming the first stage that left none.
+        """
+        cands = [
+            filters.Candidate(
+                c.key,
+                c.count - taken.get(c.key, 0),
+                req.spec,
+                taken.get(c.key, 0),
+            )
+            for c in self._sorted()
+        ]
+        if not cands:
+            raise exception.PciRequestUnsatisfiable(
+                request_id=req.request_id,
+                reason=f"{req.describe()}: the host has no whitelisted "
+                "PCI devices",
+                stage=filters.STAGE_COUNT,
+            )
+        # Pools at zero stay candidates: the filters then name the
+        # criterion, and an emptied pool is explained by the count
+        # stage (in use, taken earlier, or the PF/VF rule), which a
+        # blanket "no free devices" would hide.
+        for flt in filters.POOL_FILTERS:
+            narrowed = flt.select(cands, req, ctx)
+            if not narrowed:
                 raise exception.PciRequestUnsatisfiable(
                     request_id=req.request_id,
-                    reason=f"{req.describe()}: the host has no whitelisted "
-                    "PCI devices",
-                    stage=filters.STAGE_COUNT,
+                    reason=f"{req.describe()}: "
+                    + flt.explain(cands, req, ctx),
+                    stage=flt.stage,
                 )
-            # Pools at zero stay candidates: the filters then name the
-            # criterion, and an emptied pool is explained by the count
-            # stage (in use, taken earlier, or the PF/VF rule), which a
-            # blanket "no free devices" would hide.
-            for flt in filters.POOL_FILTERS:
-                narrowed = flt.select(cands, req, ctx)
-                if not narrowed:
-                    raise exception.PciRequestUnsatisfiable(
-                        request_id=req.request_id,
-                        reason=f"{req.describe()}: "
-                        + flt.explain(cands, req, ctx),
-                        stage=flt.stage,
-                    )
-                cands = narrowed
-            need = req.count
-            takes: list[tuple[PoolKey, int]] = []
-            for cand in cands:
-                n = min(need, cand.free)
-                if n <= 0:
-                    continue
-                taken[cand.key] = taken.get(cand.key, 0) + n
-                takes.append((cand.key, n))
-                need -= n
-                if need == 0:
-                    break
-            out.append(Selection(req, tuple(takes)))
-        return out
+            cands = narrowed
+        return cands
 
     def apply(
         self,
@@ -302,6 +305,23 @@ class PciStats:
         return stats
 
 
+def _take(
+    cands: Sequence[filters.Candidate], need: int, taken: dict[PoolKey, int]
+) -> tuple[tuple[PoolKey, int], ...]:
+    """Take ``need`` devices from the candidates in order; note ``taken``."""
+    takes: list[tuple[PoolKey, int]] = []
+    for cand in cands:
+        n = min(need, cand.free)
+        if n <= 0:
+            continue
+        taken[cand.key] = taken.get(cand.key, 0) + n
+        takes.append((cand.key, n))
+        need -= n
+        if need == 0:
+            break
+    return tuple(takes)
+
+
 def _parse_pool(entry: object, where: str) -> tuple[PoolKey, int]:
     def bad(reason: str) -> exception.InvalidPciStats:
         return exception.InvalidPciStats(source=where, reason=reason)
@@ -323,27 +343,32 @@ def _parse_pool(entry: object, where: str) -> tuple[PoolKey, int]:
     count = entry["count"]
     if type(count) is not int or count < 0:
         raise bad(f"count {count!r} is not a non-negative integer")
-    tags = entry["tags"]
-    if not isinstance(tags, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in tags.items()
-    ):
-        raise bad(f"tags {tags!r} is not an object of strings")
-    tags = dict(tags)
-    try:
-        dev_type = DevType(tags.pop("dev_type"))
-    except KeyError:
-        raise bad("tags has no dev_type") from None
-    except ValueError:
-        raise bad(
-            f"dev_type {entry['tags']['dev_type']!r} is unknown"
-        ) from None
-    physnet = tags.pop("physical_network", None)
+    dev_type, physnet, tags = _pool_tags(entry["tags"], bad)
     key = PoolKey(
         vendor_id=vendor,
         product_id=product,
         numa_node=numa,
         dev_type=dev_type,
         physical_network=physnet,
-        tags=tuple(sorted(tags.items())),
+        tags=tags,
     )
     return key, count
+
+
+def _pool_tags(
+    raw: object, bad: Callable[[str], exception.InvalidPciStats]
+) -> tuple[DevType, str | None, tuple[tuple[str, str], ...]]:
+    """A pool's JSON ``tags``: dev_type, physical network, the others."""
+    if not isinstance(raw, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in raw.items()
+    ):
+        raise bad(f"tags {raw!r} is not an object of strings")
+    tags = dict(raw)
+    try:
+        dev_type = DevType(tags.pop("dev_type"))
+    except KeyError:
+        raise bad("tags has no dev_type") from None
+    except ValueError:
+        raise bad(f"dev_type {raw['dev_type']!r} is unknown") from None
+    physnet = tags.pop("physical_network", None)
+    return dev_type, physnet, tuple(sorted(tags.items()))
