@@ -9,7 +9,9 @@ Decoding the option's values into entries and the field helpers shared
 with ``[pci] alias`` live in :mod:`sriovirt.pci.config_entries`, the
 address matchers in :mod:`sriovirt.pci.address_match`, the tag
 vocabulary in :mod:`sriovirt.pci.tags`; this module decides what one
-entry means.
+entry means.  It is a little over 400 lines because that is one
+concept: the entry's fields, how they are checked and how they select
+a device (matching and explaining it) are read together.
 
 This module must not read sysfs or any other host state: ``devname`` is
 resolved from the :class:`~sriovirt.pci.device.HostPciDevice` fields the
@@ -240,13 +242,7 @@ def _parse_entry(
     ]
     vendor_id = _optional_id(data, "vendor_id")
     product_id = _optional_id(data, "product_id")
-    if "address" in data and "devname" in data:
-        raise SpecFieldError(
-            "address/devname",
-            "address and devname are mutually exclusive; keep one",
-        )
-    address = parse_address(data["address"]) if "address" in data else None
-    devname = _parse_devname(data["devname"]) if "devname" in data else None
+    address, devname = _parse_location(data)
     _refuse_reserved(data)
     tags, typos = _parse_tags(data)
     warnings.extend(
@@ -277,6 +273,22 @@ def _as_object(entry: object) -> dict[str, object]:
         if not isinstance(key, str):
             raise SpecFieldError("entry", f"key {key!r} is not a string")
     return entry
+
+
+def _parse_location(
+    data: dict[str, object],
+) -> tuple[AddressMatcher | None, str | None]:
+    """The ``address`` matcher or the ``devname``: one at most."""
+    if "address" in data and "devname" in data:
+        raise SpecFieldError(
+            "address/devname",
+            "address and devname are mutually exclusive; keep one",
+        )
+    if "address" in data:
+        return parse_address(data["address"]), None
+    if "devname" in data:
+        return None, _parse_devname(data["devname"])
+    return None, None
 
 
 def _optional_id(data: dict[str, object], key: str) -> str | None:
