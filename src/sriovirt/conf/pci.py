@@ -14,7 +14,8 @@ from collections import deque
 
 from oslo_config import cfg
 
-from sriovirt.pci.devspec import DEFAULT_OPTION, OptionValue
+from sriovirt.pci.config_entries import OptionValue
+from sriovirt.pci.devspec import DEFAULT_OPTION
 
 pci_group = cfg.OptGroup(
     "pci", title="PCI passthrough", help="PCI and SR-IOV device options."

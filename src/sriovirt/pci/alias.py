@@ -24,21 +24,21 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from sriovirt import exception
-from sriovirt.pci.device import DevType
-from sriovirt.pci.devspec import (
-    MAX_TAG,
+from sriovirt.pci.config_entries import (
     EntryOrigin,
     SpecFieldError,
     check_text,
     config_error,
     describe_json,
     iter_config_entries,
-    parse_bool,
+    parse_bool_tag,
     parse_hex_id,
     render_json,
     suggest,
 )
+from sriovirt.pci.device import DevType
 from sriovirt.pci.request import NumaPolicy
+from sriovirt.pci.tags import MAX_TAG
 
 # NumaPolicy is re-exported: an alias's policy is the one its requests
 # carry, so both modules share one enum.
@@ -189,20 +189,25 @@ def _parse(
         )
         if previous is None:
             first_seen[parsed.name] = entry.origin
-            merged[parsed.name] = PciAlias(
-                name=parsed.name,
-                device_type=parsed.device_type,
-                numa_policy=parsed.numa_policy,
-                specs=(parsed.spec,),
-            )
-        else:
-            merged[parsed.name] = PciAlias(
-                name=previous.name,
-                device_type=previous.device_type,
-                numa_policy=previous.numa_policy or parsed.numa_policy,
-                specs=(*previous.specs, parsed.spec),
-            )
+        merged[parsed.name] = _merge(previous, parsed)
     return merged
+
+
+def _merge(previous: PciAlias | None, parsed: _Entry) -> PciAlias:
+    """The alias ``parsed`` defines or extends (it agrees, checked)."""
+    if previous is None:
+        return PciAlias(
+            name=parsed.name,
+            device_type=parsed.device_type,
+            numa_policy=parsed.numa_policy,
+            specs=(parsed.spec,),
+        )
+    return PciAlias(
+        name=previous.name,
+        device_type=previous.device_type,
+        numa_policy=previous.numa_policy or parsed.numa_policy,
+        specs=(*previous.specs, parsed.spec),
+    )
 
 
 def _check_agrees(
@@ -245,6 +250,25 @@ def _parse_entry(data: object) -> _Entry:
                 + (f" (did you mean {hint!r}?)" if hint else "")
                 + f"; allowed keys: {', '.join(_KEYS)}",
             )
+    name = _parse_name(data)
+    device_type = _optional_enum(data, "device_type", DevType)
+    numa_policy = _optional_enum(data, "numa_policy", NumaPolicy)
+    spec = PciAliasSpec(
+        vendor_id=_optional_id(data, "vendor_id"),
+        product_id=_optional_id(data, "product_id"),
+        resource_class=_optional_str(data, "resource_class"),
+        traits=_optional_str(data, "traits"),
+        live_migratable=(
+            parse_bool_tag(data["live_migratable"], "live_migratable")
+            if "live_migratable" in data
+            else None
+        ),
+    )
+    return _Entry(name, device_type, numa_policy, spec)
+
+
+def _parse_name(data: dict[object, object]) -> str:
+    """The alias name: a non-empty string a flavor can write."""
     if "name" not in data:
         raise SpecFieldError("name", "every alias needs a name")
     name = data["name"]
@@ -266,20 +290,7 @@ def _parse_entry(data: object) -> _Entry:
             f"{render_json(name)} cannot contain ':' or ',': a flavor's "
             "pci_passthrough:alias=NAME:COUNT,... could never name it",
         )
-    device_type = _optional_enum(data, "device_type", DevType)
-    numa_policy = _optional_enum(data, "numa_policy", NumaPolicy)
-    spec = PciAliasSpec(
-        vendor_id=_optional_id(data, "vendor_id"),
-        product_id=_optional_id(data, "product_id"),
-        resource_class=_optional_str(data, "resource_class"),
-        traits=_optional_str(data, "traits"),
-        live_migratable=(
-            parse_bool(data["live_migratable"], "live_migratable")
-            if "live_migratable" in data
-            else None
-        ),
-    )
-    return _Entry(name, device_type, numa_policy, spec)
+    return name
 
 
 def _optional_id(data: dict[object, object], key: str) -> str | None:

@@ -25,7 +25,7 @@ from typing import Final
 from sriovirt import exception
 from sriovirt.pci.address import PciAddress
 
-_HEX_ID = re.compile(r"[0-9a-f]{4}")
+_HEX_ID = re.compile(r"(?:0x)?([0-9a-f]{1,4})")
 
 
 class DevType(enum.StrEnum):
@@ -36,17 +36,26 @@ class DevType(enum.StrEnum):
     PCI = "type-PCI"
 
 
-def normalize_id(value: object, *, field: str, address: object) -> str:
-    """Return a vendor/product id as 4 lowercase hex digits.
+def hex_id(value: object) -> str | None:
+    """A vendor/product id as 4 lowercase hex digits, else ``None``.
 
-    Accepts ``"8086"``, ``"0x8086"``, shorter ids (``"15"`` is
-    ``"0015"``) and any case; anything else, an empty id included, is an
-    :class:`~sriovirt.exception.InvalidHostDevice`.
+    The one normaliser of PCI ids (device_spec, aliases, requests, pools
+    and the inventory all use it): accepts ``"8086"``, ``"0x8086"``,
+    shorter ids (``"15"`` is ``"0015"``), any case and surrounding
+    spaces; anything else, an empty id included, is ``None``.
     """
     if isinstance(value, str):
-        text = value.strip().lower().removeprefix("0x")
-        if text and _HEX_ID.fullmatch(text.zfill(4)):
-            return text.zfill(4)
+        found = _HEX_ID.fullmatch(value.strip().lower())
+        if found is not None:
+            return found.group(1).zfill(4)
+    return None
+
+
+def normalize_id(value: object, *, field: str, address: object) -> str:
+    """:func:`hex_id`, or :class:`~sriovirt.exception.InvalidHostDevice`."""
+    normal = hex_id(value)
+    if normal is not None:
+        return normal
     raise exception.InvalidHostDevice(
         address=address,
         reason=f"{field} {value!r} is not a 4-digit hex id",

@@ -20,20 +20,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from sriovirt.pci.device import DevType
+from sriovirt.pci.pool import PoolKey
 from sriovirt.pci.request import (
     PF_ITEM,
     REMOTE_MANAGED_ITEM,
     TRUSTED_ITEM,
     NumaPolicy,
     PciRequest,
-    RequestSpec,
+    SpecAlternative,
 )
-
-if TYPE_CHECKING:
-    from sriovirt.pci.stats import PoolKey
 
 #: Stage names, as reported in ``PciRequestUnsatisfiable.stage``.
 STAGE_SPEC: Final = "spec"
@@ -55,7 +53,7 @@ class Candidate:
     #: Devices of the pool not yet taken by this call's earlier requests.
     free: int
     #: The request's alternatives this pool still satisfies.
-    alts: tuple[RequestSpec, ...]
+    alts: tuple[SpecAlternative, ...]
     #: Devices of the pool this call's earlier requests already took.
     taken: int = 0
 
@@ -83,7 +81,7 @@ class PoolFilter:
 
 def _narrow(
     candidates: Sequence[Candidate],
-    keep: Callable[[RequestSpec, PoolKey], bool],
+    keep: Callable[[SpecAlternative, PoolKey], bool],
 ) -> list[Candidate]:
     out = []
     for cand in candidates:
@@ -112,14 +110,14 @@ def _spec_select(
     return _narrow(cands, lambda a, k: a.spec_items <= k.items)
 
 
-def _criteria(alt: RequestSpec) -> list[tuple[str, str]]:
+def _criteria(alt: SpecAlternative) -> list[tuple[str, str]]:
     order = ("physical_network", "dev_type", "vendor_id", "product_id")
     items = dict(alt.spec_items)
     first = [(name, items.pop(name)) for name in order if name in items]
     return first + sorted(items.items())
 
 
-def _explain_alt(alt: RequestSpec, keys: Sequence[PoolKey]) -> str:
+def _explain_alt(alt: SpecAlternative, keys: Sequence[PoolKey]) -> str:
     remaining = list(keys)
     for name, value in _criteria(alt):
         matching = [k for k in remaining if (name, value) in k.items]

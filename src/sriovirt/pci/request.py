@@ -4,7 +4,7 @@ A :class:`PciRequest` is one ask (usually one SR-IOV port): ``count``
 devices that match any one of its ``spec`` alternatives.  Specs arrive as
 Nova writes them, a list of dicts such as
 ``[{"physical_network": "physnet1", "dev_type": "type-VF"}]``, and are
-normalised once, at construction, into :class:`RequestSpec` values that
+normalised once, at construction, into :class:`SpecAlternative` values that
 also carry the pre-computed sets the pool matching needs.  Matching code
 (:mod:`sriovirt.pci.filters`, :mod:`sriovirt.pci.stats`) must therefore
 never re-parse a spec per call.
@@ -21,11 +21,8 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from sriovirt import exception
-from sriovirt.pci.device import DevType, normalize_id
-from sriovirt.pci.devspec import BOOLEAN_TAGS
-
-_TRUE: Final = frozenset({"true", "yes", "on", "1"})
-_FALSE: Final = frozenset({"false", "no", "off", "0"})
+from sriovirt.pci.device import DevType, hex_id
+from sriovirt.pci.tags import BOOLEAN_TAGS, parse_bool
 
 #: Keys with their own field (not tags).
 _FIELDS: Final = ("vendor_id", "product_id", "dev_type", "physical_network")
@@ -50,20 +47,17 @@ def _bad(request_id: str, reason: str) -> exception.InvalidPciRequest:
 
 
 def _bool_tag(key: str, value: object, request_id: str) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in _TRUE:
-            return "true"
-        if text in _FALSE:
-            return "false"
+    parsed = parse_bool(value)
+    if parsed is not None:
+        return "true" if parsed else "false"
     raise _bad(request_id, f"spec {key}={value!r} is not a boolean")
 
 
 @dataclass(frozen=True, slots=True)
-class RequestSpec:
+class SpecAlternative:
     """One normalised alternative of a request's ``spec``.
+
+    (Not called ``RequestSpec``: that is the scheduler's whole request.)
 
     The ``init=False`` fields are derived once in ``__post_init__`` and
     let a pool be tested with two set operations:
@@ -133,68 +127,18 @@ class RequestSpec:
     @classmethod
     def parse(
         cls, entry: Mapping[str, object], *, request_id: str = "<new>"
-    ) -> RequestSpec:
+    ) -> SpecAlternative:
         """Normalise one spec dict; :class:`InvalidPciRequest` if bad."""
         if not isinstance(entry, Mapping):
             raise _bad(
                 request_id, f"spec entry {entry!r} is not a JSON object"
             )
-        ids: dict[str, str | None] = {"vendor_id": None, "product_id": None}
-        for name in ids:
-            value = entry.get(name)
-            if value is None or value == "*":
-                continue
-            try:
-                ids[name] = normalize_id(value, field=name, address="-")
-            except exception.InvalidHostDevice:
-                raise _bad(
-                    request_id,
-                    f"spec {name}={value!r} is not a 4-digit hex id",
-                ) from None
-        dev_type: DevType | None = None
-        raw_type = entry.get("dev_type")
-        if raw_type is not None and not isinstance(raw_type, str):
-            raw_type = repr(raw_type)
-        if raw_type is not None:
-            try:
-                dev_type = DevType(str(raw_type))
-            except ValueError:
-                raise _bad(
-                    request_id,
-                    f"spec dev_type={raw_type!r} is not one of "
-                    f"{', '.join(t.value for t in DevType)}",
-                ) from None
-        physnet = entry.get("physical_network")
-        if physnet is not None and (
-            not isinstance(physnet, str) or not physnet
-        ):
-            raise _bad(
-                request_id,
-                f"spec physical_network={physnet!r} is not a non-empty string",
-            )
-        tags: list[tuple[str, str]] = []
-        for key, value in entry.items():
-            if key in _FIELDS:
-                continue
-            if not isinstance(key, str) or not key:
-                raise _bad(request_id, f"spec key {key!r} is not a name")
-            # The whitelist's boolean tags: a request normalises exactly
-            # those, or its "yes" would never meet a pool's "true".
-            if key in BOOLEAN_TAGS:
-                tags.append((key, _bool_tag(key, value, request_id)))
-            elif isinstance(value, str):
-                tags.append((key, value))
-            else:
-                raise _bad(
-                    request_id,
-                    f"spec {key}={value!r} must be a string",
-                )
         return cls(
-            vendor_id=ids["vendor_id"],
-            product_id=ids["product_id"],
-            dev_type=dev_type,
-            physical_network=physnet,
-            tags=tuple(sorted(tags)),
+            vendor_id=_spec_id(entry, "vendor_id", request_id),
+            product_id=_spec_id(entry, "product_id", request_id),
+            dev_type=_spec_dev_type(entry, request_id),
+            physical_network=_spec_physnet(entry, request_id),
+            tags=_spec_tags(entry, request_id),
         )
 
     def to_dict(self) -> dict[str, str]:
@@ -210,7 +154,72 @@ class RequestSpec:
         return ", ".join(f"{k}={v}" for k, v in sorted(self.to_dict().items()))
 
 
-SpecInput = Mapping[str, object] | RequestSpec
+def _spec_id(
+    entry: Mapping[str, object], name: str, request_id: str
+) -> str | None:
+    value = entry.get(name)
+    if value is None or value == "*":
+        return None
+    normal = hex_id(value)
+    if normal is None:
+        raise _bad(
+            request_id, f"spec {name}={value!r} is not a 4-digit hex id"
+        )
+    return normal
+
+
+def _spec_dev_type(
+    entry: Mapping[str, object], request_id: str
+) -> DevType | None:
+    raw_type = entry.get("dev_type")
+    if raw_type is None:
+        return None
+    if not isinstance(raw_type, str):
+        raw_type = repr(raw_type)
+    try:
+        return DevType(raw_type)
+    except ValueError:
+        raise _bad(
+            request_id,
+            f"spec dev_type={raw_type!r} is not one of "
+            f"{', '.join(t.value for t in DevType)}",
+        ) from None
+
+
+def _spec_physnet(entry: Mapping[str, object], request_id: str) -> str | None:
+    physnet = entry.get("physical_network")
+    if physnet is None:
+        return None
+    if not isinstance(physnet, str) or not physnet:
+        raise _bad(
+            request_id,
+            f"spec physical_network={physnet!r} is not a non-empty string",
+        )
+    return physnet
+
+
+def _spec_tags(
+    entry: Mapping[str, object], request_id: str
+) -> tuple[tuple[str, str], ...]:
+    """Every key without a field of its own, sorted; booleans normalised."""
+    tags: list[tuple[str, str]] = []
+    for key, value in entry.items():
+        if key in _FIELDS:
+            continue
+        if not isinstance(key, str) or not key:
+            raise _bad(request_id, f"spec key {key!r} is not a name")
+        # The whitelist's boolean tags: a request normalises exactly
+        # those, or its "yes" would never meet a pool's "true".
+        if key in BOOLEAN_TAGS:
+            tags.append((key, _bool_tag(key, value, request_id)))
+        elif isinstance(value, str):
+            tags.append((key, value))
+        else:
+            raise _bad(request_id, f"spec {key}={value!r} must be a string")
+    return tuple(sorted(tags))
+
+
+SpecInput = Mapping[str, object] | SpecAlternative
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -219,12 +228,12 @@ class PciRequest:
 
     Keyword-only: ``PciRequest(count=1, spec=[{...}], request_id=None,
     requester_id=None, numa_policy=None)``.  ``spec`` accepts dicts (or
-    :class:`RequestSpec` values) and is stored as a tuple of
-    :class:`RequestSpec`.  ``request_id`` defaults to a fresh uuid4.
+    :class:`SpecAlternative` values) and is stored as a tuple of
+    :class:`SpecAlternative`.  ``request_id`` defaults to a fresh uuid4.
     """
 
     count: int
-    spec: tuple[RequestSpec, ...]
+    spec: tuple[SpecAlternative, ...]
     request_id: str
     #: The port id for SR-IOV ports.
     requester_id: str | None
@@ -239,44 +248,13 @@ class PciRequest:
         requester_id: str | None = None,
         numa_policy: str | None = None,
     ) -> None:
-        if request_id is None:
-            request_id = str(uuid.uuid4())
-        elif not isinstance(request_id, str):
-            raise _bad(repr(request_id), "request_id must be a uuid string")
-        else:
-            try:
-                uuid.UUID(request_id)
-            except ValueError:
-                raise _bad(
-                    repr(request_id), "request_id is not a uuid"
-                ) from None
+        request_id = _request_id(request_id)
         if type(count) is not int or count < 1:
             raise _bad(
                 request_id, f"count {count!r} is not a positive integer"
             )
-        if isinstance(spec, Mapping | str) or not isinstance(spec, Iterable):
-            raise _bad(
-                request_id,
-                f"spec {spec!r} must be a list of JSON objects",
-            )
-        specs = tuple(
-            s
-            if isinstance(s, RequestSpec)
-            else RequestSpec.parse(s, request_id=request_id)
-            for s in spec
-        )
-        if not specs:
-            raise _bad(request_id, "spec needs at least one entry")
-        policy: NumaPolicy | None = None
-        if numa_policy is not None:
-            try:
-                policy = NumaPolicy(numa_policy)
-            except ValueError:
-                raise _bad(
-                    request_id,
-                    f"numa_policy {numa_policy!r} is not one of "
-                    f"{', '.join(p.value for p in NumaPolicy)}",
-                ) from None
+        specs = _alternatives(spec, request_id)
+        policy = _numa_policy(numa_policy, request_id)
         if requester_id is not None and not isinstance(requester_id, str):
             raise _bad(
                 request_id, f"requester_id {requester_id!r} is not a string"
@@ -295,3 +273,50 @@ class PciRequest:
         """Short human text: ``2 x (physical_network=physnet1) or (...)``."""
         alternatives = " or ".join(f"({s})" for s in self.spec)
         return f"{self.count} x {alternatives}"
+
+
+def _request_id(request_id: object) -> str:
+    """``request_id`` checked to be a uuid string, or a fresh uuid4."""
+    if request_id is None:
+        return str(uuid.uuid4())
+    if not isinstance(request_id, str):
+        raise _bad(repr(request_id), "request_id must be a uuid string")
+    try:
+        uuid.UUID(request_id)
+    except ValueError:
+        raise _bad(repr(request_id), "request_id is not a uuid") from None
+    return request_id
+
+
+def _alternatives(
+    spec: Iterable[SpecInput], request_id: str
+) -> tuple[SpecAlternative, ...]:
+    if isinstance(spec, Mapping | str) or not isinstance(spec, Iterable):
+        raise _bad(
+            request_id,
+            f"spec {spec!r} must be a list of JSON objects",
+        )
+    specs = tuple(
+        s
+        if isinstance(s, SpecAlternative)
+        else SpecAlternative.parse(s, request_id=request_id)
+        for s in spec
+    )
+    if not specs:
+        raise _bad(request_id, "spec needs at least one entry")
+    return specs
+
+
+def _numa_policy(
+    numa_policy: str | None, request_id: str
+) -> NumaPolicy | None:
+    if numa_policy is None:
+        return None
+    try:
+        return NumaPolicy(numa_policy)
+    except ValueError:
+        raise _bad(
+            request_id,
+            f"numa_policy {numa_policy!r} is not one of "
+            f"{', '.join(p.value for p in NumaPolicy)}",
+        ) from None

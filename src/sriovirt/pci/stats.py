@@ -21,102 +21,23 @@ relations (that is the tracker's job): it only counts.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Final
 
 from sriovirt import exception
 from sriovirt.pci import filters
-from sriovirt.pci.device import DevType, normalize_id
-from sriovirt.pci.request import NumaPolicy, PciRequest
+from sriovirt.pci.device import DevType, hex_id
+from sriovirt.pci.filters import numa_allows
+from sriovirt.pci.pool import Pool, PoolKey, Selection
+from sriovirt.pci.request import PciRequest
+
+# The pool values live in pool.py (stats, filters and the tracker share
+# them); they are re-exported because callers met them here first.
+__all__ = ["PciStats", "Pool", "PoolKey", "Selection"]
 
 _POOL_FIELDS: Final = frozenset(
     {"vendor_id", "product_id", "numa_node", "count", "tags"}
 )
-
-
-@dataclass(frozen=True, slots=True)
-class PoolKey:
-    """What makes devices interchangeable for a request."""
-
-    vendor_id: str
-    product_id: str
-    numa_node: int | None
-    dev_type: DevType
-    physical_network: str | None = None
-    #: The other tags of the matching entry, sorted ``(name, value)``.
-    tags: tuple[tuple[str, str], ...] = ()
-
-    #: Every ``(name, value)`` a request spec may test, for subset checks.
-    items: frozenset[tuple[str, str]] = field(
-        init=False, repr=False, compare=False
-    )
-    _hash: int = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        items = {
-            ("vendor_id", self.vendor_id),
-            ("product_id", self.product_id),
-            ("dev_type", self.dev_type.value),
-        }
-        if self.physical_network is not None:
-            items.add(("physical_network", self.physical_network))
-        items.update(self.tags)
-        object.__setattr__(self, "items", frozenset(items))
-        object.__setattr__(
-            self,
-            "_hash",
-            hash(
-                (
-                    self.vendor_id,
-                    self.product_id,
-                    self.numa_node,
-                    self.dev_type,
-                    self.physical_network,
-                    self.tags,
-                )
-            ),
-        )
-
-    def __hash__(self) -> int:
-        # Cached: keys are hashed on every device state change.
-        return self._hash
-
-    def sort_key(self) -> tuple[object, ...]:
-        return (
-            self.vendor_id,
-            self.product_id,
-            self.numa_node is None,
-            self.numa_node or 0,
-            self.dev_type.value,
-            self.physical_network or "",
-            self.tags,
-        )
-
-    def tag_dict(self) -> dict[str, str]:
-        """``tags`` of the JSON form: dev_type, physical_network, others."""
-        out = dict(self.tags)
-        out["dev_type"] = self.dev_type.value
-        if self.physical_network is not None:
-            out["physical_network"] = self.physical_network
-        return out
-
-
-@dataclass(frozen=True, slots=True)
-class Pool:
-    """A reported pool: key and (non-zero) count of free devices."""
-
-    key: PoolKey
-    count: int
-
-
-@dataclass(frozen=True, slots=True)
-class Selection:
-    """What :meth:`PciStats.select` picked for one request."""
-
-    request: PciRequest
-    #: ``(pool key, devices)`` in the order they were taken.
-    takes: tuple[tuple[PoolKey, int], ...]
 
 
 class _Cell:
@@ -221,12 +142,6 @@ class PciStats:
         # allocation beyond the loop.  Equivalent to select() (a property
         # test holds them together).
         policy = req.numa_policy
-        if cells is None or policy is NumaPolicy.PREFERRED:
-            numa = 0
-        elif policy is NumaPolicy.REQUIRED or policy is NumaPolicy.SOCKET:
-            numa = 1
-        else:
-            numa = 2
         need = req.count
         alts = req.spec
         if len(alts) == 1:
@@ -242,11 +157,7 @@ class PciStats:
                     c.count
                     and required <= c.items
                     and forbidden.isdisjoint(c.items)
-                    and (
-                        numa == 0
-                        or c.numa_node in cells  # type: ignore[operator]
-                        or (numa == 2 and c.numa_node is None)
-                    )
+                    and numa_allows(policy, cells, c.numa_node)
                 ):
                     need -= c.count
                     if need <= 0:
@@ -259,11 +170,7 @@ class PciStats:
                     a.required <= c.items and a.forbidden.isdisjoint(c.items)
                     for a in alts
                 )
-                and (
-                    numa == 0
-                    or c.numa_node in cells  # type: ignore[operator]
-                    or (numa == 2 and c.numa_node is None)
-                )
+                and numa_allows(policy, cells, c.numa_node)
             ):
                 need -= c.count
                 if need <= 0:
@@ -287,49 +194,52 @@ class PciStats:
         taken: dict[PoolKey, int] = {}
         out: list[Selection] = []
         for req in requests:
-            cands = [
-                filters.Candidate(
-                    c.key,
-                    c.count - taken.get(c.key, 0),
-                    req.spec,
-                    taken.get(c.key, 0),
-                )
-                for c in self._sorted()
-            ]
-            if not cands:
+            cands = self._candidates(req, taken, ctx)
+            out.append(Selection(req, _take(cands, req.count, taken)))
+        return out
+
+    def _candidates(
+        self,
+        req: PciRequest,
+        taken: Mapping[PoolKey, int],
+        ctx: filters.FilterContext,
+    ) -> list[filters.Candidate]:
+        """The pools left for ``req`` after every filter, in order.
+
+        Raises :class:`~sriovirt.exception.PciRequestUnsatisfiable`
+        naming the first stage that left none.
+        """
+        cands = [
+            filters.Candidate(
+                c.key,
+                c.count - taken.get(c.key, 0),
+                req.spec,
+                taken.get(c.key, 0),
+            )
+            for c in self._sorted()
+        ]
+        if not cands:
+            raise exception.PciRequestUnsatisfiable(
+                request_id=req.request_id,
+                reason=f"{req.describe()}: the host has no whitelisted "
+                "PCI devices",
+                stage=filters.STAGE_COUNT,
+            )
+        # Pools at zero stay candidates: the filters then name the
+        # criterion, and an emptied pool is explained by the count
+        # stage (in use, taken earlier, or the PF/VF rule), which a
+        # blanket "no free devices" would hide.
+        for flt in filters.POOL_FILTERS:
+            narrowed = flt.select(cands, req, ctx)
+            if not narrowed:
                 raise exception.PciRequestUnsatisfiable(
                     request_id=req.request_id,
-                    reason=f"{req.describe()}: the host has no whitelisted "
-                    "PCI devices",
-                    stage=filters.STAGE_COUNT,
+                    reason=f"{req.describe()}: "
+                    + flt.explain(cands, req, ctx),
+                    stage=flt.stage,
                 )
-            # Pools at zero stay candidates: the filters then name the
-            # criterion, and an emptied pool is explained by the count
-            # stage (in use, taken earlier, or the PF/VF rule), which a
-            # blanket "no free devices" would hide.
-            for flt in filters.POOL_FILTERS:
-                narrowed = flt.select(cands, req, ctx)
-                if not narrowed:
-                    raise exception.PciRequestUnsatisfiable(
-                        request_id=req.request_id,
-                        reason=f"{req.describe()}: "
-                        + flt.explain(cands, req, ctx),
-                        stage=flt.stage,
-                    )
-                cands = narrowed
-            need = req.count
-            takes: list[tuple[PoolKey, int]] = []
-            for cand in cands:
-                n = min(need, cand.free)
-                if n <= 0:
-                    continue
-                taken[cand.key] = taken.get(cand.key, 0) + n
-                takes.append((cand.key, n))
-                need -= n
-                if need == 0:
-                    break
-            out.append(Selection(req, tuple(takes)))
-        return out
+            cands = narrowed
+        return cands
 
     def apply(
         self,
@@ -395,6 +305,23 @@ class PciStats:
         return stats
 
 
+def _take(
+    cands: Sequence[filters.Candidate], need: int, taken: dict[PoolKey, int]
+) -> tuple[tuple[PoolKey, int], ...]:
+    """Take ``need`` devices from the candidates in order; note ``taken``."""
+    takes: list[tuple[PoolKey, int]] = []
+    for cand in cands:
+        n = min(need, cand.free)
+        if n <= 0:
+            continue
+        taken[cand.key] = taken.get(cand.key, 0) + n
+        takes.append((cand.key, n))
+        need -= n
+        if need == 0:
+            break
+    return tuple(takes)
+
+
 def _parse_pool(entry: object, where: str) -> tuple[PoolKey, int]:
     def bad(reason: str) -> exception.InvalidPciStats:
         return exception.InvalidPciStats(source=where, reason=reason)
@@ -406,42 +333,42 @@ def _parse_pool(entry: object, where: str) -> tuple[PoolKey, int]:
         raise bad(f"missing {', '.join(sorted(missing))}")
     if unknown := keys - _POOL_FIELDS:
         raise bad(f"unknown key(s) {', '.join(sorted(unknown))}")
-    try:
-        vendor = normalize_id(
-            entry["vendor_id"], field="vendor_id", address=where
-        )
-        product = normalize_id(
-            entry["product_id"], field="product_id", address=where
-        )
-    except exception.InvalidHostDevice as exc:
-        raise bad(str(exc.kwargs.get("reason", exc))) from None
+    vendor, product = (hex_id(entry[f]) for f in ("vendor_id", "product_id"))
+    if vendor is None or product is None:
+        field = "vendor_id" if vendor is None else "product_id"
+        raise bad(f"{field} {entry[field]!r} is not a 4-digit hex id")
     numa = entry["numa_node"]
     if numa is not None and (type(numa) is not int or numa < 0):
         raise bad(f"numa_node {numa!r} is not a non-negative integer")
     count = entry["count"]
     if type(count) is not int or count < 0:
         raise bad(f"count {count!r} is not a non-negative integer")
-    tags = entry["tags"]
-    if not isinstance(tags, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in tags.items()
-    ):
-        raise bad(f"tags {tags!r} is not an object of strings")
-    tags = dict(tags)
-    try:
-        dev_type = DevType(tags.pop("dev_type"))
-    except KeyError:
-        raise bad("tags has no dev_type") from None
-    except ValueError:
-        raise bad(
-            f"dev_type {entry['tags']['dev_type']!r} is unknown"
-        ) from None
-    physnet = tags.pop("physical_network", None)
+    dev_type, physnet, tags = _pool_tags(entry["tags"], bad)
     key = PoolKey(
         vendor_id=vendor,
         product_id=product,
         numa_node=numa,
         dev_type=dev_type,
         physical_network=physnet,
-        tags=tuple(sorted(tags.items())),
+        tags=tags,
     )
     return key, count
+
+
+def _pool_tags(
+    raw: object, bad: Callable[[str], exception.InvalidPciStats]
+) -> tuple[DevType, str | None, tuple[tuple[str, str], ...]]:
+    """A pool's JSON ``tags``: dev_type, physical network, the others."""
+    if not isinstance(raw, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in raw.items()
+    ):
+        raise bad(f"tags {raw!r} is not an object of strings")
+    tags = dict(raw)
+    try:
+        dev_type = DevType(tags.pop("dev_type"))
+    except KeyError:
+        raise bad("tags has no dev_type") from None
+    except ValueError:
+        raise bad(f"dev_type {raw['dev_type']!r} is unknown") from None
+    physnet = tags.pop("physical_network", None)
+    return dev_type, physnet, tuple(sorted(tags.items()))

@@ -42,8 +42,9 @@ from sriovirt.pci.device import (
     HostPciDevice,
     PciDevice,
 )
+from sriovirt.pci.pool import PoolKey
 from sriovirt.pci.request import PciRequest
-from sriovirt.pci.stats import PciStats, PoolKey
+from sriovirt.pci.stats import PciStats
 
 LOG = logging.getLogger(__name__)
 

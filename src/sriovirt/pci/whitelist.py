@@ -29,17 +29,16 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from sriovirt import exception
 from sriovirt.pci.address import PciAddress
-from sriovirt.pci.device import DevType, HostPciDevice
-from sriovirt.pci.devspec import (
-    DEFAULT_OPTION,
-    AddressGlob,
+from sriovirt.pci.address_match import AddressGlob
+from sriovirt.pci.config_entries import (
     ConfigEntry,
-    DeviceSpec,
     EntryOrigin,
     OptionValue,
     iter_config_entries,
     iter_option_values,
 )
+from sriovirt.pci.device import DevType, HostPciDevice
+from sriovirt.pci.devspec import DEFAULT_OPTION, DeviceSpec
 
 LOG = logging.getLogger(__name__)
 
@@ -310,36 +309,43 @@ def _option_warnings(
             continue
         positions = [o.position for o in origins if o.option == option]
         old_positions.extend(positions)
-        one = count[option] == 1
-        if positions:
-            warnings.append(
-                f"{option} is deprecated: "
-                + ("its value is" if one else "its values are")
-                + f" read as {DEFAULT_OPTION} {_numbers(positions)}; move "
-                + ("it" if one else "them")
-                + f" to {DEFAULT_OPTION}"
-            )
-        else:
-            warnings.append(
-                f"{option} is deprecated: move its "
-                + ("value" if one else "values")
-                + f" to {DEFAULT_OPTION}"
-            )
-    if len(order) > 1:
-        names = (
-            f"{order[0]} and {order[1]} are both"
-            if len(order) == 2
-            else f"{', '.join(order[:-1])} and {order[-1]} are all"
+        warnings.append(
+            _deprecated_note(option, positions, one=count[option] == 1)
         )
-        if DEFAULT_OPTION in order and old_positions:
-            warnings.append(
-                f"{names} set: oslo.config merges them in this order, so "
-                f"{_numbers(sorted(old_positions))} of the deprecated names "
-                f"come before those of {DEFAULT_OPTION} and win when both "
-                "match a device"
-            )
-        else:
-            warnings.append(
-                f"{names} set: oslo.config merges them in this order"
-            )
+    if len(order) > 1:
+        warnings.append(_merge_note(order, old_positions))
     return warnings
+
+
+def _deprecated_note(option: str, positions: list[int], *, one: bool) -> str:
+    """A deprecated option name was used: where its entries went."""
+    if positions:
+        return (
+            f"{option} is deprecated: "
+            + ("its value is" if one else "its values are")
+            + f" read as {DEFAULT_OPTION} {_numbers(positions)}; move "
+            + ("it" if one else "them")
+            + f" to {DEFAULT_OPTION}"
+        )
+    return (
+        f"{option} is deprecated: move its "
+        + ("value" if one else "values")
+        + f" to {DEFAULT_OPTION}"
+    )
+
+
+def _merge_note(order: list[str], old_positions: list[int]) -> str:
+    """Several option names were set: the order oslo.config merges in."""
+    names = (
+        f"{order[0]} and {order[1]} are both"
+        if len(order) == 2
+        else f"{', '.join(order[:-1])} and {order[-1]} are all"
+    )
+    if DEFAULT_OPTION in order and old_positions:
+        return (
+            f"{names} set: oslo.config merges them in this order, so "
+            f"{_numbers(sorted(old_positions))} of the deprecated names "
+            f"come before those of {DEFAULT_OPTION} and win when both "
+            "match a device"
+        )
+    return f"{names} set: oslo.config merges them in this order"

@@ -4,8 +4,9 @@ A user asks for virtio packed virtqueues with the flavor extra spec
 ``hw:virtio_packed_ring`` or the image property ``hw_virtio_packed_ring``.
 This module turns those raw values into a decision:
 
-* values are parsed strictly (``true/false``, ``yes/no``, ``on/off``,
-  ``1/0``, ``t/f``, ``y/n`` in any case, or a real ``bool``); anything
+* values are parsed strictly, by :func:`sriovirt.pci.tags.parse_bool`
+  (``true/false``, ``yes/no``, ``on/off``, ``1/0``, ``t/f``, ``y/n`` in
+  any case, or a real ``bool``; a number is not a boolean); anything
   else is :class:`~sriovirt.exception.InvalidFlavorExtraSpec` or
   :class:`~sriovirt.exception.InvalidImageProperty` naming the key and
   the value.  The image is held to the flavor's rules (Nova is laxer
@@ -27,9 +28,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from oslo_utils import strutils
-
 from sriovirt import exception
+from sriovirt.pci.tags import parse_bool
 
 #: Flavor extra spec asking for packed virtqueues.
 FLAVOR_KEY = "hw:virtio_packed_ring"
@@ -42,19 +42,6 @@ _EXPECTED = (
 )
 
 
-def _strict_bool(value: object) -> bool | None:
-    """The boolean ``value`` spells, or None when it spells none."""
-    if value is None:
-        # bool_from_string would read str(None) == "None"; the callers
-        # treat None as unset before getting here, so None is "invalid".
-        return None
-    try:
-        result = strutils.bool_from_string(value, strict=True)
-    except ValueError:
-        return None
-    return bool(result)
-
-
 def parse_flavor_packed(extra_specs: Mapping[str, object]) -> bool | None:
     """``hw:virtio_packed_ring`` of a flavor: True, False or None (unset).
 
@@ -63,7 +50,7 @@ def parse_flavor_packed(extra_specs: Mapping[str, object]) -> bool | None:
     value = extra_specs.get(FLAVOR_KEY)
     if value is None:
         return None
-    result = _strict_bool(value)
+    result = parse_bool(value)
     if result is None:
         raise exception.InvalidFlavorExtraSpec(
             name=FLAVOR_KEY, value=value, reason=_EXPECTED
@@ -88,7 +75,7 @@ def strict_image_bool(name: str, value: object) -> bool:
     Raises :class:`~sriovirt.exception.InvalidImageProperty` naming
     ``name`` and ``value``.
     """
-    result = _strict_bool(value)
+    result = parse_bool(value)
     if result is None:
         raise exception.InvalidImageProperty(
             name=name, value=value, reason=_EXPECTED

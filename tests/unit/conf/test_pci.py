@@ -15,7 +15,7 @@ from oslo_config import cfg
 
 from sriovirt import conf, exception
 from sriovirt.conf import pci as pci_conf
-from sriovirt.pci.devspec import OptionValue
+from sriovirt.pci.config_entries import OptionValue
 from sriovirt.pci.whitelist import Whitelist
 
 OLD_DEFAULT = "[DEFAULT] pci_passthrough_whitelist"

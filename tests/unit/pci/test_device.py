@@ -16,6 +16,7 @@ from sriovirt.pci.device import (
     DevType,
     HostPciDevice,
     PciDevice,
+    hex_id,
     normalize_id,
 )
 
@@ -191,3 +192,12 @@ def test_bad_ids_are_refused(bad: object) -> None:
         normalize_id(bad, field="vendor_id", address="0000:81:00.0")
     assert f"vendor_id {bad!r} is not a 4-digit hex id" in str(err.value)
     assert "0000:81:00.0" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [("0X8086", "8086"), ("f", "000f"), ("0x", None), ("*", None), (1, None)],
+)
+def test_one_hex_id_normaliser(given: object, expected: str | None) -> None:
+    # device_spec, aliases, requests and pool JSON read ids through it.
+    assert hex_id(given) == expected

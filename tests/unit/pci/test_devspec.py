@@ -13,14 +13,10 @@ from hypothesis import strategies as st
 
 from sriovirt import exception
 from sriovirt.pci.address import PciAddress
+from sriovirt.pci.address_match import AddressGlob, AddressRegex
+from sriovirt.pci.config_entries import EntryOrigin
 from sriovirt.pci.device import DevType, HostPciDevice
-from sriovirt.pci.devspec import (
-    KNOWN_KEYS,
-    AddressGlob,
-    AddressRegex,
-    DeviceSpec,
-    EntryOrigin,
-)
+from sriovirt.pci.devspec import DEFAULT_OPTION, KNOWN_KEYS, DeviceSpec
 from sriovirt.pci.whitelist import Whitelist
 
 A = PciAddress.parse
@@ -237,7 +233,7 @@ def test_spec_is_hashable_and_comparable() -> None:
     assert a == b
     assert hash(a) == hash(b)
     assert a != DeviceSpec.parse(
-        {"vendor_id": "8086"}, EntryOrigin(position=2)
+        {"vendor_id": "8086"}, EntryOrigin(DEFAULT_OPTION, position=2)
     )
 
 

@@ -7,8 +7,9 @@ import pytest
 from sriovirt import exception
 from sriovirt.pci import filters
 from sriovirt.pci.device import DevType
+from sriovirt.pci.pool import Pool, PoolKey
 from sriovirt.pci.request import PciRequest
-from sriovirt.pci.stats import PciStats, Pool, PoolKey
+from sriovirt.pci.stats import PciStats
 
 
 def key(

@@ -9,8 +9,8 @@ import pytest
 
 from sriovirt import exception
 from sriovirt.pci.device import DevType
-from sriovirt.pci.devspec import BOOLEAN_TAGS
-from sriovirt.pci.request import NumaPolicy, PciRequest, RequestSpec
+from sriovirt.pci.request import NumaPolicy, PciRequest, SpecAlternative
+from sriovirt.pci.tags import BOOLEAN_TAGS
 
 RID = "0f0e0d0c-0b0a-4908-8706-050403020100"
 
@@ -42,7 +42,7 @@ def test_spec_is_normalised_and_immutable() -> None:
     )
     (spec,) = req.spec
     assert isinstance(req.spec, tuple)
-    assert spec == RequestSpec(
+    assert spec == SpecAlternative(
         vendor_id="8086",
         product_id="154c",
         dev_type=DevType.VF,
@@ -138,3 +138,20 @@ def test_boolean_tags_are_the_whitelists(tag: str) -> None:
     # the same ones or "yes" would never meet the pool's "true".
     (spec,) = PciRequest(spec=[{tag: "yes"}]).spec
     assert spec.tags == ((tag, "true"),)
+
+
+@pytest.mark.parametrize(
+    ("word", "want"),
+    [("t", "true"), ("Y", "true"), (" f ", "false"), ("N", "false")],
+)
+def test_boolean_tags_take_the_whitelists_words(word: str, want: str) -> None:
+    # One vocabulary (sriovirt.pci.tags): a request reads "y" and "t" as
+    # the device_spec entry that made the pool does; they were rejected.
+    (spec,) = PciRequest(spec=[{"trusted": word}]).spec
+    assert spec.tags == (("trusted", want),)
+
+
+@pytest.mark.parametrize("word", ["2", "yess", "", 1])
+def test_boolean_tag_not_a_boolean(word: object) -> None:
+    with pytest.raises(exception.InvalidPciRequest, match="not a boolean"):
+        PciRequest(spec=[{"trusted": word}])

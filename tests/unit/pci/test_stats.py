@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 from sriovirt import exception
 from sriovirt.pci.address import PciAddress
 from sriovirt.pci.device import DevType, HostPciDevice
+from sriovirt.pci.pool import Pool, PoolKey
 from sriovirt.pci.request import PciRequest
-from sriovirt.pci.stats import PciStats, Pool, PoolKey
+from sriovirt.pci.stats import PciStats
 from sriovirt.pci.tracker import PciTracker
 from sriovirt.pci.whitelist import Whitelist
 
@@ -253,7 +254,7 @@ def test_json_round_trip(pools: dict[PoolKey, int]) -> None:
 #
 # The properties above compare PciStats with itself (support vs apply).
 # These compute what the answer must be from the raw inputs, with the
-# documented rules written out again here, never through RequestSpec,
+# documented rules written out again here, never through SpecAlternative,
 # pool items or the filter chain.
 
 

@@ -19,8 +19,8 @@ from sriovirt.pci.device import (
     HostPciDevice,
     PciDevice,
 )
+from sriovirt.pci.pool import PoolKey
 from sriovirt.pci.request import PciRequest
-from sriovirt.pci.stats import PoolKey
 from sriovirt.pci.tracker import DeviceRecord, PciTracker, SyncResult
 from sriovirt.pci.whitelist import Whitelist
 

@@ -20,11 +20,27 @@ TRUE_SPELLINGS = [
     "on",
     "On",
     " true ",
+    "t",
+    "Y",
     True,
-    1,
 ]
-FALSE_SPELLINGS = ["false", "False", "no", "NO", "0", "off", "OFF", False, 0]
+FALSE_SPELLINGS = [
+    "false",
+    "False",
+    "no",
+    "NO",
+    "0",
+    "off",
+    "OFF",
+    "f",
+    " n ",
+    False,
+]
 INVALID = [
+    # Numbers are not booleans (sriovirt.pci.tags.parse_bool); oslo's
+    # bool_from_string, used here before, read str(1) == "1".
+    1,
+    0,
     "",
     "ture",
     "enabled",
