@@ -16,8 +16,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sriovirt.virt.libvirt.xml.base import (
-    STR,
-    UINT,
     Choice,
     RawXml,
     XmlModel,
@@ -26,6 +24,10 @@ from sriovirt.virt.libvirt.xml.base import (
     child_text,
     children,
     text,
+)
+from sriovirt.virt.libvirt.xml.convert import (
+    STR,
+    UINT,
 )
 from sriovirt.virt.libvirt.xml.hostdev import HOSTDEV, PciHostdev
 from sriovirt.virt.libvirt.xml.interface import (

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 
 from sriovirt.pci.address import PciAddress
 from sriovirt.virt.libvirt.xml.base import (
-    STR,
-    YES_NO,
     RawXml,
     Union,
     XmlModel,
@@ -22,6 +20,10 @@ from sriovirt.virt.libvirt.xml.base import (
     child,
 )
 from sriovirt.virt.libvirt.xml.common import Address, Alias, PciSource, Rom
+from sriovirt.virt.libvirt.xml.convert import (
+    STR,
+    YES_NO,
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

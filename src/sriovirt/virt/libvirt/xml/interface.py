@@ -18,12 +18,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sriovirt.virt.libvirt.xml.base import (
-    MAC,
-    ON_OFF,
-    STR,
-    UINT,
-    YES_NO,
-    OneOf,
     Union,
     XmlModel,
     attr,
@@ -35,6 +29,14 @@ from sriovirt.virt.libvirt.xml.common import (
     Alias,
     PciSource,
     Rom,
+)
+from sriovirt.virt.libvirt.xml.convert import (
+    MAC,
+    ON_OFF,
+    STR,
+    UINT,
+    YES_NO,
+    OneOf,
 )
 
 DirectMode = Literal["passthrough", "vepa", "bridge", "private"]

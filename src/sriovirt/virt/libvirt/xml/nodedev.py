@@ -23,12 +23,6 @@ from typing import TypeVar
 
 from sriovirt.pci.address import PciAddress
 from sriovirt.virt.libvirt.xml.base import (
-    HEX4,
-    MAC,
-    STR,
-    UINT,
-    Dec,
-    Hex,
     Union,
     XmlModel,
     attr,
@@ -38,6 +32,14 @@ from sriovirt.virt.libvirt.xml.base import (
     text,
 )
 from sriovirt.virt.libvirt.xml.common import Address
+from sriovirt.virt.libvirt.xml.convert import (
+    HEX4,
+    MAC,
+    STR,
+    UINT,
+    Dec,
+    Hex,
+)
 
 __all__ = [
     "Address",

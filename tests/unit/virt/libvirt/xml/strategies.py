@@ -12,7 +12,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from sriovirt.virt.libvirt.xml import base
+from sriovirt.virt.libvirt.xml import base, convert
 
 # XML 1.0 characters only: no surrogates, controls, private/unassigned.
 _CHARS = st.characters(
@@ -38,22 +38,22 @@ TEXT = st.one_of(HOSTILE, st.text(_CHARS, min_size=1, max_size=12)).filter(
 )
 
 
-def converter_strategy(conv: base.Converter[Any]) -> st.SearchStrategy[Any]:
-    if isinstance(conv, base.Hex):
+def converter_strategy(conv: convert.Converter[Any]) -> st.SearchStrategy[Any]:
+    if isinstance(conv, convert.Hex):
         return st.integers(0, conv.maximum)
-    if isinstance(conv, base.Dec):
+    if isinstance(conv, convert.Dec):
         low = 0 if conv.minimum is None else conv.minimum
         high = 2**31 if conv.maximum is None else conv.maximum
         return st.integers(low, high)
-    if isinstance(conv, base.Bool):
+    if isinstance(conv, convert.Bool):
         return st.booleans()
-    if isinstance(conv, base.OneOf):
+    if isinstance(conv, convert.OneOf):
         return st.sampled_from(conv.values)
-    if isinstance(conv, base.Mac):
+    if isinstance(conv, convert.Mac):
         return st.binary(min_size=6, max_size=6).map(
             lambda b: ":".join(f"{x:02x}" for x in b)
         )
-    if isinstance(conv, base.Str):
+    if isinstance(conv, convert.Str):
         return TEXT
     raise TypeError(f"no strategy for converter {conv!r}")
 

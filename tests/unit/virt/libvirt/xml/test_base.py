@@ -8,7 +8,7 @@ import pytest
 from lxml import etree
 
 from sriovirt import exception
-from sriovirt.virt.libvirt.xml import base
+from sriovirt.virt.libvirt.xml import base, convert
 from sriovirt.virt.libvirt.xml.common import Address
 from sriovirt.virt.libvirt.xml.interface import (
     DirectInterface,
@@ -25,30 +25,30 @@ from sriovirt.virt.libvirt.xml.interface import (
 @pytest.mark.parametrize(
     ("conv", "text", "value", "written"),
     [
-        (base.HEX4, "0x0000", 0, "0x0000"),
-        (base.HEX2, "0x81", 0x81, "0x81"),
-        (base.HEX2, "0X8a", 0x8A, "0x8a"),
-        (base.HEX2, "129", 129, "0x81"),  # libvirt also reads decimal
-        (base.HEX2, "010", 8, "0x08"),  # ... and octal
-        (base.HEX1, "0x7", 7, "0x7"),
-        (base.Hex(6), "0x020000", 0x020000, "0x020000"),
-        (base.UINT, "42", 42, "42"),
-        (base.YES_NO, "yes", True, "yes"),
-        (base.YES_NO, "no", False, "no"),
-        (base.ON_OFF, "on", True, "on"),
-        (base.ON_OFF, "off", False, "off"),
+        (convert.HEX4, "0x0000", 0, "0x0000"),
+        (convert.HEX2, "0x81", 0x81, "0x81"),
+        (convert.HEX2, "0X8a", 0x8A, "0x8a"),
+        (convert.HEX2, "129", 129, "0x81"),  # libvirt also reads decimal
+        (convert.HEX2, "010", 8, "0x08"),  # ... and octal
+        (convert.HEX1, "0x7", 7, "0x7"),
+        (convert.Hex(6), "0x020000", 0x020000, "0x020000"),
+        (convert.UINT, "42", 42, "42"),
+        (convert.YES_NO, "yes", True, "yes"),
+        (convert.YES_NO, "no", False, "no"),
+        (convert.ON_OFF, "on", True, "on"),
+        (convert.ON_OFF, "off", False, "off"),
         (
-            base.MAC,
+            convert.MAC,
             "52:54:00:AB:CD:EF",
             "52:54:00:ab:cd:ef",
             "52:54:00:ab:cd:ef",
         ),
-        (base.OneOf("a", "b"), "b", "b", "b"),
-        (base.STR, " x ", " x ", " x "),
+        (convert.OneOf("a", "b"), "b", "b", "b"),
+        (convert.STR, " x ", " x ", " x "),
     ],
 )
 def test_converters(
-    conv: base.Converter[object], text: str, value: object, written: str
+    conv: convert.Converter[object], text: str, value: object, written: str
 ) -> None:
     assert conv.parse(text) == value
     assert conv.format(value) == written
@@ -57,30 +57,30 @@ def test_converters(
 @pytest.mark.parametrize(
     ("conv", "text"),
     [
-        (base.HEX2, "0x100"),
-        (base.HEX2, "zz"),
-        (base.HEX1, "-1"),
-        (base.UINT, "-1"),
-        (base.UINT, "ten"),
-        (base.YES_NO, "on"),
-        (base.ON_OFF, "yes"),
-        (base.MAC, "52:54:00:ab:cd"),
-        (base.MAC, "52-54-00-ab-cd-ef"),
-        (base.OneOf("a"), "b"),
+        (convert.HEX2, "0x100"),
+        (convert.HEX2, "zz"),
+        (convert.HEX1, "-1"),
+        (convert.UINT, "-1"),
+        (convert.UINT, "ten"),
+        (convert.YES_NO, "on"),
+        (convert.ON_OFF, "yes"),
+        (convert.MAC, "52:54:00:ab:cd"),
+        (convert.MAC, "52-54-00-ab-cd-ef"),
+        (convert.OneOf("a"), "b"),
     ],
 )
-def test_converters_reject(conv: base.Converter[object], text: str) -> None:
+def test_converters_reject(conv: convert.Converter[object], text: str) -> None:
     with pytest.raises(ValueError):
         conv.parse(text)
 
 
 def test_format_rejects_wrong_types() -> None:
     for conv, value in (
-        (base.HEX2, 256),
-        (base.HEX2, "1"),
-        (base.UINT, True),
-        (base.YES_NO, 1),
-        (base.STR, 3),
+        (convert.HEX2, 256),
+        (convert.HEX2, "1"),
+        (convert.UINT, True),
+        (convert.YES_NO, 1),
+        (convert.STR, 3),
     ):
         with pytest.raises(ValueError):
             conv.format(value)  # type: ignore[arg-type]
