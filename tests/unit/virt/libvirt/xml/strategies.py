@@ -13,6 +13,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from sriovirt.virt.libvirt.xml import base, convert
+from tests.unit.virt.libvirt.xml import introspect
 
 # XML 1.0 characters only: no surrogates, controls, private/unassigned.
 _CHARS = st.characters(
@@ -71,7 +72,7 @@ def target_strategy(
 ) -> st.SearchStrategy[Any]:
     options: list[st.SearchStrategy[Any]] = []
     union = target if isinstance(target, base.Union) else None
-    for cls in base.target_models(target):
+    for cls in introspect.target_models(target):
         if cls is base.RawXml:
             options.append(RAW)
         elif union is not None and cls is union.fallback:

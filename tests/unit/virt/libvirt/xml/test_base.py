@@ -20,6 +20,7 @@ from sriovirt.virt.libvirt.xml.interface import (
     Virtualport8021Qbh,
     interface_from_xml,
 )
+from tests.unit.virt.libvirt.xml import introspect
 
 
 @pytest.mark.parametrize(
@@ -252,6 +253,6 @@ def test_declarations_need_a_model_for_a_target() -> None:
 def test_reachable_models_finds_nested_classes() -> None:
     from sriovirt.virt.libvirt.xml.nodedev import NodeDevice, VirtFunctions
 
-    found = base.reachable_models(NodeDevice)
+    found = introspect.reachable_models(NodeDevice)
     assert VirtFunctions in found
     assert Address in found
