@@ -2,9 +2,13 @@
 
 A model is a frozen dataclass deriving from :class:`XmlModel` whose fields
 are declared with :func:`attr`, :func:`text`, :func:`child_text`,
-:func:`child` or :func:`children`.  That one declaration per field drives
-both :meth:`XmlModel.to_element` and :meth:`XmlModel.from_element`; there
-are no hand-written format/parse pairs.
+:func:`child` or :func:`children` (each makes one field kind of
+:mod:`~sriovirt.virt.libvirt.xml.fields`).  That one declaration per
+field drives both :meth:`XmlModel.to_element` and
+:meth:`XmlModel.from_element`; there are no hand-written format/parse
+pairs.  A child is parsed by an :class:`~sriovirt.virt.libvirt.xml.
+fields.XmlTarget`: a model class, a :class:`TaggedUnion` of models or a
+:class:`Choice` of several.
 
 What the engine guarantees:
 
@@ -17,6 +21,14 @@ What the engine guarantees:
 * Values are data: everything is written through lxml, which escapes it,
   so a value can never change the structure of the document.
 
+One concept, kept whole although it is a little over 400 lines: the
+declaration helpers, the targets and the model base are mutually
+recursive (a child declaration wraps a model class in a target, the
+target parses through the model's compiled plan, and the plan is built
+from the declarations), so splitting them would make an import cycle.
+Converters, field kinds and document I/O are already modules of their
+own.
+
 This module must not import libvirt, configuration, objects or the
 database, and it decides nothing: it maps.
 """
@@ -24,7 +36,6 @@ database, and it decides nothing: it maps.
 from __future__ import annotations
 
 import dataclasses
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
@@ -33,36 +44,35 @@ from lxml import etree
 
 from sriovirt import exception
 from sriovirt.virt.libvirt.xml.convert import STR, Converter
+from sriovirt.virt.libvirt.xml.document import (
+    START,
+    RawXml,
+    parse_document,
+    to_string,
+)
+from sriovirt.virt.libvirt.xml.fields import (
+    Attr,
+    Child,
+    ChildField,
+    Children,
+    ChildText,
+    Field,
+    Text,
+    XmlTarget,
+)
 
 _META_KEY = "sriovirt.xml"
 
 
 # --- field declarations ----------------------------------------------------
 
-ATTR = "attr"
-TEXT = "text"
-CHILD_TEXT = "child_text"
-CHILD = "child"
-CHILDREN = "children"
 
-
-@dataclass(frozen=True, slots=True)
-class FieldSpec:
-    """How one dataclass field maps to XML (stored in field metadata)."""
-
-    kind: str
-    name: str | None = None
-    conv: Converter[Any] | None = None
-    target: Target | type[XmlModel] | None = None
-    required: bool = False
-
-
-def _field(spec: FieldSpec) -> Any:
+def _field(spec: Field) -> Any:
     meta = {_META_KEY: spec}
     if spec.required:
         return dataclasses.field(metadata=meta)
     # An absent child list is empty; anything else absent is None.
-    default = () if spec.kind == CHILDREN else None
+    default = () if isinstance(spec, Children) else None
     return dataclasses.field(default=default, metadata=meta)
 
 
@@ -73,45 +83,39 @@ def attr(
     required: bool = False,
 ) -> Any:
     """An attribute of the element: ``<tag name='value'>``."""
-    return _field(FieldSpec(ATTR, name, conv, required=required))
+    return _field(Attr(name=name, conv=conv, required=required))
 
 
 def text(conv: Converter[Any] = STR, *, required: bool = False) -> Any:
     """The element's own text: ``<tag>value</tag>``."""
-    return _field(FieldSpec(TEXT, None, conv, required=required))
+    return _field(Text(conv=conv, required=required))
 
 
 def child_text(
     name: str, conv: Converter[Any] = STR, *, required: bool = False
 ) -> Any:
     """The text of a child element that has no attributes of its own."""
-    return _field(FieldSpec(CHILD_TEXT, name, conv, required=required))
+    return _field(ChildText(name=name, conv=conv, required=required))
 
 
-def child(target: Target | type[XmlModel], *, required: bool = False) -> Any:
+def child(
+    target: XmlTarget | type[XmlModel], *, required: bool = False
+) -> Any:
     """One optional (or required) child element, parsed by ``target``."""
-    return _field(FieldSpec(CHILD, None, None, target, required))
+    return _field(Child(target=as_target(target), required=required))
 
 
-def children(target: Target | type[XmlModel]) -> Any:
+def children(target: XmlTarget | type[XmlModel]) -> Any:
     """Repeated child elements, in document order, as a tuple."""
-    return _field(FieldSpec(CHILDREN, None, None, target))
+    return _field(Children(target=as_target(target)))
 
 
 # --- targets: what parses a child element ----------------------------------
 
 
-class Target:
-    """Something that parses child elements with given tags."""
+class ModelTarget(XmlTarget):
+    """One model class, by its tag."""
 
-    tags: frozenset[str] = frozenset()
-    accepts_any: bool = False
-
-    def parse(self, el: etree._Element) -> Any:
-        raise NotImplementedError
-
-
-class _ModelTarget(Target):
     def __init__(self, cls: type[XmlModel]) -> None:
         self.cls = cls
         self.tags = frozenset((cls.xml_tag,))
@@ -120,13 +124,13 @@ class _ModelTarget(Target):
         return _parse(self.cls, el)
 
 
-def as_target(t: Target | type[XmlModel]) -> Target:
-    if isinstance(t, Target):
+def as_target(t: XmlTarget | type[XmlModel]) -> XmlTarget:
+    if isinstance(t, XmlTarget):
         return t
-    return _ModelTarget(t)
+    return ModelTarget(t)
 
 
-class Union(Target):
+class TaggedUnion(XmlTarget):
     """A discriminated union: one tag, the variant chosen by an attribute.
 
     ``fallback`` (a model with a field for the discriminator, or
@@ -181,13 +185,13 @@ class Union(Target):
         return self.from_element(parse_document(xml, self.tag))
 
 
-class Choice(Target):
+class Choice(XmlTarget):
     """Any of several targets by tag; ``other=True`` keeps the rest raw."""
 
     def __init__(
-        self, *targets: Target | type[XmlModel], other: bool = False
+        self, *targets: XmlTarget | type[XmlModel], other: bool = False
     ) -> None:
-        self.by_tag: dict[str, Target] = {}
+        self.by_tag: dict[str, XmlTarget] = {}
         for t in targets:
             target = as_target(t)
             for tag in target.tags:
@@ -200,42 +204,6 @@ class Choice(Target):
         if target is None:
             return RawXml.from_element(el)
         return target.parse(el)
-
-
-# --- raw fragments ---------------------------------------------------------
-
-
-START = ""
-
-
-@dataclass(frozen=True, slots=True)
-class RawXml:
-    """An element the models do not know, kept verbatim as a string.
-
-    ``after`` names the field whose element preceded it when parsed
-    (:data:`START` when it came first), so it is written back in the same
-    place: libvirt's nodedev schema is ordered, and an unknown element
-    moved to the end would make valid XML invalid.  None (the default,
-    for hand-made fragments) means "at the end".
-    """
-
-    xml: str
-    after: str | None = dataclasses.field(default=None, compare=False)
-
-    @classmethod
-    def from_element(
-        cls, el: etree._Element, after: str | None = None
-    ) -> RawXml:
-        return cls(
-            etree.tostring(el, encoding="unicode", with_tail=False), after
-        )
-
-    @property
-    def tag(self) -> str:
-        return str(etree.fromstring(self.xml).tag)
-
-    def emit_into(self, parent: etree._Element) -> None:
-        parent.append(etree.fromstring(self.xml))
 
 
 # --- the model base --------------------------------------------------------
@@ -286,51 +254,18 @@ class XmlModel:
         return to_string(self.to_element(), pretty=pretty)
 
 
-def to_string(el: etree._Element, pretty: bool = True) -> str:
-    """Serialise an element as text (no declaration)."""
-    return etree.tostring(el, encoding="unicode", pretty_print=pretty)
-
-
-_PARSERS = threading.local()
-
-
-def _parser() -> etree.XMLParser:
-    # lxml parsers must not be shared between threads; one each is cheap.
-    parser: etree.XMLParser | None = getattr(_PARSERS, "parser", None)
-    if parser is None:
-        parser = etree.XMLParser(
-            remove_blank_text=True,
-            remove_comments=True,
-            resolve_entities=False,
-            no_network=True,
-        )
-        _PARSERS.parser = parser
-    return parser
-
-
-def parse_document(xml: str | bytes, what: str) -> etree._Element:
-    """Parse text into an element, blank text removed; InvalidXml if bad."""
-    try:
-        if isinstance(xml, str):
-            xml = xml.encode("utf-8")
-        return etree.fromstring(xml, _parser())
-    except (etree.XMLSyntaxError, ValueError) as exc:
-        raise exception.InvalidXml(what=what, reason=str(exc)) from exc
-
-
 # --- plans: the declarations compiled once per class ------------------------
 
 
 @dataclass(slots=True)
 class _Plan:
-    attrs: dict[str, tuple[str, Converter[Any]]]
-    text: tuple[str, Converter[Any]] | None
-    by_tag: dict[str, tuple[str, FieldSpec, Target | None]]
+    attrs: dict[str, tuple[str, Attr]]
+    text: tuple[str, Text] | None
+    by_tag: dict[str, tuple[str, ChildField]]
     any_child: str | None
-    required: tuple[tuple[str, FieldSpec], ...]
-    list_fields: tuple[str, ...]
+    required: tuple[tuple[str, Field], ...]
     fixed: dict[str, str]
-    emit: tuple[tuple[str, FieldSpec], ...]
+    emit: tuple[tuple[str, Field], ...]
 
 
 _PLANS: dict[type[Any], _Plan] = {}
@@ -338,7 +273,7 @@ _PLANS: dict[type[Any], _Plan] = {}
 
 def declared_fields(
     cls: type[XmlModel],
-) -> tuple[tuple[str, FieldSpec], ...]:
+) -> tuple[tuple[str, Field], ...]:
     """The XML declarations of a model, in emission order."""
     specs = [
         (f.name, f.metadata[_META_KEY])
@@ -355,92 +290,76 @@ def _plan(cls: type[Any]) -> _Plan:
     plan = _PLANS.get(cls)
     if plan is not None:
         return plan
-    attrs: dict[str, tuple[str, Converter[Any]]] = {}
-    by_tag: dict[str, tuple[str, FieldSpec, Target | None]] = {}
-    text_field: tuple[str, Converter[Any]] | None = None
-    any_child: str | None = None
     emit = declared_fields(cls)
-    for name, spec in emit:
-        if spec.kind == ATTR:
-            assert spec.name is not None and spec.conv is not None
-            attrs[spec.name] = (name, spec.conv)
-        elif spec.kind == TEXT:
-            assert spec.conv is not None
-            text_field = (name, spec.conv)
-        elif spec.kind == CHILD_TEXT:
-            assert spec.name is not None
-            by_tag[spec.name] = (name, spec, None)
-        else:
-            assert spec.target is not None
-            target = as_target(spec.target)
-            for tag in target.tags:
-                by_tag[tag] = (name, spec, target)
-            if target.accepts_any:
-                any_child = name
     plan = _Plan(
-        attrs=attrs,
-        text=text_field,
-        by_tag=by_tag,
-        any_child=any_child,
+        attrs={},
+        text=None,
+        by_tag={},
+        any_child=None,
         required=tuple((n, s) for n, s in emit if s.required),
-        list_fields=tuple(n for n, s in emit if s.kind == CHILDREN),
         fixed=dict(cls.xml_fixed),
         emit=emit,
     )
+    for name, spec in emit:
+        if isinstance(spec, Attr):
+            plan.attrs[spec.name] = (name, spec)
+        elif isinstance(spec, Text):
+            plan.text = (name, spec)
+        elif isinstance(spec, ChildField):
+            for tag in spec.tags:
+                plan.by_tag[tag] = (name, spec)
+            if spec.accepts_any:
+                plan.any_child = name
     _PLANS[cls] = plan
     return plan
 
 
-def _convert(conv: Converter[Any], value: str, tag: object, where: str) -> Any:
-    try:
-        return conv.parse(value)
-    except ValueError as exc:
-        raise exception.InvalidXml(
-            what=f"<{tag}>", reason=f"{where}: {exc}"
-        ) from exc
+# --- reading ---------------------------------------------------------------
 
 
 def _parse(cls: type[Any], el: etree._Element) -> Any:
     plan = _PLANS.get(cls) or _plan(cls)
     kw: dict[str, Any] = {}
-    extra_attrs: list[tuple[str, str]] = []
     tag = str(el.tag)
-    for key, value in el.attrib.items():
-        hit = plan.attrs.get(key)
-        if hit is not None:
-            try:
-                kw[hit[0]] = hit[1].parse(value)
-            except ValueError as exc:
-                raise exception.InvalidXml(
-                    what=f"<{tag}>", reason=f"attribute {key}: {exc}"
-                ) from exc
-        elif key in plan.fixed:
-            if plan.fixed[key] != value:
-                raise exception.InvalidXml(
-                    what=f"<{tag}>",
-                    reason=f"{key}={value!r}, {cls.__name__} needs "
-                    f"{plan.fixed[key]!r}",
-                )
-        else:
-            extra_attrs.append((str(key), value))
+    extra_attrs = _parse_attributes(plan, el, tag, cls.__name__, kw)
     if plan.text is not None:
         content = el.text
         if content is not None and content.strip():
-            kw[plan.text[0]] = _convert(plan.text[1], content, tag, "text")
+            name, text_spec = plan.text
+            kw[name] = text_spec.read(content, tag, "text")
     extra = _parse_children(plan, el, tag, kw)
     for name, spec in plan.required:
         if name not in kw:
-            what = spec.name or name
             raise exception.InvalidXml(
                 what=f"<{tag}>",
-                reason=f"missing required {spec.kind.replace('_', ' ')} "
-                f"{what!r}",
+                reason=f"missing required {spec.kind} {spec.label or name!r}",
             )
     if extra_attrs:
         kw["xml_extra_attrs"] = tuple(extra_attrs)
     if extra:
         kw["xml_extra"] = tuple(extra)
     return cls(**kw)
+
+
+def _parse_attributes(
+    plan: _Plan, el: etree._Element, tag: str, model: str, kw: dict[str, Any]
+) -> list[tuple[str, str]]:
+    """Fill ``kw`` from the attributes of ``el``; return the unknown ones."""
+    extra_attrs: list[tuple[str, str]] = []
+    for key, value in el.attrib.items():
+        hit = plan.attrs.get(key)
+        if hit is not None:
+            kw[hit[0]] = hit[1].read(value, tag, f"attribute {key}")
+        elif key in plan.fixed:
+            if plan.fixed[key] != value:
+                raise exception.InvalidXml(
+                    what=f"<{tag}>",
+                    reason=f"{key}={value!r}, {model} needs "
+                    f"{plan.fixed[key]!r}",
+                )
+        else:
+            extra_attrs.append((str(key), value))
+    return extra_attrs
 
 
 def _parse_children(
@@ -454,8 +373,8 @@ def _parse_children(
         sub_tag = sub.tag
         if not isinstance(sub_tag, str):
             continue  # comments and processing instructions are not data
-        hit2 = plan.by_tag.get(sub_tag)
-        if hit2 is None:
+        hit = plan.by_tag.get(sub_tag)
+        if hit is None:
             if plan.any_child is not None:
                 lists.setdefault(plan.any_child, []).append(
                     RawXml.from_element(sub)
@@ -463,33 +382,22 @@ def _parse_children(
             else:
                 extra.append(RawXml.from_element(sub, last))
             continue
-        name, spec, target = hit2
+        name, spec = hit
         last = name
-        if spec.kind == CHILDREN:
-            assert target is not None
-            lists.setdefault(name, []).append(target.parse(sub))
+        if spec.repeated:
+            lists.setdefault(name, []).append(spec.parse(sub))
             continue
         if name in kw:
             raise exception.InvalidXml(
                 what=f"<{tag}>", reason=f"more than one <{sub_tag}>"
             )
-        if target is None:
-            assert spec.conv is not None
-            kw[name] = _convert(spec.conv, sub.text or "", sub_tag, "text")
-        else:
-            kw[name] = target.parse(sub)
+        kw[name] = spec.parse(sub)
     for name, items in lists.items():
         kw[name] = tuple(items)
     return extra
 
 
-def _format(conv: Converter[Any], value: Any, tag: str, where: str) -> str:
-    try:
-        return conv.format(value)
-    except ValueError as exc:
-        raise exception.InvalidXml(
-            what=f"<{tag}>", reason=f"{where}: {exc}"
-        ) from exc
+# --- writing ---------------------------------------------------------------
 
 
 def _fill(obj: XmlModel, el: etree._Element) -> None:
@@ -507,28 +415,13 @@ def _fill(obj: XmlModel, el: etree._Element) -> None:
         for name, spec in plan.emit:
             where = name
             value = getattr(obj, name)
-            kind = spec.kind
-            if value is None:
-                if spec.required:
-                    raise exception.InvalidXml(
-                        what=f"<{tag}>",
-                        reason=f"required field {name!r} is not set",
-                    )
-            elif kind == ATTR:
-                assert spec.conv is not None and spec.name is not None
-                el.set(spec.name, _format(spec.conv, value, tag, name))
-            elif kind == TEXT:
-                assert spec.conv is not None
-                el.text = _format(spec.conv, value, tag, name)
-            elif kind == CHILD_TEXT:
-                assert spec.conv is not None and spec.name is not None
-                sub = etree.SubElement(el, spec.name)
-                sub.text = _format(spec.conv, value, tag, name)
-            elif kind == CHILD:
-                value.emit_into(el)
-            else:
-                for item in value:
-                    item.emit_into(el)
+            if value is not None:
+                spec.emit(el, value, name)
+            elif spec.required:
+                raise exception.InvalidXml(
+                    what=f"<{tag}>",
+                    reason=f"required field {name!r} is not set",
+                )
             for raw in placed.pop(name, ()):
                 raw.emit_into(el)
         where = "unknown XML kept from parsing"

@@ -3,7 +3,7 @@
 Devices are one ordered tuple (``Devices.items``) so that a parsed domain
 keeps the device order libvirt gave it (the order decides aliases such
 as ``net0`` and guest PCI slots); devices without a model here are kept
-verbatim as :class:`~sriovirt.virt.libvirt.xml.base.RawXml`.
+verbatim as :class:`~sriovirt.virt.libvirt.xml.document.RawXml`.
 :func:`minimal_domain` wraps given devices in the smallest guest that
 libvirt accepts (used by schema tests and the integration tier).
 
@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 from sriovirt.virt.libvirt.xml.base import (
     Choice,
-    RawXml,
     XmlModel,
     attr,
     child,
@@ -29,6 +28,7 @@ from sriovirt.virt.libvirt.xml.convert import (
     STR,
     UINT,
 )
+from sriovirt.virt.libvirt.xml.document import RawXml
 from sriovirt.virt.libvirt.xml.hostdev import HOSTDEV, PciHostdev
 from sriovirt.virt.libvirt.xml.interface import (
     INTERFACE,

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 
 from sriovirt.pci.address import PciAddress
 from sriovirt.virt.libvirt.xml.base import (
-    RawXml,
-    Union,
+    TaggedUnion,
     XmlModel,
     attr,
     child,
@@ -24,6 +23,7 @@ from sriovirt.virt.libvirt.xml.convert import (
     STR,
     YES_NO,
 )
+from sriovirt.virt.libvirt.xml.document import RawXml
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,4 +63,4 @@ class PciHostdev(XmlModel):
 
 
 # Inside a domain: PCI subsystem hostdevs are modelled, others kept raw.
-HOSTDEV = Union("hostdev", "type", (PciHostdev,), fallback=RawXml)
+HOSTDEV = TaggedUnion("hostdev", "type", (PciHostdev,), fallback=RawXml)

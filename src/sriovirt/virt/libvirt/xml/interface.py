@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sriovirt.virt.libvirt.xml.base import (
-    Union,
+    TaggedUnion,
     XmlModel,
     attr,
     child,
@@ -154,7 +154,7 @@ class GenericVirtualport(XmlModel):
     type: str | None = attr("type", STR)
 
 
-VIRTUALPORT = Union(
+VIRTUALPORT = TaggedUnion(
     "virtualport",
     "type",
     (Virtualport8021Qbh, VirtualportOpenvswitch),
@@ -357,7 +357,9 @@ _VARIANTS: tuple[type[InterfaceBase], ...] = (
     VhostuserInterface,
 )
 
-INTERFACE = Union("interface", "type", _VARIANTS, fallback=GenericInterface)
+INTERFACE = TaggedUnion(
+    "interface", "type", _VARIANTS, fallback=GenericInterface
+)
 
 #: Every class :data:`INTERFACE` can produce (for ``isinstance``).
 INTERFACE_TYPES: tuple[type[InterfaceBase], ...] = (

@@ -23,7 +23,7 @@ from typing import TypeVar
 
 from sriovirt.pci.address import PciAddress
 from sriovirt.virt.libvirt.xml.base import (
-    Union,
+    TaggedUnion,
     XmlModel,
     attr,
     child,
@@ -136,7 +136,7 @@ class PhysFunction(XmlModel):
     address: Address | None = child(Address)
 
 
-PCI_SUBCAPABILITIES = Union(
+PCI_SUBCAPABILITIES = TaggedUnion(
     "capability",
     "type",
     (VirtFunctions, PhysFunction),
@@ -265,7 +265,7 @@ class NodeDriver(XmlModel):
     name: str | None = child_text("name", STR)
 
 
-DEVICE_CAPABILITIES = Union(
+DEVICE_CAPABILITIES = TaggedUnion(
     "capability",
     "type",
     (PciCapability, NetCapability),

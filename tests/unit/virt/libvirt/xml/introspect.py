@@ -12,16 +12,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from sriovirt.virt.libvirt.xml.base import (
-    CHILD,
-    CHILDREN,
     Choice,
-    RawXml,
-    Target,
-    Union,
+    ModelTarget,
+    TaggedUnion,
     XmlModel,
-    _ModelTarget,
     declared_fields,
 )
+from sriovirt.virt.libvirt.xml.document import RawXml
+from sriovirt.virt.libvirt.xml.fields import Child, Children, XmlTarget
 
 
 def walk(obj: object) -> Iterable[XmlModel]:
@@ -30,20 +28,20 @@ def walk(obj: object) -> Iterable[XmlModel]:
         yield obj
         for name, spec in declared_fields(type(obj)):
             value = getattr(obj, name)
-            if spec.kind == CHILD and value is not None:
-                yield from walk(value)
-            elif spec.kind == CHILDREN:
+            if isinstance(spec, Children):
                 for item in value:
                     yield from walk(item)
+            elif isinstance(spec, Child) and value is not None:
+                yield from walk(value)
 
 
-def target_models(target: Target | type[XmlModel]) -> tuple[type[Any], ...]:
+def target_models(target: XmlTarget | type[XmlModel]) -> tuple[type[Any], ...]:
     """The model classes (and RawXml) a target can produce."""
     if isinstance(target, type):
         return (target,)
-    if isinstance(target, _ModelTarget):
+    if isinstance(target, ModelTarget):
         return (target.cls,)
-    if isinstance(target, Union):
+    if isinstance(target, TaggedUnion):
         out: list[type[Any]] = list(target.variants.values())
         if target.fallback is not None:
             out.append(target.fallback)
@@ -59,7 +57,7 @@ def target_models(target: Target | type[XmlModel]) -> tuple[type[Any], ...]:
 
 
 def reachable_models(
-    *roots: Target | type[XmlModel],
+    *roots: XmlTarget | type[XmlModel],
 ) -> tuple[type[XmlModel], ...]:
     """Every model class reachable from ``roots`` through declarations.
 
@@ -73,6 +71,6 @@ def reachable_models(
             continue
         seen[cls] = None
         for _name, spec in declared_fields(cls):
-            if spec.target is not None:
+            if isinstance(spec, Child):
                 todo.extend(target_models(spec.target))
     return tuple(seen)

@@ -13,6 +13,13 @@ from typing import Any
 from hypothesis import strategies as st
 
 from sriovirt.virt.libvirt.xml import base, convert
+from sriovirt.virt.libvirt.xml.document import RawXml
+from sriovirt.virt.libvirt.xml.fields import (
+    Child,
+    Children,
+    ValueField,
+    XmlTarget,
+)
 from tests.unit.virt.libvirt.xml import introspect
 
 # XML 1.0 characters only: no surrogates, controls, private/unassigned.
@@ -61,19 +68,19 @@ def converter_strategy(conv: convert.Converter[Any]) -> st.SearchStrategy[Any]:
 
 RAW = st.sampled_from(
     [
-        base.RawXml('<serial type="pty"/>'),
-        base.RawXml('<x-unknown a="1"><b>t</b></x-unknown>'),
+        RawXml('<serial type="pty"/>'),
+        RawXml('<x-unknown a="1"><b>t</b></x-unknown>'),
     ]
 )
 
 
 def target_strategy(
-    target: base.Target | type[base.XmlModel], depth: int
+    target: XmlTarget | type[base.XmlModel], depth: int
 ) -> st.SearchStrategy[Any]:
     options: list[st.SearchStrategy[Any]] = []
-    union = target if isinstance(target, base.Union) else None
+    union = target if isinstance(target, base.TaggedUnion) else None
     for cls in introspect.target_models(target):
-        if cls is base.RawXml:
+        if cls is RawXml:
             options.append(RAW)
         elif union is not None and cls is union.fallback:
             taken = set(union.variants)
@@ -96,13 +103,12 @@ def model_strategy(
     """Instances of ``cls`` with any combination of declared fields."""
     kwargs: dict[str, st.SearchStrategy[Any]] = {}
     for name, spec in base.declared_fields(cls):
-        if spec.kind in (base.ATTR, base.TEXT, base.CHILD_TEXT):
-            assert spec.conv is not None
+        if isinstance(spec, ValueField):
             value = converter_strategy(spec.conv)
         else:
-            assert spec.target is not None
+            assert isinstance(spec, Child)
             value = target_strategy(spec.target, depth + 1)
-        if spec.kind == base.CHILDREN:
+        if isinstance(spec, Children):
             kwargs[name] = st.lists(value, max_size=0 if depth > 3 else 3).map(
                 tuple
             )
@@ -111,12 +117,10 @@ def model_strategy(
         else:
             kwargs[name] = st.none() | value
     plan_names = {
-        spec.name for _n, spec in base.declared_fields(cls) if spec.name
+        spec.label for _n, spec in base.declared_fields(cls) if spec.label
     }
     takes_any = any(
-        spec.target is not None
-        and isinstance(spec.target, base.Target)
-        and spec.target.accepts_any
+        isinstance(spec, Child) and spec.target.accepts_any
         for _n, spec in base.declared_fields(cls)
     )
     if "x-extra" not in plan_names:
@@ -125,6 +129,6 @@ def model_strategy(
         )
     if not takes_any:
         kwargs["xml_extra"] = st.sampled_from(
-            [(), (base.RawXml('<x-extra-child n="1"/>'),)]
+            [(), (RawXml('<x-extra-child n="1"/>'),)]
         )
     return st.builds(cls, **kwargs)

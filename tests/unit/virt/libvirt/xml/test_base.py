@@ -247,7 +247,7 @@ def test_declarations_need_a_model_for_a_target() -> None:
         xml_tag = "x"
 
     with pytest.raises(TypeError):
-        base.Union("interface", "type", (Bad,))
+        base.TaggedUnion("interface", "type", (Bad,))
 
 
 def test_reachable_models_finds_nested_classes() -> None:

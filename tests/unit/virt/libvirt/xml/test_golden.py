@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from sriovirt.virt.libvirt.xml import base
-from sriovirt.virt.libvirt.xml.base import RawXml
 from sriovirt.virt.libvirt.xml.common import Address, Alias, PciSource, Rom
+from sriovirt.virt.libvirt.xml.document import RawXml
 from sriovirt.virt.libvirt.xml.domain import (
     DEVICE,
     Devices,
