@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sriovirt import exception
-from sriovirt.network.model import ifname_problem, show
+from sriovirt.network.checks import ifname_problem, show
 from sriovirt.pci.address import PciAddress
 from sriovirt.pci.device import DevType, HostPciDevice
 from sriovirt.virt.libvirt.host import Host
