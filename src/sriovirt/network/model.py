@@ -41,7 +41,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sriovirt.network import neutron_body
+from sriovirt.network import json_values, neutron_body
 from sriovirt.network.values import (
     PCI_VNIC_TYPES,
     SUPPORTED_BINDINGS,
@@ -123,9 +123,9 @@ class VIF:
         wrapped (``{"port": {...}}``) or the inner objects.
         """
         port_id = neutron_body.port_id(port)
-        fail = neutron_body.Fail(port_id)
+        fail = json_values.Fail(port_id)
         body = neutron_body.unwrap(port, "port", fail)
-        address = neutron_body.mac_address(body.get("mac_address"), fail)
+        address = json_values.mac_address(body.get("mac_address"), fail)
         vnic_type, vif_type = neutron_body.binding(body, fail)
         details = neutron_body.vif_details(
             body.get("binding:vif_details"), vif_type, fail

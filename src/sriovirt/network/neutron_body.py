@@ -1,16 +1,17 @@
 """Neutron API v2.0 port and network bodies -> the values of a VIF.
 
 Reads the JSON bodies of a bound port (``{"port": {...}}`` or the inner
-object) and of its network, field by field, into the typed values of
-:mod:`~sriovirt.network.values`; :meth:`sriovirt.network.model.VIF.
-from_port` (the public entry point) calls these readers in order.  Every
-value the guest XML needs is checked here, once, so a malformed value is
-a :class:`~sriovirt.exception.VifError` that names the port and the
-field, quoting the value with its length bounded.
+object) and of its network into the typed values of
+:mod:`~sriovirt.network.values`: which field holds what, what a binding
+requires (a VLAN for ``hw_veb``, a ``pci_slot`` for PCI vnic types), and
+in which order the fields are read, so that the first problem is the one
+reported.  Each single value is read by
+:mod:`~sriovirt.network.json_values`.  :meth:`sriovirt.network.model.VIF.
+from_port` (the public entry point) calls these readers in order.
 
 This is what real Neutron returns for the SR-IOV mechanism drivers:
 ``vlan`` is a string (``'42'``; ``'0'`` on a flat network) and is
-normalised to an ``int`` here.
+normalised to an ``int``.
 
 Pure: this module must not talk to Neutron, libvirt, the database or
 configuration, and must not render XML.
@@ -18,18 +19,14 @@ configuration, and must not render XML.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
-from sriovirt import exception
-from sriovirt.network.checks import ifname_problem, show, text_problem
+from sriovirt.network import json_values
+from sriovirt.network.checks import show
+from sriovirt.network.json_values import Fail
 from sriovirt.network.values import (
-    MAX_MTU,
-    MAX_PROFILEID,
     MAX_SEGMENTATION_ID,
-    MAX_VLAN,
-    MIN_MTU,
     PCI_VNIC_TYPES,
     SUPPORTED_BINDINGS,
     UNBOUND_VIF_TYPES,
@@ -41,27 +38,6 @@ from sriovirt.network.values import (
     VnicType,
 )
 from sriovirt.pci.address import PciAddress
-
-_MAC = re.compile(r"[0-9a-f]{2}(?::[0-9a-f]{2}){5}")
-# Enough digits for any field here; longer text is out of range without
-# being converted (int() of 5000 digits raises ValueError).
-_INT = re.compile(r"[+-]?[0-9]{1,20}")
-_LONG_INT = re.compile(r"[+-]?[0-9]+")
-_VENDOR_INFO = re.compile(r"([0-9a-f]{4}):([0-9a-f]{4})")
-_UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
-# libvirt's schema for <source bridge=...> (interface-bridge-attributes).
-_BRIDGE_CHARS = re.compile(r"[a-zA-Z0-9_.\-\\]*")
-
-
-class Fail:
-    """Raise :class:`VifError` for one port; keeps call sites short."""
-
-    def __init__(self, port_id: str) -> None:
-        self.port_id = port_id
-
-    def __call__(self, reason: str) -> exception.VifError:
-        return exception.VifError(port_id=self.port_id, reason=reason)
-
 
 # --- the port, in the order VIF.from_port reads it -------------------------
 
@@ -75,46 +51,19 @@ def _inner(body: Mapping[str, Any], key: str) -> Mapping[str, Any]:
 
 
 def unwrap(body: Mapping[str, Any], key: str, fail: Fail) -> Mapping[str, Any]:
+    """The ``key`` object of a body, wrapped or not; a JSON object."""
     if not isinstance(body, Mapping):
         raise fail(f"{key} body {show(body)} is not a JSON object")
     return _inner(body, key)
 
 
 def port_id(port: object) -> str:
-    # Runs before _unwrap: every error after it names the port.
-    port_id = (
+    """The id of a port body: a UUID, checked first."""
+    # Runs before unwrap: every error after it names the port.
+    value = (
         _inner(port, "port").get("id") if isinstance(port, Mapping) else None
     )
-    if not isinstance(port_id, str) or not port_id.strip():
-        raise exception.VifError(
-            port_id="<unknown>",
-            reason=f"port id {show(port_id)} is missing or not a string",
-        )
-    port_id = port_id.strip()
-    # Neutron's ids are UUIDs, and the XML relies on it: the tap name is
-    # cut from the id and OVS's interfaceid must be a UUID.
-    if not _UUID.fullmatch(port_id):
-        raise exception.VifError(
-            port_id="<unknown>",
-            reason=f"port id {show(port_id)} is not a UUID",
-        )
-    return port_id
-
-
-def mac_address(value: object, fail: Fail) -> str:
-    if not isinstance(value, str):
-        raise fail(f"mac_address {show(value)} is missing or not a string")
-    mac = value.strip().lower()
-    if not _MAC.fullmatch(mac):
-        raise fail(
-            f"mac_address {show(value)} is not a MAC address like "
-            "fa:16:3e:00:00:01"
-        )
-    # libvirt refuses a multicast guest MAC ("expected unicast mac
-    # address"); say so here, where we can name the port.
-    if int(mac[:2], 16) & 1:
-        raise fail(f"mac_address {show(value)} is a multicast address")
-    return mac
+    return json_values.port_id(value)
 
 
 def binding(body: Mapping[str, Any], fail: Fail) -> tuple[VnicType, VifType]:
@@ -164,7 +113,7 @@ def network_id(
     body: Mapping[str, Any], network: Network | None, fail: Fail
 ) -> str | None:
     """The port's ``network_id``, which must be ``network``'s id."""
-    value = _opt_uuid(body, "network_id", fail)
+    value = json_values.opt_uuid(body, "network_id", fail)
     if (
         network is not None
         and network.id is not None
@@ -180,7 +129,10 @@ def network_id(
 
 def host_id(body: Mapping[str, Any], fail: Fail) -> str | None:
     """``binding:host_id``, None when empty."""
-    return _opt_str(body, "binding:host_id", "binding:host_id", fail) or None
+    return (
+        json_values.opt_str(body, "binding:host_id", "binding:host_id", fail)
+        or None
+    )
 
 
 def network(body: Mapping[str, Any], port_id: str) -> Network:
@@ -194,9 +146,9 @@ def network(body: Mapping[str, Any], port_id: str) -> Network:
     segments.extend(_segments(net.get("segments"), fail))
     mtu = net.get("mtu")
     return Network(
-        id=_opt_str(net, "id", "network.id", fail),
-        name=_opt_str(net, "name", "network.name", fail),
-        mtu=None if mtu is None else _mtu(mtu, fail),
+        id=json_values.opt_str(net, "id", "network.id", fail),
+        name=json_values.opt_str(net, "name", "network.name", fail),
+        mtu=None if mtu is None else json_values.mtu(mtu, fail),
         segments=tuple(segments),
     )
 
@@ -264,9 +216,9 @@ def _details(value: object, fail: Fail) -> VifDetails:
     where = "binding:vif_details"
     vlan = value.get("vlan")
     return VifDetails(
-        vlan=None if vlan is None else _vlan(vlan, fail),
-        profileid=_profileid(value.get("profileid"), fail),
-        bridge_name=_bridge_name(value.get("bridge_name"), fail),
+        vlan=None if vlan is None else json_values.vlan(vlan, fail),
+        profileid=json_values.profileid(value.get("profileid"), fail),
+        bridge_name=json_values.bridge_name(value.get("bridge_name"), fail),
         port_filter=_bool(
             value.get("port_filter", False), f"{where}.port_filter", fail
         ),
@@ -275,61 +227,13 @@ def _details(value: object, fail: Fail) -> VifDetails:
             f"{where}.ovs_hybrid_plug",
             fail,
         ),
-        datapath_type=_opt_str(
+        datapath_type=json_values.opt_str(
             value, "datapath_type", f"{where}.datapath_type", fail
         ),
-        connectivity=_opt_str(
+        connectivity=json_values.opt_str(
             value, "connectivity", f"{where}.connectivity", fail
         ),
     )
-
-
-def _vlan(value: object, fail: Fail) -> int:
-    field = "binding:vif_details.vlan"
-    if isinstance(value, bool):
-        number = None
-    elif isinstance(value, int):
-        number = value
-    elif isinstance(value, str) and _INT.fullmatch(value.strip()):
-        number = int(value.strip())
-    elif isinstance(value, str) and _LONG_INT.fullmatch(value.strip()):
-        number = MAX_VLAN + 1  # too many digits to convert: out of range
-    else:
-        number = None
-    if number is None:
-        raise fail(f"{field} {show(value)} is not an integer VLAN id")
-    if not 0 <= number <= MAX_VLAN:
-        raise fail(f"{field} {show(value)} is outside 0-{MAX_VLAN}")
-    return number
-
-
-def _profileid(value: object, fail: Fail) -> str | None:
-    field = "binding:vif_details.profileid"
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise fail(f"{field} {show(value)} is not a string")
-    problem = text_problem(value)
-    if problem is None and len(value) > MAX_PROFILEID:
-        problem = f"is longer than {MAX_PROFILEID} characters"
-    if problem is not None:
-        raise fail(f"{field} {show(value)} {problem}")
-    return value
-
-
-def _bridge_name(value: object, fail: Fail) -> str | None:
-    field = "binding:vif_details.bridge_name"
-    if value is None or value == "":
-        # Unset: the builder picks the default bridge.
-        return value
-    if not isinstance(value, str):
-        raise fail(f"{field} {show(value)} is not a string")
-    problem = ifname_problem(value)
-    if problem is None and not _BRIDGE_CHARS.fullmatch(value):
-        problem = "has characters libvirt refuses in a bridge name"
-    if problem is not None:
-        raise fail(f"{field} {show(value)} {problem}")
-    return value
 
 
 def _profile(
@@ -346,12 +250,14 @@ def _profile(
     address = _pci_slot(value.get("pci_slot"), required, vnic_type, fail)
     if address is None:
         return None
-    vendor_id, product_id = _vendor_info(value.get("pci_vendor_info"), fail)
+    vendor_id, product_id = json_values.vendor_info(
+        value.get("pci_vendor_info"), fail
+    )
     return PciProfile(
         pci_slot=address,
         vendor_id=vendor_id,
         product_id=product_id,
-        physical_network=_opt_str(
+        physical_network=json_values.opt_str(
             value,
             "physical_network",
             "binding:profile.physical_network",
@@ -381,7 +287,7 @@ def _pci_slot(
             f"binding:profile.pci_slot {show(slot)} is set but vnic_type "
             f"{vnic_type.value!r} does not use a PCI device"
         )
-    address = _pci_address(slot)
+    address = json_values.pci_address(slot)
     if address is None:
         raise fail(
             f"binding:profile.pci_slot {show(slot)} is not a PCI address "
@@ -390,47 +296,16 @@ def _pci_slot(
     return address
 
 
-def _vendor_info(
-    info: object, fail: Fail
-) -> tuple[str, str] | tuple[None, None]:
-    """``binding:profile.pci_vendor_info`` as (vendor, product) ids."""
-    if info is None:
-        return None, None
-    match = (
-        _VENDOR_INFO.fullmatch(info.strip().lower())
-        if isinstance(info, str)
-        else None
-    )
-    if match is None:
-        raise fail(
-            f"binding:profile.pci_vendor_info {show(info)} is not "
-            "'vvvv:pppp' (4 hex digits each)"
-        )
-    vendor_id, product_id = match.groups()
-    return vendor_id, product_id
-
-
-def _pci_address(value: object) -> PciAddress | None:
-    # Only text is parsed: parse() quotes what it is given in its error,
-    # and repr of a huge int raises.
-    if not isinstance(value, str):
-        return None
-    try:
-        return PciAddress.parse(value)
-    except exception.InvalidPciAddress:
-        return None
-
-
 def _segment(body: Mapping[str, Any], where: str, fail: Fail) -> Segment:
     seg_id = body.get("provider:segmentation_id")
     return Segment(
-        network_type=_opt_str(
+        network_type=json_values.opt_str(
             body,
             "provider:network_type",
             f"{where}.provider:network_type",
             fail,
         ),
-        physical_network=_opt_str(
+        physical_network=json_values.opt_str(
             body,
             "provider:physical_network",
             f"{where}.provider:physical_network",
@@ -438,61 +313,13 @@ def _segment(body: Mapping[str, Any], where: str, fail: Fail) -> Segment:
         ),
         segmentation_id=None
         if seg_id is None
-        else _int(
+        else json_values.integer(
             seg_id,
             f"{where}.provider:segmentation_id",
             fail,
             top=MAX_SEGMENTATION_ID,
         ),
     )
-
-
-def _opt_str(
-    body: Mapping[str, Any], key: str, field: str, fail: Fail
-) -> str | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise fail(f"{field} {show(value)} is not a string")
-    return value
-
-
-def _opt_uuid(body: Mapping[str, Any], key: str, fail: Fail) -> str | None:
-    value = _opt_str(body, key, key, fail)
-    if value is not None and not _UUID.fullmatch(value):
-        raise fail(f"{key} {show(value)} is not a UUID")
-    return value
-
-
-def _int(
-    value: object, field: str, fail: Fail, *, bottom: int = 0, top: int
-) -> int:
-    number: int | None = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    elif isinstance(value, str):
-        text = value.strip()
-        if text.isascii() and text.isdigit():
-            # Past 20 digits it is out of range; int() of thousands of
-            # digits would raise ValueError instead.
-            number = int(text) if len(text) <= 20 else top + 1
-    if number is None:
-        raise fail(f"{field} {show(value)} is not an integer")
-    if not bottom <= number <= top:
-        raise fail(f"{field} {show(value)} is outside {bottom}-{top}")
-    return number
-
-
-def _mtu(value: object, fail: Fail) -> int:
-    # Any integer first, so that -1 and 67 get the same message as 10**30.
-    mtu = _int(value, "network.mtu", fail, bottom=-(10**20), top=10**20)
-    if mtu != 0 and not MIN_MTU <= mtu <= MAX_MTU:
-        raise fail(
-            f"network.mtu {show(value)} is outside {MIN_MTU}-{MAX_MTU} "
-            "(or 0: unknown)"
-        )
-    return mtu
 
 
 _TRUE = frozenset({"true", "yes", "1", "on"})
