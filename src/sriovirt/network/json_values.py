@@ -49,22 +49,22 @@ class Fail:
         return exception.VifError(port_id=self.port_id, reason=reason)
 
 
-def port_id(port_id: object) -> str:
+def port_id(value: object) -> str:
     """The port's ``id``: errors name no port (there is none yet)."""
-    if not isinstance(port_id, str) or not port_id.strip():
+    if not isinstance(value, str) or not value.strip():
         raise exception.VifError(
             port_id="<unknown>",
-            reason=f"port id {show(port_id)} is missing or not a string",
+            reason=f"port id {show(value)} is missing or not a string",
         )
-    port_id = port_id.strip()
+    value = value.strip()
     # Neutron's ids are UUIDs, and the XML relies on it: the tap name is
     # cut from the id and OVS's interfaceid must be a UUID.
-    if not _UUID.fullmatch(port_id):
+    if not _UUID.fullmatch(value):
         raise exception.VifError(
             port_id="<unknown>",
-            reason=f"port id {show(port_id)} is not a UUID",
+            reason=f"port id {show(value)} is not a UUID",
         )
-    return port_id
+    return value
 
 
 def mac_address(value: object, fail: Fail) -> str:
