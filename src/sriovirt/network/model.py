@@ -41,7 +41,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sriovirt.network import json_values, neutron_body
+from sriovirt.network import neutron_body
+from sriovirt.network.json_values import Fail
 from sriovirt.network.values import (
     PCI_VNIC_TYPES,
     SUPPORTED_BINDINGS,
@@ -123,16 +124,12 @@ class VIF:
         wrapped (``{"port": {...}}``) or the inner objects.
         """
         port_id = neutron_body.port_id(port)
-        fail = json_values.Fail(port_id)
+        fail = Fail(port_id)
         body = neutron_body.unwrap(port, "port", fail)
-        address = json_values.mac_address(body.get("mac_address"), fail)
+        address = neutron_body.mac_address(body, fail)
         vnic_type, vif_type = neutron_body.binding(body, fail)
-        details = neutron_body.vif_details(
-            body.get("binding:vif_details"), vif_type, fail
-        )
-        profile = neutron_body.pci_profile(
-            body.get("binding:profile"), vnic_type, fail
-        )
+        details = neutron_body.vif_details(body, vif_type, fail)
+        profile = neutron_body.pci_profile(body, vnic_type, fail)
         net = (
             None if network is None else neutron_body.network(network, port_id)
         )

@@ -81,9 +81,16 @@ def binding(body: Mapping[str, Any], fail: Fail) -> tuple[VnicType, VifType]:
     return vnic_type, vif_type
 
 
-def vif_details(value: object, vif_type: VifType, fail: Fail) -> VifDetails:
+def mac_address(body: Mapping[str, Any], fail: Fail) -> str:
+    """The port's ``mac_address``: a unicast MAC, lowercase."""
+    return json_values.mac_address(body.get("mac_address"), fail)
+
+
+def vif_details(
+    body: Mapping[str, Any], vif_type: VifType, fail: Fail
+) -> VifDetails:
     """``binding:vif_details``, with what ``vif_type`` requires of it."""
-    details = _details(value, fail)
+    details = _details(body.get("binding:vif_details"), fail)
     if vif_type is VifType.HW_VEB and details.vlan is None:
         raise fail(
             "binding:vif_details.vlan is missing; vif_type hw_veb "
@@ -98,11 +105,11 @@ def vif_details(value: object, vif_type: VifType, fail: Fail) -> VifDetails:
 
 
 def pci_profile(
-    value: object, vnic_type: VnicType, fail: Fail
+    body: Mapping[str, Any], vnic_type: VnicType, fail: Fail
 ) -> PciProfile | None:
     """``binding:profile``: its PCI part, required for PCI vnic types."""
     return _profile(
-        value,
+        body.get("binding:profile"),
         required=vnic_type in PCI_VNIC_TYPES,
         vnic_type=vnic_type,
         fail=fail,
