@@ -7,8 +7,8 @@ are declared with :func:`attr`, :func:`text`, :func:`child_text`,
 field drives both :meth:`XmlModel.to_element` and
 :meth:`XmlModel.from_element`; there are no hand-written format/parse
 pairs.  A child is parsed by an :class:`~sriovirt.virt.libvirt.xml.
-fields.XmlTarget`: a model class, a :class:`TaggedUnion` of models or a
-:class:`Choice` of several.
+fields.XmlTarget`: a model class (:class:`ModelTarget`), or a tagged
+union or choice of models (:mod:`~sriovirt.virt.libvirt.xml.targets`).
 
 What the engine guarantees:
 
@@ -21,14 +21,6 @@ What the engine guarantees:
 * Values are data: everything is written through lxml, which escapes it,
   so a value can never change the structure of the document.
 
-One concept, kept whole although it is a little over 400 lines: the
-declaration helpers, the targets and the model base are mutually
-recursive (a child declaration wraps a model class in a target, the
-target parses through the model's compiled plan, and the plan is built
-from the declarations), so splitting them would make an import cycle.
-Converters, field kinds and document I/O are already modules of their
-own.
-
 This module must not import libvirt, configuration, objects or the
 database, and it decides nothing: it maps.
 """
@@ -36,7 +28,6 @@ database, and it decides nothing: it maps.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
@@ -121,89 +112,13 @@ class ModelTarget(XmlTarget):
         self.tags = frozenset((cls.xml_tag,))
 
     def parse(self, el: etree._Element) -> Any:
-        return _parse(self.cls, el)
+        return parse_as(self.cls, el)
 
 
 def as_target(t: XmlTarget | type[XmlModel]) -> XmlTarget:
     if isinstance(t, XmlTarget):
         return t
     return ModelTarget(t)
-
-
-class TaggedUnion(XmlTarget):
-    """A discriminated union: one tag, the variant chosen by an attribute.
-
-    ``fallback`` (a model with a field for the discriminator, or
-    :class:`RawXml` to keep the element verbatim) takes any value no
-    variant claims; without it such an element is an error.
-    """
-
-    def __init__(
-        self,
-        tag: str,
-        discriminator: str,
-        variants: Iterable[type[XmlModel]],
-        fallback: type[XmlModel] | type[RawXml] | None = None,
-    ) -> None:
-        self.tag = tag
-        self.tags = frozenset((tag,))
-        self.discriminator = discriminator
-        self.fallback = fallback
-        self.variants: dict[str, type[XmlModel]] = {}
-        for cls in variants:
-            fixed = dict(cls.xml_fixed)
-            if cls.xml_tag != tag or discriminator not in fixed:
-                raise TypeError(
-                    f"{cls.__name__} is not a <{tag} {discriminator}=...> "
-                    "variant"
-                )
-            self.variants[fixed[discriminator]] = cls
-
-    def parse(self, el: etree._Element) -> Any:
-        value = el.get(self.discriminator)
-        cls = self.variants.get(value or "")
-        if cls is not None:
-            return _parse(cls, el)
-        if self.fallback is RawXml:
-            return RawXml.from_element(el)
-        if self.fallback is None:
-            raise exception.InvalidXml(
-                what=self.tag,
-                reason=f"{self.discriminator}={value!r} is not one of "
-                f"{sorted(self.variants)}",
-            )
-        return _parse(self.fallback, el)
-
-    def from_element(self, el: etree._Element) -> Any:
-        if el.tag != self.tag:
-            raise exception.InvalidXml(
-                what=self.tag, reason=f"root element is <{el.tag!s}>"
-            )
-        return self.parse(el)
-
-    def from_xml(self, xml: str | bytes) -> Any:
-        return self.from_element(parse_document(xml, self.tag))
-
-
-class Choice(XmlTarget):
-    """Any of several targets by tag; ``other=True`` keeps the rest raw."""
-
-    def __init__(
-        self, *targets: XmlTarget | type[XmlModel], other: bool = False
-    ) -> None:
-        self.by_tag: dict[str, XmlTarget] = {}
-        for t in targets:
-            target = as_target(t)
-            for tag in target.tags:
-                self.by_tag[tag] = target
-        self.tags = frozenset(self.by_tag)
-        self.accepts_any = other
-
-    def parse(self, el: etree._Element) -> Any:
-        target = self.by_tag.get(str(el.tag))
-        if target is None:
-            return RawXml.from_element(el)
-        return target.parse(el)
 
 
 # --- the model base --------------------------------------------------------
@@ -235,7 +150,7 @@ class XmlModel:
             raise exception.InvalidXml(
                 what=cls.xml_tag, reason=f"root element is <{el.tag!s}>"
             )
-        parsed: Self = _parse(cls, el)
+        parsed: Self = parse_as(cls, el)
         return parsed
 
     @classmethod
@@ -317,7 +232,9 @@ def _plan(cls: type[Any]) -> _Plan:
 # --- reading ---------------------------------------------------------------
 
 
-def _parse(cls: type[Any], el: etree._Element) -> Any:
+def parse_as(cls: type[Any], el: etree._Element) -> Any:
+    """``el`` as a ``cls``, its tag not checked (the caller chose ``cls``
+    by it)."""
     plan = _PLANS.get(cls) or _plan(cls)
     kw: dict[str, Any] = {}
     tag = str(el.tag)

@@ -16,7 +16,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sriovirt.virt.libvirt.xml.base import (
-    Choice,
     XmlModel,
     attr,
     child,
@@ -35,6 +34,7 @@ from sriovirt.virt.libvirt.xml.interface import (
     INTERFACE_TYPES,
     Interface,
 )
+from sriovirt.virt.libvirt.xml.targets import Choice
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from sriovirt.pci.address import PciAddress
 from sriovirt.virt.libvirt.xml.base import (
-    TaggedUnion,
     XmlModel,
     attr,
     child,
@@ -24,6 +23,7 @@ from sriovirt.virt.libvirt.xml.convert import (
     YES_NO,
 )
 from sriovirt.virt.libvirt.xml.document import RawXml
+from sriovirt.virt.libvirt.xml.targets import TaggedUnion
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

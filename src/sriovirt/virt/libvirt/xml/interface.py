@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sriovirt.virt.libvirt.xml.base import (
-    TaggedUnion,
     XmlModel,
     attr,
     child,
@@ -38,6 +37,7 @@ from sriovirt.virt.libvirt.xml.convert import (
     YES_NO,
     OneOf,
 )
+from sriovirt.virt.libvirt.xml.targets import TaggedUnion
 
 DirectMode = Literal["passthrough", "vepa", "bridge", "private"]
 DIRECT_MODES: tuple[DirectMode, ...] = (

@@ -23,7 +23,6 @@ from typing import TypeVar
 
 from sriovirt.pci.address import PciAddress
 from sriovirt.virt.libvirt.xml.base import (
-    TaggedUnion,
     XmlModel,
     attr,
     child,
@@ -40,6 +39,7 @@ from sriovirt.virt.libvirt.xml.convert import (
     Dec,
     Hex,
 )
+from sriovirt.virt.libvirt.xml.targets import TaggedUnion
 
 __all__ = [
     "Address",

@@ -12,14 +12,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from sriovirt.virt.libvirt.xml.base import (
-    Choice,
     ModelTarget,
-    TaggedUnion,
     XmlModel,
     declared_fields,
 )
 from sriovirt.virt.libvirt.xml.document import RawXml
 from sriovirt.virt.libvirt.xml.fields import Child, Children, XmlTarget
+from sriovirt.virt.libvirt.xml.targets import Choice, TaggedUnion
 
 
 def walk(obj: object) -> Iterable[XmlModel]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from sriovirt.virt.libvirt.xml import base, convert
+from sriovirt.virt.libvirt.xml import base, convert, targets
 from sriovirt.virt.libvirt.xml.document import RawXml
 from sriovirt.virt.libvirt.xml.fields import (
     Child,
@@ -78,7 +78,7 @@ def target_strategy(
     target: XmlTarget | type[base.XmlModel], depth: int
 ) -> st.SearchStrategy[Any]:
     options: list[st.SearchStrategy[Any]] = []
-    union = target if isinstance(target, base.TaggedUnion) else None
+    union = target if isinstance(target, targets.TaggedUnion) else None
     for cls in introspect.target_models(target):
         if cls is RawXml:
             options.append(RAW)

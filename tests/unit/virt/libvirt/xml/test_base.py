@@ -8,7 +8,7 @@ import pytest
 from lxml import etree
 
 from sriovirt import exception
-from sriovirt.virt.libvirt.xml import base
+from sriovirt.virt.libvirt.xml import base, targets
 from sriovirt.virt.libvirt.xml.common import Address
 from sriovirt.virt.libvirt.xml.interface import (
     DirectInterface,
@@ -183,7 +183,7 @@ def test_declarations_need_a_model_for_a_target() -> None:
         xml_tag = "x"
 
     with pytest.raises(TypeError):
-        base.TaggedUnion("interface", "type", (Bad,))
+        targets.TaggedUnion("interface", "type", (Bad,))
 
 
 def test_reachable_models_finds_nested_classes() -> None:
