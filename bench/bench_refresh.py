@@ -37,6 +37,7 @@ from pathlib import Path
 
 from oslo_config import cfg
 
+from bench.hostdoc import host_document
 from bench.timing import best_ms, gc_off
 from bench.workload import build_device_spec, build_devices
 from sriovirt import conf as sriovirt_conf
@@ -47,7 +48,6 @@ from sriovirt.pci.whitelist import Whitelist
 from sriovirt.virt.libvirt import inventory
 from sriovirt.virt.libvirt.driver import LibvirtDriver
 from sriovirt.virt.libvirt.host import Host
-from sriovirt.virt.libvirt.xml.hostdoc import host_document
 
 HOST = "bench-host"
 REPEATS = 5

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import pytest
+from bench.hostdoc import host_document
 from bench.workload import build_device_spec, build_devices
 from oslo_config import cfg
 
@@ -39,7 +40,6 @@ from sriovirt.pci.request import PciRequest
 from sriovirt.pci.whitelist import Whitelist
 from sriovirt.virt.libvirt.driver import LibvirtDriver
 from sriovirt.virt.libvirt.host import Host
-from sriovirt.virt.libvirt.xml.hostdoc import host_document
 from tests.functional.db.conftest import db_url
 
 __all__ = ["db_url"]

@@ -25,11 +25,11 @@ import time
 from collections.abc import Iterator, Sequence
 
 import pytest
+from bench.hostdoc import host_document
 
 from sriovirt.db import api
 from sriovirt.db.records import PciDeviceRecord
 from sriovirt.pci.address import PciAddress
-from sriovirt.virt.libvirt.xml.hostdoc import host_document
 from tests.functional.db.conftest import db_url
 from tests.functional.test_refresh import (
     DEVICES,

@@ -10,10 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sriovirt import exception
+from sriovirt.network import neutron_body
 from sriovirt.network.model import (
     SUPPORTED_BINDINGS,
     VIF,
-    Network,
     VifType,
     VnicType,
 )
@@ -223,7 +223,7 @@ def test_vif_is_frozen_and_hashable() -> None:
 
 
 def test_multi_segment_network() -> None:
-    net = Network.from_dict(
+    net = neutron_body.network(
         {
             "id": NET_ID,
             "segments": [

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sriovirt import exception
-from sriovirt.network.model import ifname_problem, show
+from sriovirt.network.checks import ifname_problem, show
 from sriovirt.pci.address import PciAddress
 from sriovirt.pci.device import DevType, HostPciDevice
 from sriovirt.virt.libvirt.host import Host
@@ -42,9 +42,37 @@ class Inventory:
 
 def from_node_device_xmls(xmls: Iterable[str]) -> Inventory:
     """Build the inventory from node-device XML documents."""
+    skipped: list[str] = []
+    pci_by_name, ifname_by_parent = _index(xmls, skipped)
+    names_by_address: dict[PciAddress, list[str]] = {}
+    for name, (_pci, address) in pci_by_name.items():
+        names_by_address.setdefault(address, []).append(name)
+    ifname_by_address = _ifnames_by_address(
+        names_by_address, ifname_by_parent, skipped
+    )
+    devices: list[HostPciDevice] = []
+    for name, (pci, address) in pci_by_name.items():
+        if len(names_by_address[address]) > 1:
+            continue
+        try:
+            devices.append(_device(pci, address, ifname_by_address))
+        except exception.SriovirtError as exc:
+            skipped.append(f"node device {name}: {exc}")
+    for reason in skipped:
+        LOG.warning("Skipping a host PCI device: %s", reason)
+    devices.sort(key=lambda d: d.address)
+    return Inventory(devices=tuple(devices), skipped=tuple(skipped))
+
+
+def _index(
+    xmls: Iterable[str], skipped: list[str]
+) -> tuple[dict[str, tuple[PciCapability, PciAddress]], dict[str, str]]:
+    """PCI functions by node-device name, netdev names by parent name.
+
+    What cannot be understood is appended to ``skipped``.
+    """
     pci_by_name: dict[str, tuple[PciCapability, PciAddress]] = {}
     ifname_by_parent: dict[str, str] = {}
-    skipped: list[str] = []
     for xml in xmls:
         try:
             node = parse_node_device(xml)
@@ -75,10 +103,15 @@ def from_node_device_xmls(xmls: Iterable[str]) -> Inventory:
             # A function with several netdevs (rare: ports sharing a
             # function) is matched by its first name.
             ifname_by_parent.setdefault(node.parent, net.interface)
+    return pci_by_name, ifname_by_parent
 
-    names_by_address: dict[PciAddress, list[str]] = {}
-    for name, (_pci, address) in pci_by_name.items():
-        names_by_address.setdefault(address, []).append(name)
+
+def _ifnames_by_address(
+    names_by_address: dict[PciAddress, list[str]],
+    ifname_by_parent: dict[str, str],
+    skipped: list[str],
+) -> dict[PciAddress, str]:
+    """Netdev names keyed by PCI address; shared addresses skipped."""
     ifname_by_address: dict[PciAddress, str] = {}
     for address, names in names_by_address.items():
         if len(names) > 1:
@@ -92,19 +125,7 @@ def from_node_device_xmls(xmls: Iterable[str]) -> Inventory:
         ifname = ifname_by_parent.get(names[0])
         if ifname is not None:
             ifname_by_address[address] = ifname
-
-    devices: list[HostPciDevice] = []
-    for name, (pci, address) in pci_by_name.items():
-        if len(names_by_address[address]) > 1:
-            continue
-        try:
-            devices.append(_device(pci, address, ifname_by_address))
-        except exception.SriovirtError as exc:
-            skipped.append(f"node device {name}: {exc}")
-    for reason in skipped:
-        LOG.warning("Skipping a host PCI device: %s", reason)
-    devices.sort(key=lambda d: d.address)
-    return Inventory(devices=tuple(devices), skipped=tuple(skipped))
+    return ifname_by_address
 
 
 def _device(

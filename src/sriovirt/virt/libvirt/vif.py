@@ -36,13 +36,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from sriovirt import exception
-from sriovirt.network.model import (
-    VIF,
-    VifType,
-    VnicType,
-    ifname_problem,
-    show,
-)
+from sriovirt.network.checks import ifname_problem, show
+from sriovirt.network.model import VIF, VifType, VnicType
 from sriovirt.pci.address import PciAddress
 from sriovirt.virt.libvirt.xml.common import PciSource
 from sriovirt.virt.libvirt.xml.hostdev import PciHostdev
@@ -72,7 +67,7 @@ GuestDevice = Interface | PciHostdev
 
 DEFAULT_OVS_BRIDGE = "br-int"
 # libvirt's schema for a <source dev=...> (deviceName); Linux's own rules
-# (network.model.ifname_problem) are checked as well.
+# (network.checks.ifname_problem) are checked as well.
 _DEVICE_NAME = re.compile(r"[a-zA-Z0-9_.\-\\:/]+")
 _HYBRID_PREFIX = "qbr"
 _LINUXBRIDGE_PREFIX = "brq"

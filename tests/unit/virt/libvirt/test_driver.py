@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import pytest
+from bench.hostdoc import node_devices
 from oslo_config import cfg
 
 from sriovirt import conf as sriovirt_conf
@@ -12,17 +13,25 @@ from sriovirt.pci.device import DevType, HostPciDevice
 from sriovirt.virt.libvirt import inventory
 from sriovirt.virt.libvirt.driver import LibvirtDriver
 from sriovirt.virt.libvirt.host import Host
-from sriovirt.virt.libvirt.xml.hostdoc import node_devices
 
 
 def _xmls(n_vfs: int) -> list[str]:
-    pf = HostPciDevice(address="0000:81:00.0", vendor_id="8086",
-                       product_id="1572", dev_type=DevType.PF,
-                       ifname="ens1f0")
+    pf = HostPciDevice(
+        address="0000:81:00.0",
+        vendor_id="8086",
+        product_id="1572",
+        dev_type=DevType.PF,
+        ifname="ens1f0",
+    )
     vfs = [
-        HostPciDevice(address=f"0000:81:02.{i}", vendor_id="8086",
-                      product_id="154c", dev_type=DevType.VF,
-                      parent_addr=pf.address, parent_ifname="ens1f0")
+        HostPciDevice(
+            address=f"0000:81:02.{i}",
+            vendor_id="8086",
+            product_id="154c",
+            dev_type=DevType.VF,
+            parent_addr=pf.address,
+            parent_ifname="ens1f0",
+        )
         for i in range(n_vfs)
     ]
     return [d.to_xml() for d in node_devices([pf, *vfs])]

@@ -6,13 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from bench.hostdoc import host_document
 
 from sriovirt import exception, paths
 from sriovirt.pci.address import PciAddress
 from sriovirt.pci.device import DevType, HostPciDevice
 from sriovirt.virt.libvirt import host as libvirt_host
 from sriovirt.virt.libvirt import inventory
-from sriovirt.virt.libvirt.xml.hostdoc import host_document
 
 PF = PciAddress.parse("0000:81:00.0")
 

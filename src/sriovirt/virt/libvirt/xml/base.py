@@ -2,9 +2,13 @@
 
 A model is a frozen dataclass deriving from :class:`XmlModel` whose fields
 are declared with :func:`attr`, :func:`text`, :func:`child_text`,
-:func:`child` or :func:`children`.  That one declaration per field drives
-both :meth:`XmlModel.to_element` and :meth:`XmlModel.from_element`; there
-are no hand-written format/parse pairs.
+:func:`child` or :func:`children` (each makes one field kind of
+:mod:`~sriovirt.virt.libvirt.xml.fields`).  That one declaration per
+field drives both :meth:`XmlModel.to_element` and
+:meth:`XmlModel.from_element`; there are no hand-written format/parse
+pairs.  A child is parsed by an :class:`~sriovirt.virt.libvirt.xml.
+fields.XmlTarget`: a model class (:class:`ModelTarget`), or a tagged
+union or choice of models (:mod:`~sriovirt.virt.libvirt.xml.targets`).
 
 What the engine guarantees:
 
@@ -24,226 +28,42 @@ database, and it decides nothing: it maps.
 from __future__ import annotations
 
 import dataclasses
-import re
-import threading
-from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, Self, TypeVar
+from typing import Any, ClassVar, Self
 
 from lxml import etree
 
 from sriovirt import exception
-
-T = TypeVar("T")
+from sriovirt.virt.libvirt.xml.convert import STR, Converter
+from sriovirt.virt.libvirt.xml.document import (
+    START,
+    RawXml,
+    parse_document,
+    to_string,
+)
+from sriovirt.virt.libvirt.xml.fields import (
+    Attr,
+    Child,
+    ChildField,
+    Children,
+    ChildText,
+    Field,
+    Text,
+    XmlTarget,
+)
 
 _META_KEY = "sriovirt.xml"
 
 
-# --- converters ------------------------------------------------------------
-
-
-class Converter(Generic[T]):
-    """Turns an XML string into a typed value and back.
-
-    ``parse`` raises :class:`ValueError` on a malformed string; ``format``
-    raises :class:`ValueError` on a value it cannot write.
-    """
-
-    __slots__ = ()
-
-    def parse(self, text: str) -> T:
-        raise NotImplementedError
-
-    def format(self, value: T) -> str:
-        raise NotImplementedError
-
-
-def c_int(text: str) -> int:
-    """Parse an integer the way libvirt's ``strtol(..., 0)`` does.
-
-    ``0x`` prefix is hex, a leading ``0`` is octal, anything else decimal;
-    libvirt accepts all three in PCI address attributes.
-    """
-    if text[:2] in ("0x", "0X"):  # the common case, kept fast
-        return int(text, 16)
-    s = text.strip()
-    sign = 1
-    if s.startswith(("+", "-")):
-        sign = -1 if s[0] == "-" else 1
-        s = s[1:]
-    low = s.lower()
-    if low.startswith("0x"):
-        return sign * int(low[2:], 16)
-    if len(s) > 1 and s.startswith("0"):
-        return sign * int(s[1:], 8)
-    return sign * int(s, 10)
-
-
-class Hex(Converter[int]):
-    """An unsigned integer written as ``0x`` + a fixed number of digits."""
-
-    __slots__ = ("_fmt", "maximum", "width")
-
-    def __init__(self, width: int) -> None:
-        self.width = width
-        self.maximum = 16**width - 1
-        self._fmt = f"0x{{:0{width}x}}"
-
-    def parse(self, text: str) -> int:
-        value = c_int(text)
-        if not 0 <= value <= self.maximum:
-            raise ValueError(f"{text!r} is not in 0..{self.maximum:#x}")
-        return value
-
-    def format(self, value: int) -> str:
-        if type(value) is not int or not 0 <= value <= self.maximum:
-            raise ValueError(
-                f"{value!r} is not an integer in 0..{self.maximum:#x}"
-            )
-        return self._fmt.format(value)
-
-
-class Dec(Converter[int]):
-    """A decimal integer, optionally bounded."""
-
-    __slots__ = ("maximum", "minimum")
-
-    def __init__(
-        self, minimum: int | None = None, maximum: int | None = None
-    ) -> None:
-        self.minimum = minimum
-        self.maximum = maximum
-
-    def _check(self, value: int, shown: object) -> int:
-        if (self.minimum is not None and value < self.minimum) or (
-            self.maximum is not None and value > self.maximum
-        ):
-            raise ValueError(
-                f"{shown!r} is not in {self.minimum}..{self.maximum}"
-            )
-        return value
-
-    def parse(self, text: str) -> int:
-        return self._check(int(text.strip(), 10), text)
-
-    def format(self, value: int) -> str:
-        if type(value) is not int:
-            raise ValueError(f"{value!r} is not an integer")
-        return str(self._check(value, value))
-
-
-class Bool(Converter[bool]):
-    """A boolean spelled with a pair of words (``yes/no``, ``on/off``)."""
-
-    __slots__ = ("false", "true")
-
-    def __init__(self, true: str, false: str) -> None:
-        self.true = true
-        self.false = false
-
-    def parse(self, text: str) -> bool:
-        if text == self.true:
-            return True
-        if text == self.false:
-            return False
-        raise ValueError(
-            f"{text!r} is neither {self.true!r} nor {self.false!r}"
-        )
-
-    def format(self, value: bool) -> str:
-        if type(value) is not bool:
-            raise ValueError(f"{value!r} is not a boolean")
-        return self.true if value else self.false
-
-
-class Str(Converter[str]):
-    """Any string, kept exactly."""
-
-    __slots__ = ()
-
-    def parse(self, text: str) -> str:
-        return text
-
-    def format(self, value: str) -> str:
-        if not isinstance(value, str):
-            raise ValueError(f"{value!r} is not a string")
-        return value
-
-
-class OneOf(Converter[str]):
-    """A string from a closed set (an enumeration in the schema)."""
-
-    __slots__ = ("values",)
-
-    def __init__(self, *values: str) -> None:
-        self.values = values
-
-    def parse(self, text: str) -> str:
-        if text not in self.values:
-            raise ValueError(f"{text!r} is not one of {self.values}")
-        return text
-
-    def format(self, value: str) -> str:
-        return self.parse(value)
-
-
-_MAC = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}")
-
-
-class Mac(Converter[str]):
-    """A MAC address, validated, normalised to lowercase."""
-
-    __slots__ = ()
-
-    def parse(self, text: str) -> str:
-        low = text.strip().lower() if isinstance(text, str) else ""
-        if _MAC.fullmatch(low) is None:
-            raise ValueError(
-                f"{text!r} is not a MAC address like 52:54:00:12:34:56"
-            )
-        return low
-
-    def format(self, value: str) -> str:
-        return self.parse(value)
-
-
-STR = Str()
-DEC = Dec()
-UINT = Dec(0)
-YES_NO = Bool("yes", "no")
-ON_OFF = Bool("on", "off")
-MAC = Mac()
-HEX1 = Hex(1)
-HEX2 = Hex(2)
-HEX4 = Hex(4)
-
-
 # --- field declarations ----------------------------------------------------
 
-ATTR = "attr"
-TEXT = "text"
-CHILD_TEXT = "child_text"
-CHILD = "child"
-CHILDREN = "children"
 
-
-@dataclass(frozen=True, slots=True)
-class FieldSpec:
-    """How one dataclass field maps to XML (stored in field metadata)."""
-
-    kind: str
-    name: str | None = None
-    conv: Converter[Any] | None = None
-    target: Target | type[XmlModel] | None = None
-    required: bool = False
-
-
-def _field(spec: FieldSpec) -> Any:
+def _field(spec: Field) -> Any:
     meta = {_META_KEY: spec}
     if spec.required:
         return dataclasses.field(metadata=meta)
     # An absent child list is empty; anything else absent is None.
-    default = () if spec.kind == CHILDREN else None
+    default = () if isinstance(spec, Children) else None
     return dataclasses.field(default=default, metadata=meta)
 
 
@@ -254,169 +74,51 @@ def attr(
     required: bool = False,
 ) -> Any:
     """An attribute of the element: ``<tag name='value'>``."""
-    return _field(FieldSpec(ATTR, name, conv, required=required))
+    return _field(Attr(name=name, conv=conv, required=required))
 
 
 def text(conv: Converter[Any] = STR, *, required: bool = False) -> Any:
     """The element's own text: ``<tag>value</tag>``."""
-    return _field(FieldSpec(TEXT, None, conv, required=required))
+    return _field(Text(conv=conv, required=required))
 
 
 def child_text(
     name: str, conv: Converter[Any] = STR, *, required: bool = False
 ) -> Any:
     """The text of a child element that has no attributes of its own."""
-    return _field(FieldSpec(CHILD_TEXT, name, conv, required=required))
+    return _field(ChildText(name=name, conv=conv, required=required))
 
 
-def child(target: Target | type[XmlModel], *, required: bool = False) -> Any:
+def child(
+    target: XmlTarget | type[XmlModel], *, required: bool = False
+) -> Any:
     """One optional (or required) child element, parsed by ``target``."""
-    return _field(FieldSpec(CHILD, None, None, target, required))
+    return _field(Child(target=as_target(target), required=required))
 
 
-def children(target: Target | type[XmlModel]) -> Any:
+def children(target: XmlTarget | type[XmlModel]) -> Any:
     """Repeated child elements, in document order, as a tuple."""
-    return _field(FieldSpec(CHILDREN, None, None, target))
+    return _field(Children(target=as_target(target)))
 
 
 # --- targets: what parses a child element ----------------------------------
 
 
-class Target:
-    """Something that parses child elements with given tags."""
+class ModelTarget(XmlTarget):
+    """One model class, by its tag."""
 
-    tags: frozenset[str] = frozenset()
-    accepts_any: bool = False
-
-    def parse(self, el: etree._Element) -> Any:
-        raise NotImplementedError
-
-
-class _ModelTarget(Target):
     def __init__(self, cls: type[XmlModel]) -> None:
         self.cls = cls
         self.tags = frozenset((cls.xml_tag,))
 
     def parse(self, el: etree._Element) -> Any:
-        return _parse(self.cls, el)
+        return parse_as(self.cls, el)
 
 
-def as_target(t: Target | type[XmlModel]) -> Target:
-    if isinstance(t, Target):
+def as_target(t: XmlTarget | type[XmlModel]) -> XmlTarget:
+    if isinstance(t, XmlTarget):
         return t
-    return _ModelTarget(t)
-
-
-class Union(Target):
-    """A discriminated union: one tag, the variant chosen by an attribute.
-
-    ``fallback`` (a model with a field for the discriminator, or
-    :class:`RawXml` to keep the element verbatim) takes any value no
-    variant claims; without it such an element is an error.
-    """
-
-    def __init__(
-        self,
-        tag: str,
-        discriminator: str,
-        variants: Iterable[type[XmlModel]],
-        fallback: type[XmlModel] | type[RawXml] | None = None,
-    ) -> None:
-        self.tag = tag
-        self.tags = frozenset((tag,))
-        self.discriminator = discriminator
-        self.fallback = fallback
-        self.variants: dict[str, type[XmlModel]] = {}
-        for cls in variants:
-            fixed = dict(cls.xml_fixed)
-            if cls.xml_tag != tag or discriminator not in fixed:
-                raise TypeError(
-                    f"{cls.__name__} is not a <{tag} {discriminator}=...> "
-                    "variant"
-                )
-            self.variants[fixed[discriminator]] = cls
-
-    def parse(self, el: etree._Element) -> Any:
-        value = el.get(self.discriminator)
-        cls = self.variants.get(value or "")
-        if cls is not None:
-            return _parse(cls, el)
-        if self.fallback is RawXml:
-            return RawXml.from_element(el)
-        if self.fallback is None:
-            raise exception.InvalidXml(
-                what=self.tag,
-                reason=f"{self.discriminator}={value!r} is not one of "
-                f"{sorted(self.variants)}",
-            )
-        return _parse(self.fallback, el)
-
-    def from_element(self, el: etree._Element) -> Any:
-        if el.tag != self.tag:
-            raise exception.InvalidXml(
-                what=self.tag, reason=f"root element is <{el.tag!s}>"
-            )
-        return self.parse(el)
-
-    def from_xml(self, xml: str | bytes) -> Any:
-        return self.from_element(parse_document(xml, self.tag))
-
-
-class Choice(Target):
-    """Any of several targets by tag; ``other=True`` keeps the rest raw."""
-
-    def __init__(
-        self, *targets: Target | type[XmlModel], other: bool = False
-    ) -> None:
-        self.by_tag: dict[str, Target] = {}
-        for t in targets:
-            target = as_target(t)
-            for tag in target.tags:
-                self.by_tag[tag] = target
-        self.tags = frozenset(self.by_tag)
-        self.accepts_any = other
-
-    def parse(self, el: etree._Element) -> Any:
-        target = self.by_tag.get(str(el.tag))
-        if target is None:
-            return RawXml.from_element(el)
-        return target.parse(el)
-
-
-# --- raw fragments ---------------------------------------------------------
-
-
-START = ""
-
-
-@dataclass(frozen=True, slots=True)
-class RawXml:
-    """An element the models do not know, kept verbatim as a string.
-
-    ``after`` names the field whose element preceded it when parsed
-    (:data:`START` when it came first), so it is written back in the same
-    place: libvirt's nodedev schema is ordered, and an unknown element
-    moved to the end would make valid XML invalid.  None (the default,
-    for hand-made fragments) means "at the end".
-    """
-
-    xml: str
-    after: str | None = dataclasses.field(default=None, compare=False)
-
-    @classmethod
-    def from_element(
-        cls, el: etree._Element, after: str | None = None
-    ) -> RawXml:
-        return cls(
-            etree.tostring(el, encoding="unicode", with_tail=False), after
-        )
-
-    @property
-    def tag(self) -> str:
-        return str(etree.fromstring(self.xml).tag)
-
-    def emit_into(self, parent: etree._Element) -> None:
-        parent.append(etree.fromstring(self.xml))
+    return ModelTarget(t)
 
 
 # --- the model base --------------------------------------------------------
@@ -448,7 +150,7 @@ class XmlModel:
             raise exception.InvalidXml(
                 what=cls.xml_tag, reason=f"root element is <{el.tag!s}>"
             )
-        parsed: Self = _parse(cls, el)
+        parsed: Self = parse_as(cls, el)
         return parsed
 
     @classmethod
@@ -467,51 +169,18 @@ class XmlModel:
         return to_string(self.to_element(), pretty=pretty)
 
 
-def to_string(el: etree._Element, pretty: bool = True) -> str:
-    """Serialise an element as text (no declaration)."""
-    return etree.tostring(el, encoding="unicode", pretty_print=pretty)
-
-
-_PARSERS = threading.local()
-
-
-def _parser() -> etree.XMLParser:
-    # lxml parsers must not be shared between threads; one each is cheap.
-    parser: etree.XMLParser | None = getattr(_PARSERS, "parser", None)
-    if parser is None:
-        parser = etree.XMLParser(
-            remove_blank_text=True,
-            remove_comments=True,
-            resolve_entities=False,
-            no_network=True,
-        )
-        _PARSERS.parser = parser
-    return parser
-
-
-def parse_document(xml: str | bytes, what: str) -> etree._Element:
-    """Parse text into an element, blank text removed; InvalidXml if bad."""
-    try:
-        if isinstance(xml, str):
-            xml = xml.encode("utf-8")
-        return etree.fromstring(xml, _parser())
-    except (etree.XMLSyntaxError, ValueError) as exc:
-        raise exception.InvalidXml(what=what, reason=str(exc)) from exc
-
-
 # --- plans: the declarations compiled once per class ------------------------
 
 
 @dataclass(slots=True)
 class _Plan:
-    attrs: dict[str, tuple[str, Converter[Any]]]
-    text: tuple[str, Converter[Any]] | None
-    by_tag: dict[str, tuple[str, FieldSpec, Target | None]]
+    attrs: dict[str, tuple[str, Attr]]
+    text: tuple[str, Text] | None
+    by_tag: dict[str, tuple[str, ChildField]]
     any_child: str | None
-    required: tuple[tuple[str, FieldSpec], ...]
-    list_fields: tuple[str, ...]
+    required: tuple[tuple[str, Field], ...]
     fixed: dict[str, str]
-    emit: tuple[tuple[str, FieldSpec], ...]
+    emit: tuple[tuple[str, Field], ...]
 
 
 _PLANS: dict[type[Any], _Plan] = {}
@@ -519,7 +188,7 @@ _PLANS: dict[type[Any], _Plan] = {}
 
 def declared_fields(
     cls: type[XmlModel],
-) -> tuple[tuple[str, FieldSpec], ...]:
+) -> tuple[tuple[str, Field], ...]:
     """The XML declarations of a model, in emission order."""
     specs = [
         (f.name, f.metadata[_META_KEY])
@@ -536,92 +205,78 @@ def _plan(cls: type[Any]) -> _Plan:
     plan = _PLANS.get(cls)
     if plan is not None:
         return plan
-    attrs: dict[str, tuple[str, Converter[Any]]] = {}
-    by_tag: dict[str, tuple[str, FieldSpec, Target | None]] = {}
-    text_field: tuple[str, Converter[Any]] | None = None
-    any_child: str | None = None
     emit = declared_fields(cls)
-    for name, spec in emit:
-        if spec.kind == ATTR:
-            assert spec.name is not None and spec.conv is not None
-            attrs[spec.name] = (name, spec.conv)
-        elif spec.kind == TEXT:
-            assert spec.conv is not None
-            text_field = (name, spec.conv)
-        elif spec.kind == CHILD_TEXT:
-            assert spec.name is not None
-            by_tag[spec.name] = (name, spec, None)
-        else:
-            assert spec.target is not None
-            target = as_target(spec.target)
-            for tag in target.tags:
-                by_tag[tag] = (name, spec, target)
-            if target.accepts_any:
-                any_child = name
     plan = _Plan(
-        attrs=attrs,
-        text=text_field,
-        by_tag=by_tag,
-        any_child=any_child,
+        attrs={},
+        text=None,
+        by_tag={},
+        any_child=None,
         required=tuple((n, s) for n, s in emit if s.required),
-        list_fields=tuple(n for n, s in emit if s.kind == CHILDREN),
         fixed=dict(cls.xml_fixed),
         emit=emit,
     )
+    for name, spec in emit:
+        if isinstance(spec, Attr):
+            plan.attrs[spec.name] = (name, spec)
+        elif isinstance(spec, Text):
+            plan.text = (name, spec)
+        elif isinstance(spec, ChildField):
+            for tag in spec.tags:
+                plan.by_tag[tag] = (name, spec)
+            if spec.accepts_any:
+                plan.any_child = name
     _PLANS[cls] = plan
     return plan
 
 
-def _convert(conv: Converter[Any], value: str, tag: object, where: str) -> Any:
-    try:
-        return conv.parse(value)
-    except ValueError as exc:
-        raise exception.InvalidXml(
-            what=f"<{tag}>", reason=f"{where}: {exc}"
-        ) from exc
+# --- reading ---------------------------------------------------------------
 
 
-def _parse(cls: type[Any], el: etree._Element) -> Any:
+def parse_as(cls: type[Any], el: etree._Element) -> Any:
+    """``el`` as a ``cls``, its tag not checked (the caller chose ``cls``
+    by it)."""
     plan = _PLANS.get(cls) or _plan(cls)
     kw: dict[str, Any] = {}
-    extra_attrs: list[tuple[str, str]] = []
     tag = str(el.tag)
-    for key, value in el.attrib.items():
-        hit = plan.attrs.get(key)
-        if hit is not None:
-            try:
-                kw[hit[0]] = hit[1].parse(value)
-            except ValueError as exc:
-                raise exception.InvalidXml(
-                    what=f"<{tag}>", reason=f"attribute {key}: {exc}"
-                ) from exc
-        elif key in plan.fixed:
-            if plan.fixed[key] != value:
-                raise exception.InvalidXml(
-                    what=f"<{tag}>",
-                    reason=f"{key}={value!r}, {cls.__name__} needs "
-                    f"{plan.fixed[key]!r}",
-                )
-        else:
-            extra_attrs.append((str(key), value))
+    extra_attrs = _parse_attributes(plan, el, tag, cls.__name__, kw)
     if plan.text is not None:
         content = el.text
         if content is not None and content.strip():
-            kw[plan.text[0]] = _convert(plan.text[1], content, tag, "text")
+            name, text_spec = plan.text
+            kw[name] = text_spec.read(content, tag, "text")
     extra = _parse_children(plan, el, tag, kw)
     for name, spec in plan.required:
         if name not in kw:
-            what = spec.name or name
             raise exception.InvalidXml(
                 what=f"<{tag}>",
-                reason=f"missing required {spec.kind.replace('_', ' ')} "
-                f"{what!r}",
+                reason=f"missing required {spec.kind} {spec.label or name!r}",
             )
     if extra_attrs:
         kw["xml_extra_attrs"] = tuple(extra_attrs)
     if extra:
         kw["xml_extra"] = tuple(extra)
     return cls(**kw)
+
+
+def _parse_attributes(
+    plan: _Plan, el: etree._Element, tag: str, model: str, kw: dict[str, Any]
+) -> list[tuple[str, str]]:
+    """Fill ``kw`` from the attributes of ``el``; return the unknown ones."""
+    extra_attrs: list[tuple[str, str]] = []
+    for key, value in el.attrib.items():
+        hit = plan.attrs.get(key)
+        if hit is not None:
+            kw[hit[0]] = hit[1].read(value, tag, f"attribute {key}")
+        elif key in plan.fixed:
+            if plan.fixed[key] != value:
+                raise exception.InvalidXml(
+                    what=f"<{tag}>",
+                    reason=f"{key}={value!r}, {model} needs "
+                    f"{plan.fixed[key]!r}",
+                )
+        else:
+            extra_attrs.append((str(key), value))
+    return extra_attrs
 
 
 def _parse_children(
@@ -635,8 +290,8 @@ def _parse_children(
         sub_tag = sub.tag
         if not isinstance(sub_tag, str):
             continue  # comments and processing instructions are not data
-        hit2 = plan.by_tag.get(sub_tag)
-        if hit2 is None:
+        hit = plan.by_tag.get(sub_tag)
+        if hit is None:
             if plan.any_child is not None:
                 lists.setdefault(plan.any_child, []).append(
                     RawXml.from_element(sub)
@@ -644,33 +299,22 @@ def _parse_children(
             else:
                 extra.append(RawXml.from_element(sub, last))
             continue
-        name, spec, target = hit2
+        name, spec = hit
         last = name
-        if spec.kind == CHILDREN:
-            assert target is not None
-            lists.setdefault(name, []).append(target.parse(sub))
+        if spec.repeated:
+            lists.setdefault(name, []).append(spec.parse(sub))
             continue
         if name in kw:
             raise exception.InvalidXml(
                 what=f"<{tag}>", reason=f"more than one <{sub_tag}>"
             )
-        if target is None:
-            assert spec.conv is not None
-            kw[name] = _convert(spec.conv, sub.text or "", sub_tag, "text")
-        else:
-            kw[name] = target.parse(sub)
+        kw[name] = spec.parse(sub)
     for name, items in lists.items():
         kw[name] = tuple(items)
     return extra
 
 
-def _format(conv: Converter[Any], value: Any, tag: str, where: str) -> str:
-    try:
-        return conv.format(value)
-    except ValueError as exc:
-        raise exception.InvalidXml(
-            what=f"<{tag}>", reason=f"{where}: {exc}"
-        ) from exc
+# --- writing ---------------------------------------------------------------
 
 
 def _fill(obj: XmlModel, el: etree._Element) -> None:
@@ -688,28 +332,13 @@ def _fill(obj: XmlModel, el: etree._Element) -> None:
         for name, spec in plan.emit:
             where = name
             value = getattr(obj, name)
-            kind = spec.kind
-            if value is None:
-                if spec.required:
-                    raise exception.InvalidXml(
-                        what=f"<{tag}>",
-                        reason=f"required field {name!r} is not set",
-                    )
-            elif kind == ATTR:
-                assert spec.conv is not None and spec.name is not None
-                el.set(spec.name, _format(spec.conv, value, tag, name))
-            elif kind == TEXT:
-                assert spec.conv is not None
-                el.text = _format(spec.conv, value, tag, name)
-            elif kind == CHILD_TEXT:
-                assert spec.conv is not None and spec.name is not None
-                sub = etree.SubElement(el, spec.name)
-                sub.text = _format(spec.conv, value, tag, name)
-            elif kind == CHILD:
-                value.emit_into(el)
-            else:
-                for item in value:
-                    item.emit_into(el)
+            if value is not None:
+                spec.emit(el, value, name)
+            elif spec.required:
+                raise exception.InvalidXml(
+                    what=f"<{tag}>",
+                    reason=f"required field {name!r} is not set",
+                )
             for raw in placed.pop(name, ()):
                 raw.emit_into(el)
         where = "unknown XML kept from parsing"
@@ -724,57 +353,3 @@ def _fill(obj: XmlModel, el: etree._Element) -> None:
         raise exception.InvalidXml(
             what=f"<{tag}>", reason=f"{where}: {exc}"
         ) from exc
-
-
-def walk(obj: object) -> Iterable[XmlModel]:
-    """Every model reachable from ``obj`` (itself included), depth first."""
-    if isinstance(obj, XmlModel):
-        yield obj
-        for name, spec in declared_fields(type(obj)):
-            value = getattr(obj, name)
-            if spec.kind == CHILD and value is not None:
-                yield from walk(value)
-            elif spec.kind == CHILDREN:
-                for item in value:
-                    yield from walk(item)
-
-
-def target_models(target: Target | type[XmlModel]) -> tuple[type[Any], ...]:
-    """The model classes (and RawXml) a target can produce."""
-    if isinstance(target, type):
-        return (target,)
-    if isinstance(target, _ModelTarget):
-        return (target.cls,)
-    if isinstance(target, Union):
-        out: list[type[Any]] = list(target.variants.values())
-        if target.fallback is not None:
-            out.append(target.fallback)
-        return tuple(out)
-    if isinstance(target, Choice):
-        found: list[type[Any]] = []
-        for sub in target.by_tag.values():
-            found.extend(target_models(sub))
-        if target.accepts_any:
-            found.append(RawXml)
-        return tuple(dict.fromkeys(found))
-    raise TypeError(f"unknown target {target!r}")
-
-
-def reachable_models(
-    *roots: Target | type[XmlModel],
-) -> tuple[type[XmlModel], ...]:
-    """Every model class reachable from ``roots`` through declarations.
-
-    Tests use it to check that every declared field is exercised.
-    """
-    seen: dict[type[XmlModel], None] = {}
-    todo = [m for r in roots for m in target_models(r)]
-    while todo:
-        cls = todo.pop()
-        if cls in seen or not issubclass(cls, XmlModel):
-            continue
-        seen[cls] = None
-        for _name, spec in declared_fields(cls):
-            if spec.target is not None:
-                todo.extend(target_models(spec.target))
-    return tuple(seen)

@@ -10,15 +10,17 @@ from dataclasses import dataclass
 from sriovirt import exception
 from sriovirt.pci.address import PciAddress
 from sriovirt.virt.libvirt.xml.base import (
+    XmlModel,
+    attr,
+    child,
+)
+from sriovirt.virt.libvirt.xml.convert import (
     HEX1,
     HEX2,
     HEX4,
     ON_OFF,
     STR,
     YES_NO,
-    XmlModel,
-    attr,
-    child,
 )
 
 

@@ -3,7 +3,7 @@
 Devices are one ordered tuple (``Devices.items``) so that a parsed domain
 keeps the device order libvirt gave it (the order decides aliases such
 as ``net0`` and guest PCI slots); devices without a model here are kept
-verbatim as :class:`~sriovirt.virt.libvirt.xml.base.RawXml`.
+verbatim as :class:`~sriovirt.virt.libvirt.xml.document.RawXml`.
 :func:`minimal_domain` wraps given devices in the smallest guest that
 libvirt accepts (used by schema tests and the integration tier).
 
@@ -16,10 +16,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sriovirt.virt.libvirt.xml.base import (
-    STR,
-    UINT,
-    Choice,
-    RawXml,
     XmlModel,
     attr,
     child,
@@ -27,12 +23,18 @@ from sriovirt.virt.libvirt.xml.base import (
     children,
     text,
 )
+from sriovirt.virt.libvirt.xml.convert import (
+    STR,
+    UINT,
+)
+from sriovirt.virt.libvirt.xml.document import RawXml
 from sriovirt.virt.libvirt.xml.hostdev import HOSTDEV, PciHostdev
 from sriovirt.virt.libvirt.xml.interface import (
     INTERFACE,
     INTERFACE_TYPES,
     Interface,
 )
+from sriovirt.virt.libvirt.xml.targets import Choice
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

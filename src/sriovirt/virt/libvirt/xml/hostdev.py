@@ -13,15 +13,17 @@ from dataclasses import dataclass
 
 from sriovirt.pci.address import PciAddress
 from sriovirt.virt.libvirt.xml.base import (
-    STR,
-    YES_NO,
-    RawXml,
-    Union,
     XmlModel,
     attr,
     child,
 )
 from sriovirt.virt.libvirt.xml.common import Address, Alias, PciSource, Rom
+from sriovirt.virt.libvirt.xml.convert import (
+    STR,
+    YES_NO,
+)
+from sriovirt.virt.libvirt.xml.document import RawXml
+from sriovirt.virt.libvirt.xml.targets import TaggedUnion
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,4 +63,4 @@ class PciHostdev(XmlModel):
 
 
 # Inside a domain: PCI subsystem hostdevs are modelled, others kept raw.
-HOSTDEV = Union("hostdev", "type", (PciHostdev,), fallback=RawXml)
+HOSTDEV = TaggedUnion("hostdev", "type", (PciHostdev,), fallback=RawXml)

@@ -18,13 +18,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sriovirt.virt.libvirt.xml.base import (
-    MAC,
-    ON_OFF,
-    STR,
-    UINT,
-    YES_NO,
-    OneOf,
-    Union,
     XmlModel,
     attr,
     child,
@@ -36,6 +29,15 @@ from sriovirt.virt.libvirt.xml.common import (
     PciSource,
     Rom,
 )
+from sriovirt.virt.libvirt.xml.convert import (
+    MAC,
+    ON_OFF,
+    STR,
+    UINT,
+    YES_NO,
+    OneOf,
+)
+from sriovirt.virt.libvirt.xml.targets import TaggedUnion
 
 DirectMode = Literal["passthrough", "vepa", "bridge", "private"]
 DIRECT_MODES: tuple[DirectMode, ...] = (
@@ -152,7 +154,7 @@ class GenericVirtualport(XmlModel):
     type: str | None = attr("type", STR)
 
 
-VIRTUALPORT = Union(
+VIRTUALPORT = TaggedUnion(
     "virtualport",
     "type",
     (Virtualport8021Qbh, VirtualportOpenvswitch),
@@ -355,7 +357,9 @@ _VARIANTS: tuple[type[InterfaceBase], ...] = (
     VhostuserInterface,
 )
 
-INTERFACE = Union("interface", "type", _VARIANTS, fallback=GenericInterface)
+INTERFACE = TaggedUnion(
+    "interface", "type", _VARIANTS, fallback=GenericInterface
+)
 
 #: Every class :data:`INTERFACE` can produce (for ``isinstance``).
 INTERFACE_TYPES: tuple[type[InterfaceBase], ...] = (

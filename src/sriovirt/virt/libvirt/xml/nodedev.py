@@ -23,13 +23,6 @@ from typing import TypeVar
 
 from sriovirt.pci.address import PciAddress
 from sriovirt.virt.libvirt.xml.base import (
-    HEX4,
-    MAC,
-    STR,
-    UINT,
-    Dec,
-    Hex,
-    Union,
     XmlModel,
     attr,
     child,
@@ -38,6 +31,15 @@ from sriovirt.virt.libvirt.xml.base import (
     text,
 )
 from sriovirt.virt.libvirt.xml.common import Address
+from sriovirt.virt.libvirt.xml.convert import (
+    HEX4,
+    MAC,
+    STR,
+    UINT,
+    Dec,
+    Hex,
+)
+from sriovirt.virt.libvirt.xml.targets import TaggedUnion
 
 __all__ = [
     "Address",
@@ -134,7 +136,7 @@ class PhysFunction(XmlModel):
     address: Address | None = child(Address)
 
 
-PCI_SUBCAPABILITIES = Union(
+PCI_SUBCAPABILITIES = TaggedUnion(
     "capability",
     "type",
     (VirtFunctions, PhysFunction),
@@ -263,7 +265,7 @@ class NodeDriver(XmlModel):
     name: str | None = child_text("name", STR)
 
 
-DEVICE_CAPABILITIES = Union(
+DEVICE_CAPABILITIES = TaggedUnion(
     "capability",
     "type",
     (PciCapability, NetCapability),

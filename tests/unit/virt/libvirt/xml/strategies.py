@@ -12,7 +12,15 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from sriovirt.virt.libvirt.xml import base
+from sriovirt.virt.libvirt.xml import base, convert, targets
+from sriovirt.virt.libvirt.xml.document import RawXml
+from sriovirt.virt.libvirt.xml.fields import (
+    Child,
+    Children,
+    ValueField,
+    XmlTarget,
+)
+from tests.unit.virt.libvirt.xml import introspect
 
 # XML 1.0 characters only: no surrogates, controls, private/unassigned.
 _CHARS = st.characters(
@@ -38,41 +46,41 @@ TEXT = st.one_of(HOSTILE, st.text(_CHARS, min_size=1, max_size=12)).filter(
 )
 
 
-def converter_strategy(conv: base.Converter[Any]) -> st.SearchStrategy[Any]:
-    if isinstance(conv, base.Hex):
+def converter_strategy(conv: convert.Converter[Any]) -> st.SearchStrategy[Any]:
+    if isinstance(conv, convert.Hex):
         return st.integers(0, conv.maximum)
-    if isinstance(conv, base.Dec):
+    if isinstance(conv, convert.Dec):
         low = 0 if conv.minimum is None else conv.minimum
         high = 2**31 if conv.maximum is None else conv.maximum
         return st.integers(low, high)
-    if isinstance(conv, base.Bool):
+    if isinstance(conv, convert.Bool):
         return st.booleans()
-    if isinstance(conv, base.OneOf):
+    if isinstance(conv, convert.OneOf):
         return st.sampled_from(conv.values)
-    if isinstance(conv, base.Mac):
+    if isinstance(conv, convert.Mac):
         return st.binary(min_size=6, max_size=6).map(
             lambda b: ":".join(f"{x:02x}" for x in b)
         )
-    if isinstance(conv, base.Str):
+    if isinstance(conv, convert.Str):
         return TEXT
     raise TypeError(f"no strategy for converter {conv!r}")
 
 
 RAW = st.sampled_from(
     [
-        base.RawXml('<serial type="pty"/>'),
-        base.RawXml('<x-unknown a="1"><b>t</b></x-unknown>'),
+        RawXml('<serial type="pty"/>'),
+        RawXml('<x-unknown a="1"><b>t</b></x-unknown>'),
     ]
 )
 
 
 def target_strategy(
-    target: base.Target | type[base.XmlModel], depth: int
+    target: XmlTarget | type[base.XmlModel], depth: int
 ) -> st.SearchStrategy[Any]:
     options: list[st.SearchStrategy[Any]] = []
-    union = target if isinstance(target, base.Union) else None
-    for cls in base.target_models(target):
-        if cls is base.RawXml:
+    union = target if isinstance(target, targets.TaggedUnion) else None
+    for cls in introspect.target_models(target):
+        if cls is RawXml:
             options.append(RAW)
         elif union is not None and cls is union.fallback:
             taken = set(union.variants)
@@ -95,13 +103,12 @@ def model_strategy(
     """Instances of ``cls`` with any combination of declared fields."""
     kwargs: dict[str, st.SearchStrategy[Any]] = {}
     for name, spec in base.declared_fields(cls):
-        if spec.kind in (base.ATTR, base.TEXT, base.CHILD_TEXT):
-            assert spec.conv is not None
+        if isinstance(spec, ValueField):
             value = converter_strategy(spec.conv)
         else:
-            assert spec.target is not None
+            assert isinstance(spec, Child)
             value = target_strategy(spec.target, depth + 1)
-        if spec.kind == base.CHILDREN:
+        if isinstance(spec, Children):
             kwargs[name] = st.lists(value, max_size=0 if depth > 3 else 3).map(
                 tuple
             )
@@ -110,12 +117,10 @@ def model_strategy(
         else:
             kwargs[name] = st.none() | value
     plan_names = {
-        spec.name for _n, spec in base.declared_fields(cls) if spec.name
+        spec.label for _n, spec in base.declared_fields(cls) if spec.label
     }
     takes_any = any(
-        spec.target is not None
-        and isinstance(spec.target, base.Target)
-        and spec.target.accepts_any
+        isinstance(spec, Child) and spec.target.accepts_any
         for _n, spec in base.declared_fields(cls)
     )
     if "x-extra" not in plan_names:
@@ -124,6 +129,6 @@ def model_strategy(
         )
     if not takes_any:
         kwargs["xml_extra"] = st.sampled_from(
-            [(), (base.RawXml('<x-extra-child n="1"/>'),)]
+            [(), (RawXml('<x-extra-child n="1"/>'),)]
         )
     return st.builds(cls, **kwargs)

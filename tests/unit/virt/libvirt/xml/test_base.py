@@ -1,4 +1,4 @@
-"""The engine: converters, unknown-XML preservation, errors, escaping."""
+"""The engine: unknown-XML preservation, errors, escaping."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from lxml import etree
 
 from sriovirt import exception
-from sriovirt.virt.libvirt.xml import base
+from sriovirt.virt.libvirt.xml import base, targets
 from sriovirt.virt.libvirt.xml.common import Address
 from sriovirt.virt.libvirt.xml.interface import (
     DirectInterface,
@@ -20,70 +20,7 @@ from sriovirt.virt.libvirt.xml.interface import (
     Virtualport8021Qbh,
     interface_from_xml,
 )
-
-
-@pytest.mark.parametrize(
-    ("conv", "text", "value", "written"),
-    [
-        (base.HEX4, "0x0000", 0, "0x0000"),
-        (base.HEX2, "0x81", 0x81, "0x81"),
-        (base.HEX2, "0X8a", 0x8A, "0x8a"),
-        (base.HEX2, "129", 129, "0x81"),  # libvirt also reads decimal
-        (base.HEX2, "010", 8, "0x08"),  # ... and octal
-        (base.HEX1, "0x7", 7, "0x7"),
-        (base.Hex(6), "0x020000", 0x020000, "0x020000"),
-        (base.UINT, "42", 42, "42"),
-        (base.YES_NO, "yes", True, "yes"),
-        (base.YES_NO, "no", False, "no"),
-        (base.ON_OFF, "on", True, "on"),
-        (base.ON_OFF, "off", False, "off"),
-        (
-            base.MAC,
-            "52:54:00:AB:CD:EF",
-            "52:54:00:ab:cd:ef",
-            "52:54:00:ab:cd:ef",
-        ),
-        (base.OneOf("a", "b"), "b", "b", "b"),
-        (base.STR, " x ", " x ", " x "),
-    ],
-)
-def test_converters(
-    conv: base.Converter[object], text: str, value: object, written: str
-) -> None:
-    assert conv.parse(text) == value
-    assert conv.format(value) == written
-
-
-@pytest.mark.parametrize(
-    ("conv", "text"),
-    [
-        (base.HEX2, "0x100"),
-        (base.HEX2, "zz"),
-        (base.HEX1, "-1"),
-        (base.UINT, "-1"),
-        (base.UINT, "ten"),
-        (base.YES_NO, "on"),
-        (base.ON_OFF, "yes"),
-        (base.MAC, "52:54:00:ab:cd"),
-        (base.MAC, "52-54-00-ab-cd-ef"),
-        (base.OneOf("a"), "b"),
-    ],
-)
-def test_converters_reject(conv: base.Converter[object], text: str) -> None:
-    with pytest.raises(ValueError):
-        conv.parse(text)
-
-
-def test_format_rejects_wrong_types() -> None:
-    for conv, value in (
-        (base.HEX2, 256),
-        (base.HEX2, "1"),
-        (base.UINT, True),
-        (base.YES_NO, 1),
-        (base.STR, 3),
-    ):
-        with pytest.raises(ValueError):
-            conv.format(value)  # type: ignore[arg-type]
+from tests.unit.virt.libvirt.xml import introspect
 
 
 def test_bad_value_is_invalid_xml_naming_element_and_attribute() -> None:
@@ -246,12 +183,12 @@ def test_declarations_need_a_model_for_a_target() -> None:
         xml_tag = "x"
 
     with pytest.raises(TypeError):
-        base.Union("interface", "type", (Bad,))
+        targets.TaggedUnion("interface", "type", (Bad,))
 
 
 def test_reachable_models_finds_nested_classes() -> None:
     from sriovirt.virt.libvirt.xml.nodedev import NodeDevice, VirtFunctions
 
-    found = base.reachable_models(NodeDevice)
+    found = introspect.reachable_models(NodeDevice)
     assert VirtFunctions in found
     assert Address in found

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from sriovirt.virt.libvirt.xml import base
-from sriovirt.virt.libvirt.xml.base import RawXml
 from sriovirt.virt.libvirt.xml.common import Address, Alias, PciSource, Rom
+from sriovirt.virt.libvirt.xml.document import RawXml
 from sriovirt.virt.libvirt.xml.domain import (
     DEVICE,
     Devices,
@@ -77,6 +77,7 @@ from sriovirt.virt.libvirt.xml.nodedev import (
     VirtFunctions,
 )
 from tests import prereq
+from tests.unit.virt.libvirt.xml import introspect
 from tests.unit.virt.libvirt.xml.goldens import (
     GOLDEN,
     as_domain_xml,
@@ -409,7 +410,7 @@ def _owner(cls: type, name: str) -> type:
 
 
 def _exercised(obj: object, seen: set[tuple[type, str]]) -> None:
-    for model in base.walk(obj):
+    for model in introspect.walk(obj):
         cls = type(model)
         for name, _spec in base.declared_fields(cls):
             value = getattr(model, name)
@@ -423,7 +424,9 @@ def test_every_declared_field_is_exercised_by_a_golden_file() -> None:
         _exercised(parse_any(path.read_text()), seen)
     declared = {
         (_owner(cls, name), name)
-        for cls in base.reachable_models(INTERFACE, DEVICE, Domain, NodeDevice)
+        for cls in introspect.reachable_models(
+            INTERFACE, DEVICE, Domain, NodeDevice
+        )
         for name, _spec in base.declared_fields(cls)
     }
     missing = sorted(f"{cls.__name__}.{name}" for cls, name in declared - seen)

@@ -16,6 +16,7 @@ from sriovirt.virt.libvirt.xml.interface import (
     interface_from_xml,
 )
 from sriovirt.virt.libvirt.xml.nodedev import NodeDevice
+from tests.unit.virt.libvirt.xml import introspect
 from tests.unit.virt.libvirt.xml.strategies import (
     model_strategy,
     target_strategy,
@@ -49,7 +50,7 @@ def test_domain_round_trip(dom: Domain) -> None:
 
 @pytest.mark.parametrize(
     "cls",
-    base.reachable_models(INTERFACE, DEVICE, NodeDevice, Domain),
+    introspect.reachable_models(INTERFACE, DEVICE, NodeDevice, Domain),
     ids=lambda c: c.__name__,
 )
 @given(data=st.data())

@@ -7,7 +7,9 @@ one from :class:`~sriovirt.pci.device.HostPciDevice` values through the
 can describe any host (thousands of VFs, vanished devices, two vendors)
 as data and let the real inventory read it back through libvirt.
 
-Mapping only: it writes what it is given and decides nothing.
+A test and benchmark helper, not shipped code: nothing under
+``src/sriovirt`` may import it.  It writes what it is given and decides
+nothing.
 """
 
 from __future__ import annotations
@@ -59,58 +61,65 @@ def node_devices(devices: Sequence[HostPciDevice]) -> list[NodeDevice]:
             vfs_of.setdefault(dev.parent_addr, []).append(dev.address)
     out: list[NodeDevice] = []
     for index, dev in enumerate(devices, start=1):
-        subcaps: list[VirtFunctions | PhysFunction | GenericCapability] = []
-        if dev.dev_type is DevType.PF:
-            vfs = vfs_of.get(dev.address, [])
-            subcaps.append(
-                VirtFunctions(
-                    max_count=max(len(vfs), 1),
-                    addresses=tuple(Address.host_pci(a) for a in vfs),
-                )
-            )
-        elif dev.parent_addr is not None:
-            subcaps.append(
-                PhysFunction(address=Address.host_pci(dev.parent_addr))
-            )
-        a = dev.address
-        out.append(
-            NodeDevice(
-                name=pci_name(a),
-                parent="computer",
-                capabilities=(
-                    PciCapability(
-                        class_=NETWORK_CLASS,
-                        domain=a.domain,
-                        bus=a.bus,
-                        slot=a.slot,
-                        function=a.function,
-                        product=Product(id=int(dev.product_id, 16)),
-                        vendor=Vendor(id=int(dev.vendor_id, 16)),
-                        capabilities=tuple(subcaps),
-                        numa=(
-                            None if dev.numa_node is None
-                            else Numa(node=dev.numa_node)
-                        ),
-                    ),
-                ),
-            )
-        )
+        out.append(_pci_node(dev, vfs_of.get(dev.address, [])))
         if dev.ifname:
-            mac = _mac(index)
-            out.append(
-                NodeDevice(
-                    name=f"net_{dev.ifname}_{mac.replace(':', '_')}",
-                    parent=pci_name(a),
-                    capabilities=(
-                        NetCapability(
-                            interface=dev.ifname,
-                            address=mac,
-                            capabilities=(NetSubCapability(type="80203"),),
-                        ),
-                    ),
-                )
-            )
+            out.append(_net_node(dev.ifname, dev.address, _mac(index)))
     return out
+
+
+def _sriov_capabilities(
+    dev: HostPciDevice, vfs: list[PciAddress]
+) -> tuple[VirtFunctions | PhysFunction | GenericCapability, ...]:
+    """A PF's ``virt_functions`` or a VF's ``phys_function``, if any."""
+    if dev.dev_type is DevType.PF:
+        return (
+            VirtFunctions(
+                max_count=max(len(vfs), 1),
+                addresses=tuple(Address.host_pci(a) for a in vfs),
+            ),
+        )
+    if dev.parent_addr is not None:
+        return (PhysFunction(address=Address.host_pci(dev.parent_addr)),)
+    return ()
+
+
+def _pci_node(dev: HostPciDevice, vfs: list[PciAddress]) -> NodeDevice:
+    """The node device of one PCI function (``vfs``: a PF's VFs)."""
+    a = dev.address
+    return NodeDevice(
+        name=pci_name(a),
+        parent="computer",
+        capabilities=(
+            PciCapability(
+                class_=NETWORK_CLASS,
+                domain=a.domain,
+                bus=a.bus,
+                slot=a.slot,
+                function=a.function,
+                product=Product(id=int(dev.product_id, 16)),
+                vendor=Vendor(id=int(dev.vendor_id, 16)),
+                capabilities=_sriov_capabilities(dev, vfs),
+                numa=(
+                    None if dev.numa_node is None else Numa(node=dev.numa_node)
+                ),
+            ),
+        ),
+    )
+
+
+def _net_node(ifname: str, parent: PciAddress, mac: str) -> NodeDevice:
+    """The netdev node device ``ifname`` of the function ``parent``."""
+    return NodeDevice(
+        name=f"net_{ifname}_{mac.replace(':', '_')}",
+        parent=pci_name(parent),
+        capabilities=(
+            NetCapability(
+                interface=ifname,
+                address=mac,
+                capabilities=(NetSubCapability(type="80203"),),
+            ),
+        ),
+    )
 
 
 def host_document(
@@ -123,8 +132,12 @@ def host_document(
     root = etree.Element("node")
     cpu = etree.SubElement(root, "cpu")
     for tag, value in (
-        ("mhz", "2600"), ("model", "x86_64"), ("active", "8"),
-        ("nodes", str(numa_nodes)), ("sockets", "2"), ("cores", "2"),
+        ("mhz", "2600"),
+        ("model", "x86_64"),
+        ("active", "8"),
+        ("nodes", str(numa_nodes)),
+        ("sockets", "2"),
+        ("cores", "2"),
         ("threads", "2"),
     ):
         etree.SubElement(cpu, tag).text = value
