@@ -8,25 +8,24 @@ line and bounded.  The Neutron body reader
 inventory (:mod:`sriovirt.virt.libvirt.vif`, ``inventory``) all use these
 same checks.
 
+The name and MAC rules themselves live in :mod:`sriovirt.pci.netdev`
+(the host's PCI netdevs and ``device_spec`` ``devname`` use them too);
+:func:`ifname_problem` is re-exported from there.
+
 Pure: this module must not raise for a bad value (callers name the port
-or device it came from), and must not import anything of the project.
+or device it came from).
 """
 
 from __future__ import annotations
 
 import math
-import re
 
-#: Linux IFNAMSIZ (16 bytes) less the terminating NUL.
-IFNAME_MAX = 15
+from sriovirt.pci.netdev import CONTROL, IFNAME_MAX, ifname_problem
+
+__all__ = ["IFNAME_MAX", "ifname_problem", "show", "text_problem"]
+
 #: Longest value quoted in an error message; the rest is elided.
 _SHOWN = 60
-
-# C0 and C1 controls, DEL, surrogates and the two non-characters: none of
-# them can be written into libvirt's XML.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-# Linux dev_valid_name() refuses these in an interface name.
-_IFNAME_BAD = re.compile(r"[/:\s]")
 
 
 def show(value: object) -> str:
@@ -62,29 +61,6 @@ def _digits(value: int) -> int:
 
 def text_problem(value: str) -> str | None:
     """Why ``value`` cannot be written into libvirt XML, or None."""
-    if _CONTROL.search(value):
+    if CONTROL.search(value):
         return "contains a control character"
-    return None
-
-
-def ifname_problem(name: str) -> str | None:
-    """Why ``name`` cannot be a Linux network interface name, or None.
-
-    The kernel's ``dev_valid_name()``: 1-15 bytes (IFNAMSIZ less the
-    NUL), not ``.`` or ``..``, no ``/``, ``:`` or whitespace; and no
-    control characters, which libvirt's XML cannot carry either.
-    """
-    problem = text_problem(name)
-    if problem is not None:
-        return problem
-    if not name:
-        return "is empty"
-    if name in (".", ".."):
-        return "is not a name"
-    if _IFNAME_BAD.search(name):
-        return "contains '/', ':' or whitespace"
-    if len(name) > IFNAME_MAX:
-        return f"is longer than {IFNAME_MAX} characters"
-    if len(name.encode()) > IFNAME_MAX:
-        return f"is longer than {IFNAME_MAX} bytes in UTF-8"
     return None

@@ -27,8 +27,8 @@ from sriovirt.network.values import (
     MIN_MTU,
 )
 from sriovirt.pci.address import PciAddress
+from sriovirt.pci.netdev import mac_problem
 
-_MAC = re.compile(r"[0-9a-f]{2}(?::[0-9a-f]{2}){5}")
 # Enough digits for any field here; longer text is out of range without
 # being converted (int() of 5000 digits raises ValueError).
 _INT = re.compile(r"[+-]?[0-9]{1,20}")
@@ -71,7 +71,7 @@ def mac_address(value: object, fail: Fail) -> str:
     if not isinstance(value, str):
         raise fail(f"mac_address {show(value)} is missing or not a string")
     mac = value.strip().lower()
-    if not _MAC.fullmatch(mac):
+    if mac_problem(mac) is not None:
         raise fail(
             f"mac_address {show(value)} is not a MAC address like "
             "fa:16:3e:00:00:01"

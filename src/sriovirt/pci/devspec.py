@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -44,6 +43,7 @@ from sriovirt.pci.config_entries import (
     suggest,
 )
 from sriovirt.pci.device import DevType, HostPciDevice
+from sriovirt.pci.netdev import ifname_problem
 from sriovirt.pci.tags import (
     BOOLEAN_TAGS,
     KNOWN_TAGS,
@@ -61,11 +61,6 @@ _DEFAULT_ORIGIN = EntryOrigin(DEFAULT_OPTION)
 #: Keys that select devices; every other key is a tag.
 SELECTOR_KEYS = ("vendor_id", "product_id", "address", "devname")
 KNOWN_KEYS = (*SELECTOR_KEYS, *KNOWN_TAGS)
-
-# Linux refuses these in interface names (dev_valid_name), so a devname
-# containing them can only be a typo.
-_BAD_IFNAME = re.compile(r"[/:\s]")
-_IFNAMSIZ = 16
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -353,12 +348,7 @@ def _parse_devname(value: object) -> str:
             f"expected a network interface name, got {describe_json(value)}",
         )
     name = value.strip()
-    if (
-        not name
-        or name in (".", "..")
-        or len(name) >= _IFNAMSIZ
-        or (_BAD_IFNAME.search(name))
-    ):
+    if ifname_problem(name) is not None:
         raise SpecFieldError(
             "devname",
             f"{value!r} cannot be a Linux interface name (1-15 characters, "

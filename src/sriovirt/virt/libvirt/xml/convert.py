@@ -11,8 +11,9 @@ objects or the database, and it must not touch lxml or decide anything.
 
 from __future__ import annotations
 
-import re
 from typing import Generic, TypeVar
+
+from sriovirt.pci.netdev import mac_problem
 
 T = TypeVar("T")
 
@@ -162,9 +163,6 @@ class OneOf(Converter[str]):
         return self.parse(value)
 
 
-_MAC = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}")
-
-
 class Mac(Converter[str]):
     """A MAC address, validated, normalised to lowercase."""
 
@@ -172,7 +170,7 @@ class Mac(Converter[str]):
 
     def parse(self, text: str) -> str:
         low = text.strip().lower() if isinstance(text, str) else ""
-        if _MAC.fullmatch(low) is None:
+        if mac_problem(low) is not None:
             raise ValueError(
                 f"{text!r} is not a MAC address like 52:54:00:12:34:56"
             )
