@@ -330,25 +330,24 @@ def test_config_check_reports_a_bad_value_of_any_option(
 # --- pci explain -------------------------------------------------------------
 
 
+def _cells(line: str) -> list[str]:
+    """The cells of one row of a cliff (prettytable) table."""
+    return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+
 def _explain_table(stdout: str) -> dict[str, tuple[str, ...]]:
     """address -> (TYPE, VENDOR:PRODUCT, NUMA, NETDEV, ENTRY, PHYSNET,
     TAGS) from the explain table."""
-    lines = stdout.splitlines()
-    header = lines.index(next(ln for ln in lines if ln.startswith("ADDRESS")))
-    assert lines[header].split() == [
+    header, *rows = [
+        _cells(line) for line in stdout.splitlines() if line.startswith("|")
+    ]
+    assert header == [
         "ADDRESS", "TYPE", "VENDOR:PRODUCT", "NUMA", "NETDEV", "ENTRY",
         "PHYSNET", "TAGS",
     ]
-    rows: dict[str, tuple[str, ...]] = {}
-    for line in lines[header + 2:]:
-        if not line.strip():
-            break
-        if line.startswith(("warning:", "skipped:")):
-            continue
-        cells = line.split()
-        assert len(cells) == 8, line
-        rows[cells[0]] = tuple(cells[1:])
-    return rows
+    for cells in rows:
+        assert len(cells) == 8, cells
+    return {cells[0]: tuple(cells[1:]) for cells in rows}
 
 
 def _why_not(stdout: str) -> dict[str, list[str]]:
@@ -681,10 +680,17 @@ def test_db_sync_refresh_list_and_pools(
     assert json.loads(pools.stdout) == SMALL_POOLS
     table = sriovirt(tmp_path, conf, "pci", "pools")
     assert table.stdout.splitlines()[-1] == "4 pools, 10 free devices"
-    assert (
-        "8086:10ed       type-VF  1     physnet2  trusted=true  4"
-        in table.stdout.splitlines()
-    )
+    rows = [
+        _cells(line) for line in table.stdout.splitlines()
+        if line.startswith("|")
+    ]
+    assert rows[0] == [
+        "vendor_id", "product_id", "numa_node", "tags", "count",
+    ]
+    assert [
+        "8086", "10ed", "1",
+        "dev_type=type-VF,physical_network=physnet2,trusted=true", "4",
+    ] in rows
 
     # What the CLI stored is what the database API reads back.
     with api.Database(db_url) as database:
@@ -774,11 +780,11 @@ def test_traits_on_the_test_driver_say_why_not(tmp_path: pathlib.Path) -> None:
     assert table.returncode == 0, table.stderr
     assert "libvirt 9.0.0, TEST 0.0.2" in table.stdout
     row = next(
-        line for line in table.stdout.splitlines()
-        if line.startswith("COMPUTE_NET_VIRTIO_PACKED")
+        _cells(line) for line in table.stdout.splitlines()
+        if line.startswith("| COMPUTE_NET_VIRTIO_PACKED")
     )
-    assert row.split()[1] == "no"
-    assert "hypervisor test is not QEMU" in row
+    assert row == ["COMPUTE_NET_VIRTIO_PACKED", "no",
+                   "hypervisor test is not QEMU"]
 
     doc = json.loads(sriovirt(tmp_path, conf, "traits", "--format",
                               "json").stdout)
