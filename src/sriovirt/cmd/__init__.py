@@ -39,6 +39,13 @@ CONFIG_ERROR_STATUS = 2
 COMMAND_ERROR_STATUS = 1
 
 
+class CommandLineError(exception.Invalid):
+    """A command line the command cannot use, found once it ran (a
+    ``-c`` naming no column): exit status 2, as a usage error."""
+
+    msg_fmt = "Invalid command line: %(reason)s"
+
+
 def register_logging(conf: cfg.ConfigOpts) -> None:
     """oslo.log options with the defaults every sriovirt command wants.
 
@@ -203,7 +210,7 @@ def run_action(prefix: str, action: Callable[[], int]) -> int:
         # database write is one transaction, rolled back when cut short.
         fail("interrupted")
         return 130
-    except exception.ConfigError as exc:
+    except (exception.ConfigError, CommandLineError) as exc:
         # A configuration the command cannot use: the same status as a
         # file that cannot be read at start-up.
         fail(f"error: {exc}")

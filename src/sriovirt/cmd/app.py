@@ -103,22 +103,26 @@ class SriovirtApp(app.App):
             description=description,
             epilog=GLOBAL_HELP,
             add_help=False,
+            # The whole command line goes through this parser: a command's
+            # option must never be taken for an abbreviation of these.
+            allow_abbrev=False,
             **(argparse_kwargs or {}),
         )
         one_line_errors(parser)
         parser.add_argument(
             "--version", action="version", version=f"{self.NAME} {version}"
         )
+        # Deferred: `sriovirt pci list --help` is the command's help
+        # (`help pci list`), not this parser's.
         parser.add_argument(
             "-h",
             "--help",
-            action=help.HelpAction,
-            nargs=0,
-            default=self,  # cliff's HelpAction lists the app's commands
+            dest="deferred_help",
+            action="store_true",
             help="show this help and the commands, and exit",
         )
         # What cliff's own code reads from the options.
-        parser.set_defaults(debug=False, verbose_level=1, deferred_help=False)
+        parser.set_defaults(debug=False, verbose_level=1)
         return parser
 
     def configure_logging(self) -> None:
@@ -127,6 +131,12 @@ class SriovirtApp(app.App):
     def run(self, argv: list[str]) -> int:
         try:
             self.options, remainder = self.parser.parse_known_args(argv)
+            if self.options.deferred_help:
+                if not remainder:
+                    # cliff's help: this parser's, then every command.
+                    show = help.HelpAction([], argparse.SUPPRESS, default=self)
+                    show(self.parser, self.options, None, None)
+                remainder.insert(0, "help")
             if not remainder:
                 self._usage("a command is wanted")
             if remainder[0].startswith("-"):
@@ -143,11 +153,7 @@ class SriovirtApp(app.App):
         try:
             factory, name, sub_argv = self.command_manager.find_command(argv)
         except ValueError:
-            matches = [
-                m
-                for m in self.get_fuzzy_matches(argv[0])
-                if m not in ("help", "complete")
-            ]
+            matches = self._guesses(argv[0])
             hint = f"; did you mean {' or '.join(matches)}?" if matches else ""
             self._usage(f"{' '.join(argv)!r} is not a command{hint}")
         command = factory(self, self.options, cmd_name=name)
@@ -156,6 +162,19 @@ class SriovirtApp(app.App):
         one_line_errors(parser)
         parsed_args = parser.parse_args(sub_argv)
         return cmd.run_action(prog, lambda: command.run(parsed_args))
+
+    def _guesses(self, word: str) -> list[str]:
+        """The commands ``word`` may have meant: those it starts (``pci``
+        -> ``pci list``, ...), else cliff's closest ones."""
+        names = sorted(
+            name
+            for name, _ in self.command_manager
+            if name not in ("help", "complete")
+        )
+        started = [n for n in names if n.startswith(word)]
+        if started:
+            return started
+        return [m for m in self.get_fuzzy_matches(word) if m in names]
 
     def _usage(self, message: str) -> NoReturn:
         usage_error(self.parser, f"{message} (see '{self.NAME} --help')")

@@ -25,7 +25,7 @@ from cliff import columns, lister, show
 from cliff.formatters import table as table_formatter
 from oslo_config import cfg
 
-from sriovirt import exception
+from sriovirt import cmd
 
 TABLE = "table"
 
@@ -59,7 +59,7 @@ def check_columns(
         if c.lower().replace(" ", "_") not in known
     ]
     if unknown:
-        raise exception.Invalid(
+        raise cmd.CommandLineError(
             reason=f"-c {', '.join(unknown)}: no such column; the columns "
             f"are {', '.join(names)}"
         )

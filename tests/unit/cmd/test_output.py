@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from sriovirt import exception
+from sriovirt import cmd
 from sriovirt.cmd import output
 
 from .conftest import WriteConf, sriovirt
@@ -41,11 +41,11 @@ def test_tags_are_sorted_key_value_pairs() -> None:
 
 def test_unknown_column_is_one_invalid_value() -> None:
     args = argparse.Namespace(columns=["address", "Status", "nope"])
-    with pytest.raises(exception.Invalid) as caught:
+    with pytest.raises(cmd.CommandLineError) as caught:
         output.check_columns(args, ["address", "status"])
     assert str(caught.value) == (
-        "Invalid value: -c nope: no such column; the columns are address, "
-        "status"
+        "Invalid command line: -c nope: no such column; the columns are "
+        "address, status"
     )
 
 
