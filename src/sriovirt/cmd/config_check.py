@@ -5,6 +5,10 @@ problems at once, each with the option, the file it came from and the
 reason.  Exit status 1 when any error was found, 0 otherwise (warnings do
 not fail the check).  A database that is empty or behind the newest
 schema is an error: the ``pci`` commands refuse to run on it.
+
+This module must not change anything (no database write, no schema
+upgrade): it reads, asks the compute driver and the database, and
+reports.
 """
 
 from __future__ import annotations
