@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import itertools
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -153,9 +154,10 @@ class SriovirtApp(app.App):
         try:
             factory, name, sub_argv = self.command_manager.find_command(argv)
         except ValueError:
+            words = " ".join(itertools.takewhile(_is_word, argv))
             matches = self._guesses(argv[0])
             hint = f"; did you mean {' or '.join(matches)}?" if matches else ""
-            self._usage(f"{' '.join(argv)!r} is not a command{hint}")
+            self._usage(f"{words!r} is not a command{hint}")
         command = factory(self, self.options, cmd_name=name)
         prog = f"{self.NAME} {name}"
         parser = command.get_parser(prog)
@@ -182,6 +184,10 @@ class SriovirtApp(app.App):
     def interact(self) -> None:
         """Never: a command line without a command is a usage error."""
         self._usage("a command is wanted")
+
+
+def _is_word(token: str) -> bool:
+    return not token.startswith("-")
 
 
 def _version() -> str:

@@ -238,8 +238,8 @@ USAGE = [
     ),
     pytest.param(
         sriovirt,
-        ["nope"],
-        "sriovirt: error: 'nope' is not a command",
+        ["nope", "x", "-f", "json"],
+        "sriovirt: error: 'nope x' is not a command",
         id="unknown",
     ),
     pytest.param(
