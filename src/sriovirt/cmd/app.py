@@ -17,8 +17,9 @@ cliff's own error handling (its log lines, "Did you mean" on stdout,
 interactive mode, its ``--debug``/``--log-file``/``-v``) is replaced:
 oslo.log owns logging and ``--debug``, and every error is one line.
 
-This module must not hold a command: commands are classes registered as
-entry points, and know nothing of exit statuses.
+This module must not hold a sriovirt command (only cliff's ``help``,
+made to report an unknown name as a usage error): commands are classes
+registered as entry points, and know nothing of exit statuses.
 """
 
 from __future__ import annotations
@@ -71,6 +72,19 @@ def exit_status(stop: SystemExit) -> int:
     return cmd.CONFIG_ERROR_STATUS
 
 
+class Help(help.HelpCommand):
+    """print detailed help for another command"""
+
+    def take_action(self, parsed_args: argparse.Namespace) -> int:
+        try:
+            return super().take_action(parsed_args)
+        except ValueError:
+            # cliff's word for a name that starts no command.
+            raise cmd.CommandLineError(
+                reason=f"{' '.join(parsed_args.cmd)!r} is not a command"
+            ) from None
+
+
 class SriovirtApp(app.App):
     """One command line of ``prog``, its commands from ``namespace``."""
 
@@ -90,6 +104,7 @@ class SriovirtApp(app.App):
             version=_version(),
             command_manager=commandmanager.CommandManager(namespace),
         )
+        self.command_manager.add_command("help", Help)
 
     def build_option_parser(
         self,

@@ -269,6 +269,12 @@ USAGE = [
         id="bad-format",
     ),
     pytest.param(
+        sriovirt,
+        ["help", "nope"],
+        "sriovirt help: error: Invalid command line: 'nope' is not a command",
+        id="help-unknown",
+    ),
+    pytest.param(
         sriovirt_manage,
         ["db"],
         "sriovirt-manage: error: 'db' is not a command; did you mean db sync "
