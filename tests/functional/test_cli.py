@@ -35,8 +35,7 @@ HOST = "cli-host"
 #: The sample configuration's three entries (etc/sriovirt/sriovirt.conf).
 SAMPLE_SPEC = (
     '{"address": "0000:81:00.0", "physical_network": "physnet1"}',
-    '{"devname": "ens2f0", "physical_network": "physnet2", '
-    '"trusted": "yes"}',
+    '{"devname": "ens2f0", "physical_network": "physnet2", "trusted": "yes"}',
     '[{"vendor_id": "15b3", "product_id": "1018", '
     '"physical_network": "physnet3"}]',
 )
@@ -111,7 +110,8 @@ def _synced_conf(tmp_path: pathlib.Path, **kw: Any) -> pathlib.Path:
 def _one_error_line(result: subprocess.CompletedProcess[str]) -> str:
     """The single stderr line of a failed command (libxml2 noise aside)."""
     lines = [
-        line for line in result.stderr.splitlines()
+        line
+        for line in result.stderr.splitlines()
         if line.startswith("sriovirt")
     ]
     assert len(lines) == 1, result.stderr
@@ -125,7 +125,8 @@ def _one_error_line(result: subprocess.CompletedProcess[str]) -> str:
 def _findings(result: subprocess.CompletedProcess[str]) -> list[str]:
     """The finding lines of ``config check`` text output."""
     return [
-        line for line in result.stdout.splitlines()
+        line
+        for line in result.stdout.splitlines()
         if not line.startswith("configuration ")
     ]
 
@@ -150,9 +151,7 @@ def test_config_check_passes_on_the_sample_config(
     assert result.returncode == 0, result.stdout + result.stderr
     lines = _findings(result)
     assert f"OK       [pci] device_spec ({SAMPLE_CONF}): 3 entries" in lines
-    assert (
-        f"OK       [pci] alias ({SAMPLE_CONF}): 1 aliases: nvme" in lines
-    )
+    assert f"OK       [pci] alias ({SAMPLE_CONF}): 1 aliases: nvme" in lines
     uri = paths.test_driver_uri(SMALL)
     assert any(
         line.startswith(
@@ -202,9 +201,7 @@ def test_config_check_names_the_option_file_and_entry(
     conf = _synced_conf(tmp_path, specs=(SAMPLE_SPEC[0], spec))
     result = sriovirt(tmp_path, conf, "config", "check")
     assert result.returncode == 1
-    errors = [
-        line for line in _findings(result) if line.startswith("ERROR")
-    ]
+    errors = [line for line in _findings(result) if line.startswith("ERROR")]
     assert len(errors) == 1, result.stdout
     prefix = (
         f"ERROR    [pci] device_spec ({conf}): Invalid [pci] device_spec: "
@@ -212,9 +209,7 @@ def test_config_check_names_the_option_file_and_entry(
     assert errors[0].startswith(prefix), errors[0]
     assert message in errors[0]
     # The other checks still ran.
-    assert "OK       [pci] alias (default): 0 aliases: none" in (
-        result.stdout
-    )
+    assert "OK       [pci] alias (default): 0 aliases: none" in (result.stdout)
     assert "configuration " + str(conf) + ": 1 error(s), " in result.stdout
 
 
@@ -223,9 +218,7 @@ def test_config_check_misspelt_tag_is_a_warning_with_suggestion(
 ) -> None:
     conf = _synced_conf(
         tmp_path,
-        specs=(
-            '{"address": "0000:81:00.0", "physical_netwrok": "physnet1"}',
-        ),
+        specs=('{"address": "0000:81:00.0", "physical_netwrok": "physnet1"}',),
     )
     result = sriovirt(tmp_path, conf, "config", "check", "--format", "json")
     assert result.returncode == 0, result.stdout
@@ -239,8 +232,8 @@ def test_config_check_misspelt_tag_is_a_warning_with_suggestion(
             "severity": "warning",
             "option": "[pci] device_spec",
             "source": str(conf),
-            "message": "[pci] device_spec: entry 1 {\"address\": "
-            "\"0000:81:00.0\", \"physical_netwrok\": \"physnet1\"}: unknown "
+            "message": '[pci] device_spec: entry 1 {"address": '
+            '"0000:81:00.0", "physical_netwrok": "physnet1"}: unknown '
             "key 'physical_netwrok' is kept as a custom tag; did you mean "
             "'physical_network'?",
         },
@@ -293,7 +286,8 @@ def test_config_check_unreachable_libvirt_is_an_error(
     result = sriovirt(tmp_path, conf, "config", "check")
     assert result.returncode == 1
     (line,) = [
-        line for line in _findings(result)
+        line
+        for line in _findings(result)
         if line.startswith("ERROR    [libvirt] connection_uri")
     ]
     assert f"({conf}): Cannot connect to libvirt at test://" in line
@@ -311,9 +305,7 @@ def test_config_check_reports_a_bad_value_of_any_option(
         out.write("[libvirt]\nrx_queue_size = 100\nmax_queues = 0\n")
     result = sriovirt(tmp_path, conf, "config", "check")
     assert result.returncode == 1, result.stdout + result.stderr
-    errors = [
-        line for line in _findings(result) if line.startswith("ERROR")
-    ]
+    errors = [line for line in _findings(result) if line.startswith("ERROR")]
     # The reasons are oslo.config's own words.
     assert len(errors) == 2, errors
     assert errors[0].startswith(
@@ -330,25 +322,30 @@ def test_config_check_reports_a_bad_value_of_any_option(
 # --- pci explain -------------------------------------------------------------
 
 
+def _cells(line: str) -> list[str]:
+    """The cells of one row of a cliff (prettytable) table."""
+    return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+
 def _explain_table(stdout: str) -> dict[str, tuple[str, ...]]:
     """address -> (TYPE, VENDOR:PRODUCT, NUMA, NETDEV, ENTRY, PHYSNET,
     TAGS) from the explain table."""
-    lines = stdout.splitlines()
-    header = lines.index(next(ln for ln in lines if ln.startswith("ADDRESS")))
-    assert lines[header].split() == [
-        "ADDRESS", "TYPE", "VENDOR:PRODUCT", "NUMA", "NETDEV", "ENTRY",
-        "PHYSNET", "TAGS",
+    header, *rows = [
+        _cells(line) for line in stdout.splitlines() if line.startswith("|")
     ]
-    rows: dict[str, tuple[str, ...]] = {}
-    for line in lines[header + 2:]:
-        if not line.strip():
-            break
-        if line.startswith(("warning:", "skipped:")):
-            continue
-        cells = line.split()
-        assert len(cells) == 8, line
-        rows[cells[0]] = tuple(cells[1:])
-    return rows
+    assert header == [
+        "ADDRESS",
+        "TYPE",
+        "VENDOR:PRODUCT",
+        "NUMA",
+        "NETDEV",
+        "ENTRY",
+        "PHYSNET",
+        "TAGS",
+    ]
+    for cells in rows:
+        assert len(cells) == 8, cells
+    return {cells[0]: tuple(cells[1:]) for cells in rows}
 
 
 def _why_not(stdout: str) -> dict[str, list[str]]:
@@ -378,11 +375,22 @@ def test_explain_table_on_the_small_sample_host(
     rows = _explain_table(result.stdout)
     assert len(rows) == 11
     assert rows["0000:3b:00.0"] == (
-        "type-PCI", "8086:0953", "0", "-", "-", "-", "-",
+        "type-PCI",
+        "8086:0953",
+        "0",
+        "-",
+        "-",
+        "-",
+        "-",
     )
     # Entry 1 names PF 81:00.0 by address: the PF and its VFs.
     assert rows["0000:81:00.0"] == (
-        "type-PF", "8086:10fb", "0", "ens1f0", "1", "physnet1",
+        "type-PF",
+        "8086:10fb",
+        "0",
+        "ens1f0",
+        "1",
+        "physnet1",
         "physical_network=physnet1",
     )
     for fn in (0, 2, 4, 6):
@@ -390,7 +398,9 @@ def test_explain_table_on_the_small_sample_host(
     # Entry 2 names PF ens2f0 by netdev: the PF and its VFs, trusted.
     for addr in ("0000:82:00.0", *(f"0000:82:10.{fn}" for fn in (0, 2, 4, 6))):
         assert rows[addr][4:] == (
-            "2", "physnet2", "physical_network=physnet2,trusted=true",
+            "2",
+            "physnet2",
+            "physical_network=physnet2,trusted=true",
         )
     # Only what is not whitelisted is explained.
     assert _why_not(result.stdout) == {
@@ -405,7 +415,11 @@ def test_explain_table_on_the_small_sample_host(
 
 def test_explain_table_on_two_vendors(tmp_path: pathlib.Path) -> None:
     result = sriovirt(
-        tmp_path, SAMPLE_CONF, "pci", "explain", "--host-xml",
+        tmp_path,
+        SAMPLE_CONF,
+        "pci",
+        "explain",
+        "--host-xml",
         str(TWO_VENDORS),
     )
     assert result.returncode == 0, result.stderr
@@ -415,7 +429,8 @@ def test_explain_table_on_two_vendors(tmp_path: pathlib.Path) -> None:
     assert matched == {f"0000:d8:00.{fn}": "3" for fn in (2, 3, 4, 5)}
     why = _why_not(result.stdout)
     assert set(why) == {
-        "0000:5e:00.0", *(f"0000:5e:02.{fn}" for fn in range(4)),
+        "0000:5e:00.0",
+        *(f"0000:5e:02.{fn}" for fn in range(4)),
         "0000:d8:00.0",
     }
     assert why["0000:d8:00.0"] == [
@@ -451,7 +466,9 @@ def test_explain_json_first_matching_entry_wins(
     report = json.loads(result.stdout)
     assert report["connection_uri"] == paths.test_driver_uri(TWO_VENDORS)
     assert (report["entries"], report["warnings"], report["skipped"]) == (
-        3, [], [],
+        3,
+        [],
+        [],
     )
     devices = {d["address"]: d for d in report["devices"]}
     assert len(devices) == 10
@@ -474,17 +491,20 @@ def test_explain_json_first_matching_entry_wins(
     assert vf["explain"][2] == (
         "entry 3: matches too, but entry 2 wins (first match)"
     )
-    assert devices["0000:5e:02.2"]["explain"][0].startswith(
-        "entry 1: matched"
-    )
+    assert devices["0000:5e:02.2"]["explain"][0].startswith("entry 1: matched")
 
 
 def test_explain_one_address_shows_every_entry(
     tmp_path: pathlib.Path,
 ) -> None:
     result = sriovirt(
-        tmp_path, SAMPLE_CONF, "pci", "explain", "0000:81:10.2",
-        "--format", "json",
+        tmp_path,
+        SAMPLE_CONF,
+        "pci",
+        "explain",
+        "0000:81:10.2",
+        "--format",
+        "json",
     )
     assert result.returncode == 0, result.stderr
     (dev,) = json.loads(result.stdout)["devices"]
@@ -578,27 +598,37 @@ def test_commands_before_db_sync_say_to_run_it(
 
 SMALL_POOLS = [
     {
-        "count": 4, "numa_node": 0, "product_id": "10ed",
+        "count": 4,
+        "numa_node": 0,
+        "product_id": "10ed",
         "tags": {"dev_type": "type-VF", "physical_network": "physnet1"},
         "vendor_id": "8086",
     },
     {
-        "count": 4, "numa_node": 1, "product_id": "10ed",
+        "count": 4,
+        "numa_node": 1,
+        "product_id": "10ed",
         "tags": {
-            "dev_type": "type-VF", "physical_network": "physnet2",
+            "dev_type": "type-VF",
+            "physical_network": "physnet2",
             "trusted": "true",
         },
         "vendor_id": "8086",
     },
     {
-        "count": 1, "numa_node": 0, "product_id": "10fb",
+        "count": 1,
+        "numa_node": 0,
+        "product_id": "10fb",
         "tags": {"dev_type": "type-PF", "physical_network": "physnet1"},
         "vendor_id": "8086",
     },
     {
-        "count": 1, "numa_node": 1, "product_id": "10fb",
+        "count": 1,
+        "numa_node": 1,
+        "product_id": "10fb",
         "tags": {
-            "dev_type": "type-PF", "physical_network": "physnet2",
+            "dev_type": "type-PF",
+            "physical_network": "physnet2",
             "trusted": "true",
         },
         "vendor_id": "8086",
@@ -624,8 +654,7 @@ def test_db_sync_refresh_list_and_pools(
     assert first.returncode == 0, first.stderr
     out = first.stdout.splitlines()
     assert out[0] == (
-        f"host {HOST}: 11 PCI devices on the host, 10 whitelisted and "
-        "tracked"
+        f"host {HOST}: 11 PCI devices on the host, 10 whitelisted and tracked"
     )
     assert out[1] == (
         "stored: 10 inserted, 0 updated, 0 deleted, pools updated"
@@ -639,7 +668,10 @@ def test_db_sync_refresh_list_and_pools(
     third = sriovirt(tmp_path, conf, "pci", "refresh", "--format", "json")
     summary = json.loads(third.stdout)
     assert summary["written"] == {
-        "inserted": 0, "updated": 0, "deleted": 0, "pools_updated": False,
+        "inserted": 0,
+        "updated": 0,
+        "deleted": 0,
+        "pools_updated": False,
     }
     assert (summary["devices"], summary["tracked"]) == (11, 10)
     assert summary["released"] == summary["conflicts"] == []
@@ -681,10 +713,25 @@ def test_db_sync_refresh_list_and_pools(
     assert json.loads(pools.stdout) == SMALL_POOLS
     table = sriovirt(tmp_path, conf, "pci", "pools")
     assert table.stdout.splitlines()[-1] == "4 pools, 10 free devices"
-    assert (
-        "8086:10ed       type-VF  1     physnet2  trusted=true  4"
-        in table.stdout.splitlines()
-    )
+    rows = [
+        _cells(line)
+        for line in table.stdout.splitlines()
+        if line.startswith("|")
+    ]
+    assert rows[0] == [
+        "vendor_id",
+        "product_id",
+        "numa_node",
+        "tags",
+        "count",
+    ]
+    assert [
+        "8086",
+        "10ed",
+        "1",
+        "dev_type=type-VF,physical_network=physnet2,trusted=true",
+        "4",
+    ] in rows
 
     # What the CLI stored is what the database API reads back.
     with api.Database(db_url) as database:
@@ -714,7 +761,11 @@ def test_refresh_output_has_no_log_lines_unless_debug(
 
     log_file = tmp_path / "sriovirt.log"
     logged = sriovirt(
-        tmp_path, runs["log-file"], "pci", "refresh", "--log-file",
+        tmp_path,
+        runs["log-file"],
+        "pci",
+        "refresh",
+        "--log-file",
         str(log_file),
     )
     assert logged.returncode == 0, logged.stderr
@@ -774,14 +825,19 @@ def test_traits_on_the_test_driver_say_why_not(tmp_path: pathlib.Path) -> None:
     assert table.returncode == 0, table.stderr
     assert "libvirt 9.0.0, TEST 0.0.2" in table.stdout
     row = next(
-        line for line in table.stdout.splitlines()
-        if line.startswith("COMPUTE_NET_VIRTIO_PACKED")
+        _cells(line)
+        for line in table.stdout.splitlines()
+        if line.startswith("| COMPUTE_NET_VIRTIO_PACKED")
     )
-    assert row.split()[1] == "no"
-    assert "hypervisor test is not QEMU" in row
+    assert row == [
+        "COMPUTE_NET_VIRTIO_PACKED",
+        "no",
+        "hypervisor test is not QEMU",
+    ]
 
-    doc = json.loads(sriovirt(tmp_path, conf, "traits", "--format",
-                              "json").stdout)
+    doc = json.loads(
+        sriovirt(tmp_path, conf, "traits", "--format", "json").stdout
+    )
     assert doc["hypervisor"] == "TEST"
     assert doc["traits"] == {
         "COMPUTE_NET_VIRTIO_PACKED": {
@@ -797,7 +853,10 @@ def test_traits_on_an_unreachable_uri_is_one_line(
     conf = _write_conf(tmp_path)
     missing = tmp_path / "gone.xml"
     result = sriovirt(
-        tmp_path, conf, "traits", "--connection",
+        tmp_path,
+        conf,
+        "traits",
+        "--connection",
         paths.test_driver_uri(missing),
     )
     assert result.returncode == 1

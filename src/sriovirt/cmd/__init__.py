@@ -1,4 +1,10 @@
-"""Console entry points (``sriovirt``, ``sriovirt-manage``).
+"""Console entry points (``sriovirt``, ``sriovirt-manage``): what every
+command shares (logging options, where a value came from, the libvirt
+URI and host name it may use, one-line errors and the exit statuses).
+
+The commands themselves are cliff command classes, one module per group
+(:mod:`~sriovirt.cmd.pci`, ...), run by :mod:`sriovirt.cmd.app`.  This
+package must not decide anything about devices, pools or the database.
 
 oslo.versionedobjects pulls in oslo.service, which imports eventlet and
 warns about its deprecation at import time; sriovirt does not use
@@ -21,8 +27,23 @@ warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 from oslo_config import cfg  # noqa: E402 (after the warning filter)
 
 from sriovirt import exception  # noqa: E402
+from sriovirt.virt.driver import ComputeDriver  # noqa: E402
 
 LOG = logging.getLogger(__name__)
+
+#: The exit status of a command line or configuration that cannot be
+#: used, in both commands (argparse uses 2 for usage errors too).
+CONFIG_ERROR_STATUS = 2
+
+#: The exit status of a command that failed.
+COMMAND_ERROR_STATUS = 1
+
+
+class CommandLineError(exception.Invalid):
+    """A command line the command cannot use, found once it ran (a
+    ``-c`` naming no column): exit status 2, as a usage error."""
+
+    msg_fmt = "Invalid command line: %(reason)s"
 
 
 def register_logging(conf: cfg.ConfigOpts) -> None:
@@ -99,6 +120,23 @@ def host_name(conf: cfg.ConfigOpts) -> str:
     return host
 
 
+def compute_driver(
+    conf: cfg.ConfigOpts, uri: str | None = None
+) -> ComputeDriver:
+    """The host's compute driver, on ``uri`` when given (``--connection``,
+    ``--host-xml``) instead of ``[libvirt] connection_uri``.
+
+    Commands use only the :class:`~sriovirt.virt.driver.ComputeDriver`
+    interface; libvirt is imported when a command needs a host, not by
+    ``sriovirt-manage``.
+    """
+    from sriovirt.virt.libvirt.driver import LibvirtDriver
+
+    if uri is None:
+        return LibvirtDriver(conf)
+    return LibvirtDriver.for_connection(conf, uri)
+
+
 def one_line(text: str) -> str:
     """``text`` on one line: libraries' multi-line messages (libvirt,
     libxml2, logging configs) joined with "; ", blank lines dropped."""
@@ -130,8 +168,9 @@ def run_action(prefix: str, action: Callable[[], int]) -> int:
     """Run a command's action; every failure is one line on stderr.
 
     ``prefix`` starts each error line (``sriovirt pci list``,
-    ``sriovirt-manage``).  Returns the exit status: the action's own, 1
-    for an error, 130 when interrupted (Ctrl-C), 141 when the reader of
+    ``sriovirt-manage db sync``).  Returns the exit status: the action's
+    own, 1 for an error, 2 for a configuration that cannot be used (as
+    at start-up), 130 when interrupted (Ctrl-C), 141 when the reader of
     stdout went away.
     """
 
@@ -171,12 +210,17 @@ def run_action(prefix: str, action: Callable[[], int]) -> int:
         # database write is one transaction, rolled back when cut short.
         fail("interrupted")
         return 130
+    except (exception.ConfigError, CommandLineError) as exc:
+        # A configuration the command cannot use: the same status as a
+        # file that cannot be read at start-up.
+        fail(f"error: {exc}")
+        return CONFIG_ERROR_STATUS
     except exception.SriovirtError as exc:
         fail(f"error: {exc}")
         return 1
     except cfg.Error as exc:
         fail(f"configuration error: {config_error_text(exc)}")
-        return 1
+        return CONFIG_ERROR_STATUS
     except Exception as exc:
         return unexpected(exc)
 

@@ -5,6 +5,10 @@ problems at once, each with the option, the file it came from and the
 reason.  Exit status 1 when any error was found, 0 otherwise (warnings do
 not fail the check).  A database that is empty or behind the newest
 schema is an error: the ``pci`` commands refuse to run on it.
+
+This module must not change anything (no database write, no schema
+upgrade): it reads, asks the compute driver and the database, and
+reports.
 """
 
 from __future__ import annotations
@@ -14,16 +18,22 @@ import dataclasses
 import enum
 import os
 from collections.abc import Callable, Iterator
+from typing import Any, TextIO
 
 from oslo_config import cfg
 
 from sriovirt import conf as sriovirt_conf
 from sriovirt import exception
-from sriovirt.cmd import host_name, libvirt_uri, option_source, output
+from sriovirt.cmd import (
+    compute_driver,
+    host_name,
+    libvirt_uri,
+    option_source,
+    output,
+)
 from sriovirt.conf import pci as pci_conf
 from sriovirt.db import api as db_api
 from sriovirt.pci import alias, whitelist
-from sriovirt.virt.libvirt import host as libvirt_host
 
 
 class Severity(enum.StrEnum):
@@ -38,10 +48,6 @@ class Finding:
     option: str
     source: str
     message: str
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    output.add_format_argument(parser, human="text")
 
 
 #: Where an option's value came from (a file, or the default).
@@ -68,7 +74,9 @@ def _check_option_values(conf: cfg.ConfigOpts) -> Iterator[Finding]:
                 reason = text.partition(" is not valid: ")[2] or text
                 source, raw = _file_value(conf, group, opt.name)
                 yield Finding(
-                    Severity.ERROR, f"[{group}] {opt.name}", source,
+                    Severity.ERROR,
+                    f"[{group}] {opt.name}",
+                    source,
                     f"invalid value {raw!r}: {reason}"
                     if raw is not None
                     else f"invalid value: {reason}",
@@ -104,7 +112,9 @@ def _check_device_spec(conf: cfg.ConfigOpts) -> Iterator[Finding]:
     if not errors:
         wl = whitelist.Whitelist.from_options(values)
         yield Finding(
-            Severity.OK, "[pci] device_spec", source,
+            Severity.OK,
+            "[pci] device_spec",
+            source,
             f"{len(wl.entries)} entries",
         )
 
@@ -122,7 +132,9 @@ def _check_alias(conf: cfg.ConfigOpts) -> Iterator[Finding]:
         return
     aliases = alias.parse_aliases(values)
     yield Finding(
-        Severity.OK, "[pci] alias", source,
+        Severity.OK,
+        "[pci] alias",
+        source,
         f"{len(aliases)} aliases: {', '.join(sorted(aliases)) or 'none'}",
     )
 
@@ -141,17 +153,18 @@ def _check_libvirt(conf: cfg.ConfigOpts) -> Iterator[Finding]:
     source = source_of(conf, "connection_uri", "libvirt")
     try:
         uri = libvirt_uri(conf)
-        versions = libvirt_host.Host(uri).versions()
+        versions = compute_driver(conf, uri).host_versions()
     except (exception.ConfigError, exception.HypervisorError) as exc:
         yield Finding(
             Severity.ERROR, "[libvirt] connection_uri", source, str(exc)
         )
         return
-    fmt = libvirt_host.Versions.format
     yield Finding(
-        Severity.OK, "[libvirt] connection_uri", source,
-        f"{uri}: libvirt {fmt(versions.lib_version)}, "
-        f"{versions.hv_type} {fmt(versions.hv_version)}",
+        Severity.OK,
+        "[libvirt] connection_uri",
+        source,
+        f"{uri}: libvirt {versions.library}, "
+        f"{versions.hypervisor_type} {versions.hypervisor}",
     )
 
 
@@ -165,15 +178,19 @@ def _check_database(conf: cfg.ConfigOpts) -> Iterator[Finding]:
         # Empty or behind: every `pci` command refuses to run on it, so
         # the configuration does not work until the fix in the message
         # ('sriovirt-manage db sync') is applied.
-        yield Finding(Severity.ERROR, "[database] connection", source,
-                      str(exc))
+        yield Finding(
+            Severity.ERROR, "[database] connection", source, str(exc)
+        )
         return
     except exception.SriovirtError as exc:
-        yield Finding(Severity.ERROR, "[database] connection", source,
-                      str(exc))
+        yield Finding(
+            Severity.ERROR, "[database] connection", source, str(exc)
+        )
         return
     yield Finding(
-        Severity.OK, "[database] connection", source,
+        Severity.OK,
+        "[database] connection",
+        source,
         f"{db_api.mask_url(url)} at revision {step.revision}",
     )
 
@@ -201,24 +218,59 @@ def findings(conf: cfg.ConfigOpts) -> list[Finding]:
     return found
 
 
-def run(conf: cfg.ConfigOpts) -> int:
-    found = findings(conf)
-    errors = sum(f.severity is Severity.ERROR for f in found)
-    warnings = sum(f.severity is Severity.WARNING for f in found)
-    files = ", ".join(conf.config_file) or "no configuration file"
-    if conf.command.format == "json":
-        output.as_json(
-            {
-                "config_files": list(conf.config_file),
-                "errors": errors,
-                "warnings": warnings,
-                "findings": [dataclasses.asdict(f) for f in found],
-            }
+@dataclasses.dataclass(frozen=True)
+class CheckReport:
+    config_files: list[str]
+    findings: list[Finding]
+
+    @property
+    def errors(self) -> int:
+        return sum(f.severity is Severity.ERROR for f in self.findings)
+
+    @property
+    def warnings(self) -> int:
+        return sum(f.severity is Severity.WARNING for f in self.findings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "config_files": list(self.config_files),
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "findings": [
+                {**dataclasses.asdict(f), "severity": f.severity.value}
+                for f in self.findings
+            ],
+        }
+
+
+class ConfigCheck(output.Document[CheckReport]):
+    """validate the configuration and print every problem"""
+
+    # `--format text` was the readable form's name before cliff.
+    human_formats = ("text",)
+
+    def report(self, parsed_args: argparse.Namespace) -> CheckReport:
+        conf = output.conf_of(self)
+        return CheckReport(list(conf.config_file), findings(conf))
+
+    def render(
+        self,
+        report: CheckReport,
+        out: TextIO,
+        parsed_args: argparse.Namespace,
+    ) -> None:
+        for f in report.findings:
+            print(
+                f"{f.severity.upper():7}  {f.option} ({f.source}): "
+                f"{f.message}",
+                file=out,
+            )
+        files = ", ".join(report.config_files) or "no configuration file"
+        print(
+            f"configuration {files}: {report.errors} error(s), "
+            f"{report.warnings} warning(s)",
+            file=out,
         )
-    else:
-        for f in found:
-            print(f"{f.severity.upper():7}  {f.option} ({f.source}): "
-                  f"{f.message}")
-        print(f"configuration {files}: {errors} error(s), "
-              f"{warnings} warning(s)")
-    return 1 if errors else 0
+
+    def status(self, report: CheckReport) -> int:
+        return 1 if report.errors else 0

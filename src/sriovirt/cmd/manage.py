@@ -7,9 +7,8 @@ Usage::
 
 Reads ``[database] connection`` (and oslo.log's options) from the
 configuration, then calls :mod:`sriovirt.db.api` with the URL as a value.
-Output is one readable line; a failure is one line on stderr and exit
-status 1 (2 for a command line or configuration file that cannot be
-read), never a traceback.
+Output is one readable line; errors and exit statuses are those of every
+sriovirt command (:mod:`sriovirt.cmd.app`).
 
 This module must not hold database logic: it parses, calls and prints.
 """
@@ -18,93 +17,65 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from oslo_config import cfg
+from cliff import command
 
-import sriovirt.conf
-from sriovirt.cmd import register_logging, run_action, startup
+from sriovirt.cmd import app, output
 from sriovirt.db import api as db_api
 
-PROJECT = "sriovirt"
+PROG = "sriovirt-manage"
 
 
-def db_sync(conf: cfg.ConfigOpts) -> str:
-    revision = conf.category.revision or "head"
-    result = db_api.sync(conf.database.connection, revision=revision)
-    return str(result)
+class DbSync(command.Command):
+    """upgrade the schema (never downgrades)"""
 
-
-def db_version(conf: cfg.ConfigOpts) -> str:
-    url = conf.database.connection
-    current = db_api.version(url)
-    head = db_api.head()
-    shown = str(current) if current else "<none> (empty database)"
-    line = f"database {db_api.mask_url(url)} is at {shown}"
-    if current is not None and not current.known:
-        # `db sync` would be the wrong advice: it refuses such a database.
-        line += (
-            f"; its newest is {head}: the database was upgraded by a "
-            "newer release"
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            "--revision",
+            default=None,
+            help="target revision (default: the newest)",
         )
-    elif current is None or current.revision != head.revision:
-        line += f"; newest is {head}: run 'sriovirt-manage db sync'"
-    return line
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> int:
+        conf = output.conf_of(self)
+        revision = parsed_args.revision or "head"
+        result = db_api.sync(conf.database.connection, revision=revision)
+        print(result, file=self.app.stdout)
+        return 0
 
 
-#: (category, action) -> handler returning the line to print.
-COMMANDS: dict[tuple[str, str], Callable[[cfg.ConfigOpts], str]] = {
-    ("db", "sync"): db_sync,
-    ("db", "version"): db_version,
-}
+class DbVersion(command.Command):
+    """show the schema revision"""
 
-
-def _add_command_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    db = subparsers.add_parser("db", help="database schema commands")
-    actions = db.add_subparsers(dest="action", metavar="ACTION")
-    actions.required = True
-    sync = actions.add_parser(
-        "sync", help="upgrade the schema (never downgrades)"
-    )
-    sync.add_argument(
-        "--revision",
-        default=None,
-        help="target revision (default: the newest)",
-    )
-    actions.add_parser("version", help="show the schema revision")
-
-
-def _conf() -> cfg.ConfigOpts:
-    conf = cfg.ConfigOpts()
-    sriovirt.conf.register_opts(conf)
-    register_logging(conf)
-    conf.register_cli_opt(
-        cfg.SubCommandOpt(
-            "category",
-            title="Commands",
-            handler=_add_command_parsers,
-            help="available commands",
-        )
-    )
-    return conf
+    def take_action(self, parsed_args: argparse.Namespace) -> int:
+        url = output.conf_of(self).database.connection
+        current = db_api.version(url)
+        head = db_api.head()
+        shown = str(current) if current else "<none> (empty database)"
+        line = f"database {db_api.mask_url(url)} is at {shown}"
+        if current is not None and not current.known:
+            # `db sync` would be the wrong advice: it refuses such a
+            # database.
+            line += (
+                f"; its newest is {head}: the database was upgraded by a "
+                "newer release"
+            )
+        elif current is None or current.revision != head.revision:
+            line += f"; newest is {head}: run 'sriovirt-manage db sync'"
+        print(line, file=self.app.stdout)
+        return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    conf = _conf()
-    args = list(sys.argv[1:] if argv is None else argv)
-    stop = startup.load(conf, args, project=PROJECT, prog="sriovirt-manage")
-    if stop is not None:
-        return stop
-    handler = COMMANDS[(conf.category.name, conf.category.action)]
-
-    def act() -> int:
-        print(handler(conf))
-        return 0
-
-    try:
-        return run_action("sriovirt-manage", act)
-    finally:
-        conf.reset()
+    return app.run(
+        argv,
+        prog=PROG,
+        namespace="sriovirt.manage",
+        description="create, upgrade and show sriovirt's database schema",
+    )
 
 
 if __name__ == "__main__":

@@ -8,9 +8,10 @@ a non-UTF-8 byte or an unreadable file escape as a traceback, ignores a
 without naming the file; so the files it will read are read here first,
 and every problem is reported with the file and line.
 
-:func:`normalise_argv` lets the global options (``--config-file``,
+:func:`split_argv` lets the global options (``--config-file``,
 ``--debug``, ...) follow the subcommand and ``--format`` precede it, as
-the command contract promises.
+the command contract promises, and separates what oslo.config parses
+from what cliff parses.
 
 This module must not run an action, or touch libvirt or the database.
 """
@@ -34,10 +35,10 @@ from sriovirt import cmd, exception
 
 #: The exit status of a command line or configuration that cannot be
 #: read (argparse uses 2 for usage errors too).
-CONFIG_ERROR_STATUS = 2
+CONFIG_ERROR_STATUS = cmd.CONFIG_ERROR_STATUS
 
 #: Options of the subcommands that may also come before the subcommand.
-_MOVABLE_TO_ACTION = {"--format": True}
+_MOVABLE_TO_ACTION = {"--format": True, "-f": True}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,12 +104,13 @@ def _split(token: str, table: dict[str, bool]) -> tuple[str, bool] | None:
     return None
 
 
-def normalise_argv(argv: Sequence[str]) -> list[str]:
-    """Global options first, ``--format`` after the subcommand.
+def split_argv(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(global options, the command and its own options).
 
-    ``sriovirt pci list --config-file F`` and ``sriovirt --format json
-    pci list`` mean what they say; argparse alone would reject both.
-    Anything after ``--`` is left alone.
+    The global options (``--config-file``, ``--debug``, ...) are
+    oslo.config's, wherever they were typed; the rest is the command
+    line cliff parses, with ``--format`` typed before the subcommand
+    moved after it.  Anything after ``--`` is left alone.
     """
     table = global_options()
     args = list(argv)
@@ -136,7 +138,17 @@ def normalise_argv(argv: Sequence[str]) -> list[str]:
                 in_command = True
             rest.append(token)
             i += 1
-    return head + rest + tail
+    return head, rest + tail
+
+
+def normalise_argv(argv: Sequence[str]) -> list[str]:
+    """Global options first, ``--format`` after the subcommand.
+
+    ``sriovirt pci list --config-file F`` and ``sriovirt --format json
+    pci list`` mean what they say; argparse alone would reject both.
+    """
+    head, command = split_argv(argv)
+    return head + command
 
 
 # --- configuration files ----------------------------------------------------

@@ -1,57 +1,79 @@
-"""``sriovirt traits``: the host's traits, each with the reason.
+"""``sriovirt traits`` (``traits show``): the host's traits, each with
+the reason.
 
-The decision itself lives in :mod:`sriovirt.virt.libvirt.traits`; this
-command only asks the driver and prints.
+The decision itself belongs to the compute driver
+(:meth:`~sriovirt.virt.driver.ComputeDriver.explain_traits`); this
+command only asks the driver and prints.  It must not decide a trait.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+from collections.abc import Sequence
+from typing import Any, TextIO
 
-from oslo_config import cfg
-
-from sriovirt.cmd import libvirt_uri, output
-from sriovirt.virt.libvirt.driver import LibvirtDriver
-from sriovirt.virt.libvirt.host import Host, Versions
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--connection",
-        metavar="URI",
-        help="libvirt URI to ask (default: [libvirt] connection_uri)",
-    )
-    output.add_format_argument(parser)
+from sriovirt.cmd import compute_driver, libvirt_uri, output
+from sriovirt.virt.driver import HostVersions, TraitExplanation
 
 
-def run(conf: cfg.ConfigOpts) -> int:
-    uri = libvirt_uri(conf, conf.command.connection)
-    driver = LibvirtDriver(conf, Host(uri))
-    versions = driver.host.versions()
-    decisions = driver.trait_decisions()
-    if conf.command.format == "json":
-        output.as_json(
-            {
-                "connection_uri": uri,
-                "lib_version": Versions.format(versions.lib_version),
-                "hypervisor": versions.hv_type,
-                "hv_version": Versions.format(versions.hv_version),
-                "traits": {
-                    d.name: {"supported": d.supported, "reason": d.reason}
-                    for d in decisions
-                },
-            }
+@dataclasses.dataclass(frozen=True)
+class TraitsReport:
+    connection_uri: str
+    versions: HostVersions
+    traits: Sequence[TraitExplanation]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "connection_uri": self.connection_uri,
+            "lib_version": self.versions.library,
+            "hypervisor": self.versions.hypervisor_type,
+            "hv_version": self.versions.hypervisor,
+            "traits": {
+                t.name: {"supported": t.supported, "reason": t.reason}
+                for t in self.traits
+            },
+        }
+
+
+class ShowTraits(output.Document[TraitsReport]):
+    """print the host's traits with the reason for each"""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            "--connection",
+            metavar="URI",
+            help="libvirt URI to ask (default: [libvirt] connection_uri)",
         )
-        return 0
-    print(
-        f"host {uri}: libvirt {Versions.format(versions.lib_version)}, "
-        f"{versions.hv_type} {Versions.format(versions.hv_version)}"
-    )
-    output.table(
-        ("TRAIT", "REPORTED", "REASON"),
-        [
-            [d.name, "yes" if d.supported else "no", d.reason]
-            for d in decisions
-        ],
-    )
-    return 0
+        return parser
+
+    def report(self, parsed_args: argparse.Namespace) -> TraitsReport:
+        conf = output.conf_of(self)
+        uri = libvirt_uri(conf, parsed_args.connection)
+        driver = compute_driver(conf, uri)
+        return TraitsReport(
+            uri, driver.host_versions(), tuple(driver.explain_traits())
+        )
+
+    def render(
+        self,
+        report: TraitsReport,
+        out: TextIO,
+        parsed_args: argparse.Namespace,
+    ) -> None:
+        v = report.versions
+        print(
+            f"host {report.connection_uri}: libvirt {v.library}, "
+            f"{v.hypervisor_type} {v.hypervisor}",
+            file=out,
+        )
+        output.table(
+            out,
+            ("TRAIT", "REPORTED", "REASON"),
+            [
+                [t.name, "yes" if t.supported else "no", t.reason]
+                for t in report.traits
+            ],
+            parsed_args,
+        )

@@ -373,3 +373,43 @@ class ResourceTracker:
                     "updated" if saved.stats_updated else "unchanged",
                 )
             return saved
+
+    def load_and_refresh(self) -> StartReport:
+        """Load the stored state as it is, then refresh: releases nothing.
+
+        For a command run beside the compute service (``sriovirt pci
+        refresh``): which claims are stale is the service's decision at
+        its own start, never a second writer's, so every stored claim and
+        allocation is restored as stored.  A write by another process in
+        between is retried as :meth:`start` does; the last
+        :class:`~sriovirt.exception.PciStateConflict` is raised.
+        """
+        with self.lock:
+            for attempt in range(1, START_ATTEMPTS + 1):
+                self.tracker = PciTracker(self.whitelist)
+                self._saved_generation = -1
+                try:
+                    self.db.check_synced()
+                    node = self.node
+                    rows = self.db.read_pci_devices(node.id)
+                    stored, unreadable = self._decode_rows(node, rows)
+                    self._stored = {r.address: r for r in rows}
+                    self._unreadable = unreadable
+                    inv, inventory_ms = self._inventory()
+                    t0 = time.perf_counter()
+                    result = self.tracker.sync(inv.devices)
+                    restored = self.tracker.restore(stored)
+                    refresh = self._store(inv, result, inventory_ms, _ms(t0))
+                except exception.PciStateConflict as error:
+                    if attempt == START_ATTEMPTS:
+                        raise
+                    LOG.info("Loading PCI state again: %s", error)
+                    continue
+                return StartReport(
+                    restored=len(restored.restored),
+                    missing=tuple(str(a) for a in restored.missing),
+                    conflicts=(*unreadable.values(), *restored.conflicts),
+                    released=(),
+                    refresh=refresh,
+                )
+            raise AssertionError("unreachable")  # pragma: no cover

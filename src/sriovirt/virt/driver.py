@@ -37,3 +37,37 @@ class ComputeDriver(abc.ABC):
     @abc.abstractmethod
     def traits(self) -> dict[str, bool]:
         """``{trait name: reported}`` for the host's root provider."""
+
+    # -- what the commands show (not abstract: a driver without them
+    # -- still serves the compute service) ---------------------------------
+
+    def host_versions(self) -> HostVersions:
+        """The hypervisor library's and the hypervisor's versions."""
+        raise NotImplementedError(
+            f"{type(self).__name__} does not report host versions"
+        )
+
+    def explain_traits(self) -> Sequence[TraitExplanation]:
+        """Every trait the driver decides, with the reason for each."""
+        raise NotImplementedError(
+            f"{type(self).__name__} does not explain its traits"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class HostVersions:
+    """Versions as operators read them (``"9.0.0"``), with the
+    hypervisor's type (``"QEMU"``, ``"TEST"``)."""
+
+    library: str
+    hypervisor_type: str
+    hypervisor: str
+
+
+@dataclass(frozen=True, slots=True)
+class TraitExplanation:
+    """Whether the host reports trait ``name``, and why (one sentence)."""
+
+    name: str
+    supported: bool
+    reason: str

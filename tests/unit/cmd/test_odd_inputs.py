@@ -130,10 +130,11 @@ def test_empty_connection_is_refused(
 def test_empty_connection_uri_in_the_file_is_refused(
     write_conf: WriteConf, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # A configuration the command cannot use: 2, as at start-up.
     conf = write_conf("[libvirt]", "connection_uri =")
-    assert sriovirt("--config-file", str(conf), "traits") == 1
+    assert sriovirt("--config-file", str(conf), "traits") == 2
     assert _one_line(capsys.readouterr().err) == (
-        "sriovirt traits show: error: Invalid configuration: [libvirt] "
+        "sriovirt traits: error: Invalid configuration: [libvirt] "
         f"connection_uri '' (from {conf}) is empty; give a libvirt URI "
         "such as qemu:///system"
     )
@@ -151,7 +152,7 @@ def test_refresh_refuses_an_unusable_host_name(
     conf = write_conf("[DEFAULT]", f"host = {host}")
     assert sriovirt_manage("--config-file", str(conf), "db", "sync") == 0
     capsys.readouterr()
-    assert sriovirt("--config-file", str(conf), "pci", "refresh") == 1
+    assert sriovirt("--config-file", str(conf), "pci", "refresh") == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert _one_line(captured.err) == (

@@ -1,67 +1,51 @@
-"""Command output: aligned tables, sorted JSON, one ``--format`` option;
-and the formats of the commands on the small sample host."""
+"""Command output through cliff: cell types, column checks, and the
+formats of the commands on the small sample host."""
 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 
 import pytest
 
+from sriovirt import cmd
 from sriovirt.cmd import output
 
 from .conftest import WriteConf, sriovirt
 
 
-def test_table_aligns_columns_and_strips_trailing_space() -> None:
-    out = io.StringIO()
-    output.table(("A", "LONGER"), [["xyz", "1"], ["", "22"]], out=out)
-    assert out.getvalue().splitlines() == [
-        "A    LONGER",
-        "---  ------",
-        "xyz  1",
-        "     22",
+def cliff_table(lines: list[str]) -> list[list[str]]:
+    """The cells of a cliff (prettytable) table's rows, header first."""
+    return [
+        [cell.strip() for cell in line.strip().strip("|").split("|")]
+        for line in lines
+        if line.startswith("|")
     ]
 
 
-def test_table_rows_of_the_wrong_width_are_a_bug() -> None:
-    with pytest.raises(ValueError):
-        output.table(("A", "B"), [["only one"]], out=io.StringIO())
+def test_nullable_shows_a_dash_and_sorts_none_last() -> None:
+    values = [output.Nullable(v) for v in (1, None, 0)]
+    assert [v.human_readable() for v in values] == ["1", "-", "0"]
+    assert [v.machine_readable() for v in sorted(values)] == [0, 1, None]
 
 
-def test_json_is_indented_and_sorted() -> None:
-    out = io.StringIO()
-    output.as_json({"b": 1, "a": [None, "é"]}, out=out)
-    assert out.getvalue() == (
-        '{\n  "a": [\n    null,\n    "\\u00e9"\n  ],\n  "b": 1\n}\n'
-    )
+def test_tags_are_sorted_key_value_pairs() -> None:
+    tags = output.Tags({"trusted": "true", "physical_network": "p1"})
+    assert tags.human_readable() == "physical_network=p1,trusted=true"
+    assert tags.machine_readable() == {
+        "trusted": "true",
+        "physical_network": "p1",
+    }
+    assert output.Tags({}).human_readable() == "-"
 
 
-@pytest.mark.parametrize(
-    ("argv", "human", "expected"),
-    [
-        ([], "table", "table"),
-        (["--format", "json"], "text", "json"),
-        ([], "text", "text"),
-    ],
-)
-def test_format_argument(argv: list[str], human: str, expected: str) -> None:
-    parser = argparse.ArgumentParser()
-    output.add_format_argument(parser, human=human)
-    assert parser.parse_args(argv).format == expected
-
-
-def test_format_argument_refuses_other_values(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    parser = argparse.ArgumentParser(prog="p")
-    output.add_format_argument(parser)
-    with pytest.raises(SystemExit) as stop:
-        parser.parse_args(["--format", "yaml"])
-    assert stop.value.code == 2
-    assert "invalid choice: 'yaml' (choose from 'table', 'json')" in (
-        capsys.readouterr().err
+def test_unknown_column_is_one_invalid_value() -> None:
+    args = argparse.Namespace(columns=["address", "Status", "nope"])
+    with pytest.raises(cmd.CommandLineError) as caught:
+        output.check_columns(args, ["address", "status"])
+    assert str(caught.value) == (
+        "Invalid command line: -c nope: no such column; the columns are "
+        "address, status"
     )
 
 
@@ -70,7 +54,9 @@ def test_explain_table_and_json_agree(
 ) -> None:
     conf = write_conf()
     assert sriovirt("--config-file", str(conf), "pci", "explain") == 0
-    table = capsys.readouterr().out.splitlines()
+    lines = capsys.readouterr().out.splitlines()
+    header, *rows = cliff_table(lines)
+    assert header[0] == "ADDRESS" and header[5] == "ENTRY"
     assert (
         sriovirt(
             "--config-file", str(conf), "pci", "explain", "--format", "json"
@@ -78,13 +64,13 @@ def test_explain_table_and_json_agree(
         == 0
     )
     doc = json.loads(capsys.readouterr().out)
-    rows = {line.split()[0]: line.split()[5] for line in table[3:14]}
-    assert len(rows) == 11 == len(doc["devices"])
-    assert rows == {
+    table = {row[0]: row[5] for row in rows}
+    assert len(table) == 11 == len(doc["devices"])
+    assert table == {
         d["address"]: "-" if d["entry"] is None else str(d["entry"])
         for d in doc["devices"]
     }
-    assert table[-1] == "5 of 11 devices whitelisted"
+    assert lines[-1] == "5 of 11 devices whitelisted"
 
 
 def test_traits_json(

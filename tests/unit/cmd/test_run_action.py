@@ -40,10 +40,17 @@ def test_the_actions_status_is_returned(
         ),
         pytest.param(
             cfg.RequiredOptError("host"),
-            1,
+            2,
             "sriovirt x: configuration error: value required for option "
             "host in group [DEFAULT]",
             id="oslo-config-error",
+        ),
+        pytest.param(
+            exception.ConfigError(reason="[DEFAULT] host '' is empty"),
+            2,
+            "sriovirt x: error: Invalid configuration: [DEFAULT] host '' is "
+            "empty",
+            id="configuration-error",
         ),
         pytest.param(
             KeyError("boom"),
@@ -119,7 +126,7 @@ def test_oslo_config_locations_are_readable(
     exc = cfg.ConfigFileValueError(
         f"Value for option max_queues from {where} is not valid: too small"
     )
-    assert cmd.run_action("sriovirt x", _raise(exc)) == 1
+    assert cmd.run_action("sriovirt x", _raise(exc)) == 2
     assert capsys.readouterr().err == (
         "sriovirt x: configuration error: Value for option max_queues from "
         "/etc/sriovirt/x.conf is not valid: too small\n"

@@ -281,7 +281,7 @@ def test_usage_errors_exit_2_in_both_commands(
 ) -> None:
     for run, argv in (
         (sriovirt, ["nope"]),
-        (sriovirt, ["pci", "list", "--format", "yaml"]),
+        (sriovirt, ["pci", "list", "--format", "xml"]),
         (sriovirt_manage, ["nope"]),
         (sriovirt_manage, ["db"]),
     ):

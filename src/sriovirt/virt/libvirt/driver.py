@@ -44,3 +44,25 @@ class LibvirtDriver(driver.ComputeDriver):
 
     def traits(self) -> dict[str, bool]:
         return {d.name: d.supported for d in self.trait_decisions()}
+
+    # -- for the commands: a chosen URI, versions, reasons -----------------
+
+    @classmethod
+    def for_connection(cls, conf: cfg.ConfigOpts, uri: str) -> LibvirtDriver:
+        """A driver on ``uri`` instead of ``[libvirt] connection_uri``
+        (``--connection``, or a test-driver host document)."""
+        return cls(conf, Host(uri))
+
+    def host_versions(self) -> driver.HostVersions:
+        v = self.host.versions()
+        return driver.HostVersions(
+            library=traits.int_to_version(v.lib_version),
+            hypervisor_type=v.hv_type,
+            hypervisor=traits.int_to_version(v.hv_version),
+        )
+
+    def explain_traits(self) -> tuple[driver.TraitExplanation, ...]:
+        return tuple(
+            driver.TraitExplanation(d.name, d.supported, d.reason)
+            for d in self.trait_decisions()
+        )
