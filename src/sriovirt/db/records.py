@@ -103,7 +103,7 @@ class MigrationStep:
 
 
 @dataclass(frozen=True, slots=True)
-class SyncResult:
+class MigrationResult:
     """What :func:`~sriovirt.db.api.sync` did."""
 
     connection: str
