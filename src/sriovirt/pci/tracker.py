@@ -22,7 +22,7 @@ database write.
 
 This module must not read configuration, talk to libvirt or the
 database: the whitelist, the inventory and stored records come in as
-values.
+values.  The PF/VF bookkeeping is :mod:`sriovirt.pci.relatives`.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from sriovirt.pci.device import (
     HostPciDevice,
     PciDevice,
 )
+from sriovirt.pci.relatives import Relatives
 from sriovirt.pci.request import PciRequest
 from sriovirt.pci.stats import PciStats, PoolKey
 
@@ -171,11 +172,7 @@ class PciTracker:
         self._whitelist = whitelist
         self._devices: dict[PciAddress, PciDevice] = {}
         self._keys: dict[PciAddress, PoolKey] = {}
-        #: VFs by their PF's address (the PF may be untracked).
-        self._children: dict[PciAddress, dict[PciAddress, PciDevice]] = {}
-        #: Per PF address: how many of its VFs are claimed / allocated.
-        self._vf_claimed: dict[PciAddress, int] = {}
-        self._vf_allocated: dict[PciAddress, int] = {}
+        self._relatives = Relatives()
         self._by_instance: dict[str, dict[PciAddress, PciDevice]] = {}
         #: Available devices per pool, in insertion order (for picking).
         self._free: dict[PoolKey, dict[PciAddress, PciDevice]] = {}
@@ -399,9 +396,7 @@ class PciTracker:
         self._devices[addr] = dev
         key = self._key_for(dev)
         self._keys[addr] = key
-        parent = dev.parent_addr
-        if parent is not None:
-            self._children.setdefault(parent, {})[addr] = dev
+        self._relatives.add(dev)
         if dev.in_use:
             self._use_changed(dev, None, dev.status)
         else:
@@ -417,12 +412,7 @@ class PciTracker:
         del self._devices[addr]
         if dev.in_use:
             self._use_changed(dev, dev.status, None)
-        parent = dev.parent_addr
-        if parent is not None:
-            siblings = self._children[parent]
-            del siblings[addr]
-            if not siblings:
-                del self._children[parent]
+        self._relatives.discard(dev)
         del self._keys[addr]
 
     # --- pools and relatives ----------------------------------------------
@@ -437,25 +427,8 @@ class PciTracker:
         del self._free[key][dev.address]
         self._stats.adjust(key, -1)
 
-    def _blocker(self, dev: PciDevice) -> DeviceStatus:
-        """The status a not-in-use device must have, given its relatives."""
-        if dev.dev_type is DevType.PF:
-            addr = dev.address
-            if self._vf_allocated.get(addr):
-                return DeviceStatus.UNAVAILABLE
-            if self._vf_claimed.get(addr):
-                return DeviceStatus.UNCLAIMABLE
-        elif dev.parent_addr is not None:
-            parent = self._devices.get(dev.parent_addr)
-            if parent is not None:
-                if parent.status is _ALLOCATED:
-                    return DeviceStatus.UNAVAILABLE
-                if parent.status is _CLAIMED:
-                    return DeviceStatus.UNCLAIMABLE
-        return _AVAILABLE
-
     def _rederive(self, dev: PciDevice) -> None:
-        target = self._blocker(dev)
+        target = self._relatives.blocker(dev, self._devices)
         old = dev.status
         if target is old:
             return
@@ -480,21 +453,12 @@ class PciTracker:
             return
         parent = dev.parent_addr
         if parent is not None:
-            for status, delta in ((old, -1), (new, 1)):
-                if status is _CLAIMED:
-                    counts = self._vf_claimed
-                elif status is _ALLOCATED:
-                    counts = self._vf_allocated
-                else:
-                    continue
-                counts[parent] = counts.get(parent, 0) + delta
-                if not counts[parent]:
-                    del counts[parent]
+            self._relatives.count_use(parent, old, new)
             pf = self._devices.get(parent)
             if pf is not None and not pf.in_use:
                 self._rederive(pf)
         if dev.dev_type is DevType.PF:
-            for child in self._children.get(dev.address, {}).values():
+            for child in self._relatives.children(dev.address):
                 if not child.in_use:
                     self._rederive(child)
 
