@@ -22,7 +22,11 @@ database write.
 
 This module must not read configuration, talk to libvirt or the
 database: the whitelist, the inventory and stored records come in as
-values.  The PF/VF bookkeeping is :mod:`sriovirt.pci.relatives`.
+values.  The PF/VF bookkeeping is :mod:`sriovirt.pci.relatives`; what
+stored records mean at a restart is :mod:`sriovirt.pci.restore`; the
+stored form of a device (:class:`~sriovirt.pci.record.PciDeviceRecord`,
+what :meth:`PciTracker.records` returns and :meth:`PciTracker.restore`
+takes) is :mod:`sriovirt.pci.record`.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from sriovirt import exception
+from sriovirt.pci import record as pci_record
+from sriovirt.pci import restore as pci_restore
 from sriovirt.pci.address import PciAddress
 from sriovirt.pci.device import (
     IN_USE,
@@ -42,9 +48,20 @@ from sriovirt.pci.device import (
     HostPciDevice,
     PciDevice,
 )
+from sriovirt.pci.record import PciDeviceRecord
 from sriovirt.pci.relatives import Relatives
 from sriovirt.pci.request import PciRequest
+from sriovirt.pci.restore import RestoreResult
 from sriovirt.pci.stats import PciStats, PoolKey
+
+__all__ = [
+    "DeviceMatcher",
+    "PciDeviceRecord",
+    "PciTracker",
+    "RestoreResult",
+    "SpecLike",
+    "SyncResult",
+]
 
 LOG = logging.getLogger(__name__)
 
@@ -71,71 +88,6 @@ class DeviceMatcher(Protocol):
     def match(self, dev: HostPciDevice) -> SpecLike | None: ...
 
 
-class StoredDevice(Protocol):
-    """A stored ``pci_devices`` row (e.g. ``db.records.PciDeviceRecord``)."""
-
-    @property
-    def address(self) -> str: ...
-
-    @property
-    def status(self) -> str: ...
-
-    @property
-    def instance_uuid(self) -> str | None: ...
-
-    @property
-    def request_id(self) -> str | None: ...
-
-    @property
-    def vendor_id(self) -> str: ...
-
-    @property
-    def product_id(self) -> str: ...
-
-    @property
-    def dev_type(self) -> str: ...
-
-    @property
-    def parent_addr(self) -> str | None: ...
-
-    @property
-    def numa_node(self) -> int | None: ...
-
-    # What rebuilds a device that is in use but gone from the host, so it
-    # keeps its pool identity until it is freed.
-
-    @property
-    def physical_network(self) -> str | None: ...
-
-    @property
-    def tags(self) -> tuple[tuple[str, str], ...]: ...
-
-    @property
-    def ifname(self) -> str | None: ...
-
-    @property
-    def parent_ifname(self) -> str | None: ...
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeviceRecord:
-    """The tracker's own :class:`StoredDevice` (see :meth:`records`)."""
-
-    address: str
-    status: str
-    vendor_id: str
-    product_id: str
-    dev_type: str
-    parent_addr: str | None = None
-    numa_node: int | None = None
-    instance_uuid: str | None = None
-    request_id: str | None = None
-    physical_network: str | None = None
-    tags: tuple[tuple[str, str], ...] = ()
-    ifname: str | None = None
-    parent_ifname: str | None = None
-
-
 @dataclass(frozen=True, slots=True)
 class SyncResult:
     """What :meth:`PciTracker.sync` changed; falsy ``changed`` = skip DB."""
@@ -152,17 +104,6 @@ class SyncResult:
         return bool(
             self.added or self.updated or self.removed or self.kept_in_use
         )
-
-
-@dataclass(frozen=True, slots=True)
-class RestoreResult:
-    """What :meth:`PciTracker.restore` rebuilt."""
-
-    restored: tuple[PciAddress, ...] = ()
-    #: In use in the records but not on the host: kept until freed.
-    missing: tuple[PciAddress, ...] = ()
-    #: Records that could not be applied, one message each.
-    conflicts: tuple[str, ...] = ()
 
 
 class PciTracker:
@@ -222,28 +163,9 @@ class PciTracker:
     def pool_key(self, address: PciAddress) -> PoolKey:
         return self._keys[address]
 
-    def records(self) -> list[DeviceRecord]:
+    def records(self) -> list[PciDeviceRecord]:
         """Every tracked device as a storable record."""
-        return [
-            DeviceRecord(
-                address=str(dev.address),
-                status=dev.status.value,
-                vendor_id=dev.vendor_id,
-                product_id=dev.product_id,
-                dev_type=dev.dev_type.value,
-                parent_addr=None
-                if dev.parent_addr is None
-                else str(dev.parent_addr),
-                numa_node=dev.numa_node,
-                instance_uuid=dev.instance_uuid,
-                request_id=dev.request_id,
-                physical_network=dev.physical_network,
-                tags=dev.tags,
-                ifname=dev.host.ifname,
-                parent_ifname=dev.host.parent_ifname,
-            )
-            for dev in self._devices.values()
-        ]
+        return [pci_record.to_record(dev) for dev in self._devices.values()]
 
     def set_whitelist(self, whitelist: DeviceMatcher) -> None:
         """Use another whitelist from the next :meth:`sync` on."""
@@ -614,7 +536,7 @@ class PciTracker:
 
     def restore(
         self,
-        records: Iterable[StoredDevice],
+        records: Iterable[PciDeviceRecord],
         devices: Iterable[HostPciDevice] | None = None,
     ) -> RestoreResult:
         """Rebuild claims and allocations from stored records.
@@ -630,81 +552,35 @@ class PciTracker:
         self._seen.clear()
         if devices is not None:
             self.sync(devices)
-        restored: list[PciAddress] = []
-        missing: list[PciAddress] = []
-        conflicts: list[str] = []
-        for rec in records:
-            try:
-                status = DeviceStatus(rec.status)
-            except ValueError:
-                conflicts.append(
-                    f"{rec.address}: unknown status {rec.status!r}"
-                )
-                continue
-            if status not in IN_USE:
-                continue
-            try:
-                dev, was_missing = self._restore_one(rec, status)
-            except exception.SriovirtError as exc:
-                LOG.warning("Cannot restore PCI device record: %s", exc)
-                conflicts.append(f"{rec.address}: {exc}")
-                continue
-            restored.append(dev.address)
-            if was_missing:
-                missing.append(dev.address)
-        return RestoreResult(tuple(restored), tuple(missing), tuple(conflicts))
+        return pci_restore.restore_records(records, self._restore_one)
 
     def _restore_one(
-        self, rec: StoredDevice, status: DeviceStatus
+        self, rec: PciDeviceRecord, status: DeviceStatus
     ) -> tuple[PciDevice, bool]:
-        if not rec.instance_uuid:
-            raise exception.PciDeviceInvalidStatus(
-                address=rec.address,
-                status=status.value,
-                action="restore",
-                expected="owned by an instance",
-            )
+        instance_uuid = pci_restore.owner(rec, status)
         addr = PciAddress.parse(rec.address)
         dev = self._devices.get(addr)
         was_missing = dev is None
         if dev is None:
-            try:
-                dev_type = DevType(rec.dev_type)
-            except ValueError:
-                # A record edited by hand: report it like any other bad
-                # field (HostPciDevice's own wording), never crash.
-                raise exception.InvalidHostDevice(
-                    address=addr,
-                    reason=f"dev_type {rec.dev_type!r} is not one of "
-                    f"{', '.join(t.value for t in DevType)}",
-                ) from None
-            host = HostPciDevice(
-                address=addr,
-                vendor_id=rec.vendor_id,
-                product_id=rec.product_id,
-                dev_type=dev_type,
-                parent_addr=rec.parent_addr,  # type: ignore[arg-type]
-                numa_node=rec.numa_node,
-                ifname=rec.ifname,
-                parent_ifname=rec.parent_ifname,
-            )
-            dev = self._add(host, rec.physical_network, tuple(rec.tags))
+            info = pci_record.stored_info(rec)
+            host = pci_restore.stored_host(rec, addr, info)
+            dev = self._add(host, info.physical_network, info.tags)
         elif dev.in_use:
-            if dev.instance_uuid == rec.instance_uuid:
+            if dev.instance_uuid == instance_uuid:
                 return dev, False
             raise exception.PciDeviceInvalidOwner(
                 address=addr,
                 owner=dev.instance_uuid,
-                instance_uuid=rec.instance_uuid,
+                instance_uuid=instance_uuid,
             )
         try:
-            self._claim_one(dev, rec.instance_uuid, rec.request_id)
+            self._claim_one(dev, instance_uuid, rec.request_id)
         except exception.PciDeviceInvalidStatus:
             if was_missing:
                 self._remove(dev)
             raise
         if status is _ALLOCATED:
-            dev.allocate(rec.instance_uuid)
+            dev.allocate(instance_uuid)
             self._set(dev, _CLAIMED)
         if was_missing:
             dev.pending_removal = True
@@ -714,6 +590,6 @@ class PciTracker:
                 "until it is freed",
                 addr,
                 status,
-                rec.instance_uuid,
+                instance_uuid,
             )
         return dev, was_missing

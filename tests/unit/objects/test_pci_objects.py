@@ -15,8 +15,6 @@ from sriovirt.objects.instance_pci_requests import (
 )
 from sriovirt.objects.pci_device import PciDevice, PciDeviceList
 from sriovirt.objects.pci_device_pool import PciDevicePoolList
-from sriovirt.pci import device as pci_device
-from sriovirt.pci.address import PciAddress
 from sriovirt.pci.request import PciRequest
 from sriovirt.pci.stats import PciStats
 
@@ -114,42 +112,6 @@ def test_pci_device_rejects_unknown_status() -> None:
                 status="borrowed",
             )
         )
-
-
-def test_tracked_device_round_trip() -> None:
-    host = pci_device.HostPciDevice(
-        address=PciAddress.parse("0000:81:10.1"),
-        vendor_id="8086",
-        product_id="1515",
-        dev_type=pci_device.DevType.VF,
-        parent_addr=PciAddress.parse("0000:81:00.0"),
-        numa_node=1,
-        ifname="enp129s16f1",
-    )
-    tracked = pci_device.PciDevice(
-        host=host,
-        physical_network="physnet1",
-        tags=(("trusted", "true"),),
-        status=pci_device.DeviceStatus.CLAIMED,
-        instance_uuid=INSTANCE,
-        request_id=REQUEST,
-        pending_removal=True,
-    )
-    obj = PciDevice.from_tracked(tracked, compute_node_id=2)
-    assert obj.extra_info == {
-        "physical_network": "physnet1",
-        "trusted": "true",
-        "ifname": "enp129s16f1",
-        "pending_removal": "true",
-    }
-    back = PciDevice.from_record(obj.to_record()).to_stored()
-    assert back.address == "0000:81:10.1"
-    assert (back.parent_addr, back.numa_node) == ("0000:81:00.0", 1)
-    assert (back.ifname, back.parent_ifname) == ("enp129s16f1", None)
-    assert back.physical_network == "physnet1"
-    assert back.tags == (("trusted", "true"),)
-    assert back.status == "claimed"
-    assert (back.instance_uuid, back.request_id) == (INSTANCE, REQUEST)
 
 
 # --- pools ------------------------------------------------------------------
