@@ -142,34 +142,12 @@ def create_engine(
     surface (translated) at the first query.
     """
     masked = mask_url(url)
-    try:
-        parsed = make_url(url)
-        if parsed.host and "@" in parsed.host:
-            # "u:a/b@c@h": the parser put the password's tail in the host.
-            raise ValueError("'@' in the host name")
-    except (exc.ArgumentError, ValueError):
-        # The parser's own text quotes the URL (or the piece after a
-        # stray '@', i.e. part of the password): never show it.
-        raise exception.InvalidDatabaseUrl(
-            connection=masked,
-            reason="not a URL of the form "
-            "dialect+driver://user:password@host:port/database (an '@', "
-            "':' or '/' in the user name or password must be "
-            "percent-encoded, '@' as %40)",
-        ) from None
+    parsed = _parse(url, masked)
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         path = sqlite_file(url)
         if path is not None and create_parent:
-            parent = path.parent
-            try:
-                parent.mkdir(parents=True, exist_ok=True)
-            except OSError as error:
-                raise exception.DatabaseError(
-                    connection=masked,
-                    reason=f"cannot create directory {parent}: "
-                    f"{error.strerror}",
-                ) from None
+            _create_directory(path.parent, masked)
     else:
         # Connections dropped by the server (restart, idle timeout) are
         # replaced instead of failing the next query.
@@ -189,6 +167,36 @@ def create_engine(
     if foreign_keys and parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _enable_sqlite_foreign_keys)
     return engine
+
+
+def _parse(url: str, masked: str) -> sa.URL:
+    """``url`` parsed; InvalidDatabaseUrl (never quoting it) if not."""
+    try:
+        parsed = make_url(url)
+        if parsed.host and "@" in parsed.host:
+            # "u:a/b@c@h": the parser put the password's tail in the host.
+            raise ValueError("'@' in the host name")
+    except (exc.ArgumentError, ValueError):
+        # The parser's own text quotes the URL (or the piece after a
+        # stray '@', i.e. part of the password): never show it.
+        raise exception.InvalidDatabaseUrl(
+            connection=masked,
+            reason="not a URL of the form "
+            "dialect+driver://user:password@host:port/database (an '@', "
+            "':' or '/' in the user name or password must be "
+            "percent-encoded, '@' as %40)",
+        ) from None
+    return parsed
+
+
+def _create_directory(parent: pathlib.Path, masked: str) -> None:
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise exception.DatabaseError(
+            connection=masked,
+            reason=f"cannot create directory {parent}: {error.strerror}",
+        ) from None
 
 
 class UnreadableValue(ValueError):

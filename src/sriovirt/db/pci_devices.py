@@ -153,13 +153,9 @@ def save_state(
     old_stats = node.pci_stats
     session.expunge_all()
     _write(session, writes)
-    stats_updated = not same_json(old_stats, pci_stats)
-    if stats_updated:
-        session.execute(
-            sa.update(ComputeNodeRow)
-            .where(ComputeNodeRow.id == compute_node_id)
-            .values(pci_stats=pci_stats, updated_at=now)
-        )
+    stats_updated = _write_stats(
+        session, compute_node_id, old_stats, pci_stats, now
+    )
     return PciSaveResult(
         inserted=len(writes.inserts),
         updated=len(writes.updates),
@@ -214,6 +210,24 @@ def _write(session: orm.Session, writes: _Writes) -> None:
         session.execute(
             sa.delete(PciDeviceRow).where(PciDeviceRow.id.in_(chunk))
         )
+
+
+def _write_stats(
+    session: orm.Session,
+    compute_node_id: int,
+    old: str | None,
+    new: str,
+    now: datetime.datetime,
+) -> bool:
+    """Store the node's pools if they changed; whether they did."""
+    if same_json(old, new):
+        return False
+    session.execute(
+        sa.update(ComputeNodeRow)
+        .where(ComputeNodeRow.id == compute_node_id)
+        .values(pci_stats=new, updated_at=now)
+    )
+    return True
 
 
 def _lock_node(

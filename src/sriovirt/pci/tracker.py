@@ -35,7 +35,7 @@ import dataclasses
 import logging
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from sriovirt import exception
 from sriovirt.pci import record as pci_record
@@ -180,8 +180,18 @@ class PciTracker:
 
         Linear: one pass over the inventory, one over the tracked devices.
         """
+        matched, added, updated = self._follow(devices)
+        removed, kept = self._drop_unmatched(matched)
+        return SyncResult(
+            tuple(added), tuple(updated), tuple(removed), tuple(kept)
+        )
+
+    def _follow(
+        self, devices: Iterable[HostPciDevice]
+    ) -> tuple[set[PciAddress], list[PciAddress], list[PciAddress]]:
+        """Track every device the whitelist matches, re-matching only
+        what changed since the last sync: (matched, added, updated)."""
         match = self._whitelist.match
-        tracked = self._devices
         matched: set[PciAddress] = set()
         added: list[PciAddress] = []
         updated: list[PciAddress] = []
@@ -199,44 +209,60 @@ class PciTracker:
             if spec is None:
                 continue
             matched.add(addr)
-            physnet, tags = self._spec_tags(spec)
-            dev = tracked.get(addr)
-            if dev is None:
-                self._add(host, physnet, tags)
+            done = self._track(host, spec)
+            if done == "added":
                 added.append(addr)
-            elif (
-                (dev.host is host or dev.host == host)
-                and dev.physical_network == physnet
-                and dev.tags == tags
-                and not dev.pending_removal
-            ):
-                continue
-            else:
-                self._update(dev, host, physnet, tags)
+            elif done == "updated":
                 updated.append(addr)
         self._seen = now_seen
+        return matched, added, updated
+
+    def _track(
+        self, host: HostPciDevice, spec: SpecLike
+    ) -> Literal["added", "updated"] | None:
+        """Add or update the device ``spec`` matched; what was done."""
+        physnet, tags = self._spec_tags(spec)
+        dev = self._devices.get(host.address)
+        if dev is None:
+            self._add(host, physnet, tags)
+            return "added"
+        if (
+            (dev.host is host or dev.host == host)
+            and dev.physical_network == physnet
+            and dev.tags == tags
+            and not dev.pending_removal
+        ):
+            return None
+        self._update(dev, host, physnet, tags)
+        return "updated"
+
+    def _drop_unmatched(
+        self, matched: set[PciAddress]
+    ) -> tuple[list[PciAddress], list[PciAddress]]:
+        """Remove the tracked devices not matched this time, keeping
+        those in use until freed: (removed, kept in use)."""
+        tracked = self._devices
         removed: list[PciAddress] = []
         kept: list[PciAddress] = []
-        if len(matched) != len(tracked):
-            for addr in [a for a in tracked if a not in matched]:
-                dev = tracked[addr]
-                if not dev.in_use:
-                    self._remove(dev)
-                    removed.append(addr)
-                elif not dev.pending_removal:
-                    dev.pending_removal = True
-                    kept.append(addr)
-                    LOG.warning(
-                        "PCI device %s is %s by instance %s but is gone "
-                        "from the host or no longer matches the "
-                        "whitelist; keeping it until it is freed",
-                        addr,
-                        dev.status,
-                        dev.instance_uuid,
-                    )
-        return SyncResult(
-            tuple(added), tuple(updated), tuple(removed), tuple(kept)
-        )
+        if len(matched) == len(tracked):
+            return removed, kept
+        for addr in [a for a in tracked if a not in matched]:
+            dev = tracked[addr]
+            if not dev.in_use:
+                self._remove(dev)
+                removed.append(addr)
+            elif not dev.pending_removal:
+                dev.pending_removal = True
+                kept.append(addr)
+                LOG.warning(
+                    "PCI device %s is %s by instance %s but is gone "
+                    "from the host or no longer matches the "
+                    "whitelist; keeping it until it is freed",
+                    addr,
+                    dev.status,
+                    dev.instance_uuid,
+                )
+        return removed, kept
 
     def _unchanged(
         self, last: tuple[HostPciDevice, bool] | None, host: HostPciDevice
