@@ -48,7 +48,6 @@ from sriovirt.db.records import (
     PciDeviceRecord,
     PciSaveResult,
 )
-from sriovirt.objects import pci_device as pci_device_obj
 from sriovirt.pci.address import PciAddress
 from sriovirt.pci.device import DeviceStatus, DevType, HostPciDevice
 from sriovirt.pci.tracker import DeviceMatcher, PciTracker, SyncResult
@@ -115,14 +114,21 @@ def _decode(record: PciDeviceRecord) -> PciDeviceRecord:
     for name in ("address", "parent_addr"):
         value = getattr(record, name)
         if value is not None:
-            try:
-                PciAddress.parse(value)
-            except exception.InvalidPciAddress as error:
-                raise ValueError(f"{name}: {error}") from None
-    # Whatever else the versioned object's fields refuse (their own
-    # wording): a row it refuses could not be sent either.
-    pci_device_obj.PciDevice.from_record(record)
+            _check_address(name, value)
     return record
+
+
+def _check_address(name: str, value: str) -> None:
+    """ValueError unless ``value`` is a PCI address as the tracker
+    writes it (``dddd:bb:ss.f``; the hex digits in any case)."""
+    try:
+        parsed = PciAddress.parse(value)
+    except exception.InvalidPciAddress as error:
+        raise ValueError(f"{name}: {error}") from None
+    if str(parsed) != value.lower():
+        raise ValueError(
+            f"{name} {value!r} is not written as {parsed} (dddd:bb:ss.f)"
+        )
 
 
 class ResourceTracker:
