@@ -20,13 +20,23 @@ never rebuilt.  ``sync`` is linear in the number of devices and reports
 what changed, so a refresh with nothing new costs one dict pass and no
 database write.
 
+This module is one concept though over 400 lines: sync, claims and
+restore are the writers of one state (the tracked devices, their owners,
+their pools and relatives), and every move goes through the same
+attach/detach/status-change steps so the invariants (pool counts equal
+the free devices, the PF/VF rules) are kept in one place; splitting the
+writers apart would spread that private state.  What does not need it
+lives beside it: :mod:`sriovirt.pci.free` (free devices per pool),
+:mod:`sriovirt.pci.relatives` (PF/VF bookkeeping),
+:mod:`sriovirt.pci.restore` (what stored records mean at a restart) and
+:mod:`sriovirt.pci.record` (the stored form of a device,
+:class:`~sriovirt.pci.record.PciDeviceRecord`, what
+:meth:`PciTracker.records` returns and :meth:`PciTracker.restore`
+takes).
+
 This module must not read configuration, talk to libvirt or the
 database: the whitelist, the inventory and stored records come in as
-values.  The PF/VF bookkeeping is :mod:`sriovirt.pci.relatives`; what
-stored records mean at a restart is :mod:`sriovirt.pci.restore`; the
-stored form of a device (:class:`~sriovirt.pci.record.PciDeviceRecord`,
-what :meth:`PciTracker.records` returns and :meth:`PciTracker.restore`
-takes) is :mod:`sriovirt.pci.record`.
+values.
 """
 
 from __future__ import annotations
@@ -48,6 +58,7 @@ from sriovirt.pci.device import (
     HostPciDevice,
     PciDevice,
 )
+from sriovirt.pci.free import FreePools
 from sriovirt.pci.record import PciDeviceRecord
 from sriovirt.pci.relatives import Relatives
 from sriovirt.pci.request import PciRequest
@@ -112,13 +123,9 @@ class PciTracker:
     def __init__(self, whitelist: DeviceMatcher) -> None:
         self._whitelist = whitelist
         self._devices: dict[PciAddress, PciDevice] = {}
-        self._keys: dict[PciAddress, PoolKey] = {}
         self._relatives = Relatives()
         self._by_instance: dict[str, dict[PciAddress, PciDevice]] = {}
-        #: Available devices per pool, in insertion order (for picking).
-        self._free: dict[PoolKey, dict[PciAddress, PciDevice]] = {}
-        self._stats = PciStats()
-        self._key_cache: dict[tuple[object, ...], PoolKey] = {}
+        self._pools = FreePools()
         #: Bumped by every change of the tracked state (devices, their
         #: status or owner), so a persister can tell "nothing to write".
         self.generation = 0
@@ -158,10 +165,10 @@ class PciTracker:
     @property
     def stats(self) -> PciStats:
         """A copy of the pools (O(pools)); the tracker's stay consistent."""
-        return self._stats.copy()
+        return self._pools.stats.copy()
 
     def pool_key(self, address: PciAddress) -> PoolKey:
-        return self._keys[address]
+        return self._pools.key(address)
 
     def records(self) -> list[PciDeviceRecord]:
         """Every tracked device as a storable record."""
@@ -293,21 +300,6 @@ class PciTracker:
         self._spec_cache[id(spec)] = (spec, spec.physical_network, tags)
         return spec.physical_network, tags
 
-    def _key_for(self, dev: PciDevice) -> PoolKey:
-        raw = (
-            dev.vendor_id,
-            dev.product_id,
-            dev.numa_node,
-            dev.dev_type,
-            dev.physical_network,
-            dev.tags,
-        )
-        key = self._key_cache.get(raw)
-        if key is None:
-            key = PoolKey(*raw)
-            self._key_cache[raw] = key
-        return key
-
     def _add(
         self,
         host: HostPciDevice,
@@ -342,38 +334,27 @@ class PciTracker:
         self.generation += 1
         addr = dev.address
         self._devices[addr] = dev
-        key = self._key_for(dev)
-        self._keys[addr] = key
+        self._pools.assign(dev)
         self._relatives.add(dev)
         if dev.in_use:
             self._use_changed(dev, None, dev.status)
         else:
             if dev.status is _AVAILABLE:
-                self._pool_add(dev)
+                self._pools.add(dev)
             self._rederive(dev)
 
     def _detach(self, dev: PciDevice) -> None:
         self.generation += 1
         addr = dev.address
         if dev.status is _AVAILABLE:
-            self._pool_remove(dev)
+            self._pools.remove(dev)
         del self._devices[addr]
         if dev.in_use:
             self._use_changed(dev, dev.status, None)
         self._relatives.discard(dev)
-        del self._keys[addr]
+        self._pools.forget(addr)
 
     # --- pools and relatives ----------------------------------------------
-
-    def _pool_add(self, dev: PciDevice) -> None:
-        key = self._keys[dev.address]
-        self._free.setdefault(key, {})[dev.address] = dev
-        self._stats.adjust(key, 1)
-
-    def _pool_remove(self, dev: PciDevice) -> None:
-        key = self._keys[dev.address]
-        del self._free[key][dev.address]
-        self._stats.adjust(key, -1)
 
     def _rederive(self, dev: PciDevice) -> None:
         target = self._relatives.blocker(dev, self._devices)
@@ -382,11 +363,11 @@ class PciTracker:
             return
         if target is _AVAILABLE:
             dev.unblock()
-            self._pool_add(dev)
+            self._pools.add(dev)
         else:
             dev.block(target)
             if old is _AVAILABLE:
-                self._pool_remove(dev)
+                self._pools.remove(dev)
 
     def _use_changed(
         self,
@@ -415,9 +396,9 @@ class PciTracker:
         self.generation += 1
         new = dev.status
         if old is _AVAILABLE and new is not _AVAILABLE:
-            self._pool_remove(dev)
+            self._pools.remove(dev)
         elif new is _AVAILABLE and old is not _AVAILABLE:
-            self._pool_add(dev)
+            self._pools.add(dev)
         self._use_changed(dev, old, new)
         if new is _AVAILABLE:
             # Freed while a relative was (still) in use: blocked.
@@ -471,16 +452,14 @@ class PciTracker:
                 if need == req.count
                 else dataclasses.replace(req, count=need)
             )
-            (selection,) = self._stats.select([ask], cells)
+            (selection,) = self._pools.stats.select([ask], cells)
             before = need
             for key, planned in selection.takes:
-                free = self._free.get(key)
                 n = planned
                 # Claiming a VF may block the PF pool and vice versa, so
                 # a pool can shrink under us: take what is there and let
                 # the next round select again for the rest.
-                while n and free:
-                    dev = next(iter(free.values()))
+                while n and (dev := self._pools.first(key)) is not None:
                     self._claim_one(dev, instance_uuid, req.request_id)
                     done.append(dev)
                     n -= 1
