@@ -33,7 +33,6 @@ from sqlalchemy import exc, orm
 
 from sriovirt import exception
 from sriovirt.db import compute_nodes, instances, pci_devices
-from sriovirt.db.common import CHUNK
 from sriovirt.db.engine import (
     create_engine,
     error_reason,
@@ -42,7 +41,6 @@ from sriovirt.db.engine import (
     translated,
 )
 from sriovirt.db.migration import (
-    MIGRATIONS_DIR,
     check_synced,
     head,
     history,
@@ -58,8 +56,6 @@ from sriovirt.db.records import (
 )
 
 __all__ = [
-    "CHUNK",
-    "MIGRATIONS_DIR",
     "Database",
     "check_synced",
     "create_engine",
