@@ -199,7 +199,7 @@ class Database:
             devices, compute_node_id, self.masked_url
         )
         with self._session() as session:
-            result = pci_devices.save_state(
+            return pci_devices.save_state(
                 session,
                 self.masked_url,
                 compute_node_id,
@@ -208,7 +208,6 @@ class Database:
                 expected=expected,
                 keep=keep,
             )
-        return result
 
     # instances
 
