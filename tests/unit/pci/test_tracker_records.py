@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sriovirt.db import records
 from sriovirt.pci import device as pci_device
 from sriovirt.pci import record
 from sriovirt.pci.address import PciAddress
@@ -72,6 +73,4 @@ def test_reserved_keys_are_not_tags() -> None:
 
 
 def test_the_database_records_are_the_tracker_records() -> None:
-    from sriovirt.db import records
-
     assert records.PciDeviceRecord is record.PciDeviceRecord
