@@ -48,15 +48,9 @@ from sriovirt.db.records import (
     PciDeviceRecord,
     PciSaveResult,
 )
-from sriovirt.objects import pci_device as pci_device_obj
 from sriovirt.pci.address import PciAddress
 from sriovirt.pci.device import DeviceStatus, DevType, HostPciDevice
-from sriovirt.pci.tracker import (
-    DeviceMatcher,
-    DeviceRecord,
-    PciTracker,
-    SyncResult,
-)
+from sriovirt.pci.tracker import DeviceMatcher, PciTracker, SyncResult
 from sriovirt.virt import driver as virt_driver
 
 LOG = logging.getLogger(__name__)
@@ -104,8 +98,8 @@ def _choices(enum: type[DeviceStatus] | type[DevType]) -> str:
     return ", ".join(m.value for m in enum)
 
 
-def _decode(record: PciDeviceRecord) -> DeviceRecord:
-    """A stored row as the tracker restores it; ValueError names the
+def _decode(record: PciDeviceRecord) -> PciDeviceRecord:
+    """``record`` if the tracker can restore it; ValueError names the
     first field that cannot be read."""
     if record.problem is not None:
         raise ValueError(record.problem)
@@ -120,12 +114,21 @@ def _decode(record: PciDeviceRecord) -> DeviceRecord:
     for name in ("address", "parent_addr"):
         value = getattr(record, name)
         if value is not None:
-            try:
-                PciAddress.parse(value)
-            except exception.InvalidPciAddress as error:
-                raise ValueError(f"{name}: {error}") from None
-    # Whatever else the object's fields refuse (their own wording).
-    return pci_device_obj.PciDevice.from_record(record).to_stored()
+            _check_address(name, value)
+    return record
+
+
+def _check_address(name: str, value: str) -> None:
+    """ValueError unless ``value`` is a PCI address as the tracker
+    writes it (``dddd:bb:ss.f``; the hex digits in any case)."""
+    try:
+        parsed = PciAddress.parse(value)
+    except exception.InvalidPciAddress as error:
+        raise ValueError(f"{name}: {error}") from None
+    if str(parsed) != value.lower():
+        raise ValueError(
+            f"{name} {value!r} is not written as {parsed} (dddd:bb:ss.f)"
+        )
 
 
 class ResourceTracker:
@@ -227,9 +230,9 @@ class ResourceTracker:
 
     def _decode_rows(
         self, node: ComputeNodeRecord, rows: Iterable[PciDeviceRecord]
-    ) -> tuple[list[DeviceRecord], dict[str, str]]:
+    ) -> tuple[list[PciDeviceRecord], dict[str, str]]:
         """The readable rows, and a report per unreadable row's address."""
-        decoded: list[DeviceRecord] = []
+        decoded: list[PciDeviceRecord] = []
         unreadable: dict[str, str] = {}
         for row in rows:
             try:
@@ -343,10 +346,7 @@ class ResourceTracker:
             node = self.node
             if stats_json is None:
                 stats_json = self.tracker.stats.to_json()
-            records = [
-                pci_device_obj.PciDevice.from_tracked(d, node.id).to_record()
-                for d in self.tracker.devices
-            ]
+            records = self.tracker.records()
             generation = self.tracker.generation
             saved = self.db.save_pci_state(
                 node.id,

@@ -3,9 +3,12 @@
 The database layer speaks in these frozen dataclasses, never in ORM rows,
 so callers (the objects layer, the resource tracker) need no SQLAlchemy.
 JSON payloads whose format the objects layer owns (``pci_stats``, flavor,
-image, PCI requests) travel as JSON text; ``extra_info`` is a dict of
-strings because :func:`~sriovirt.db.api.Database.save_pci_state` compares
-it field by field.
+image, PCI requests) travel as JSON text.  A PCI device travels as
+:class:`~sriovirt.pci.record.PciDeviceRecord` (re-exported here), the one
+record type between the tracker and the database; its ``extra_info`` is
+a dict of strings because
+:func:`~sriovirt.db.api.Database.save_pci_state` compares it field by
+field.
 
 This module must not import SQLAlchemy (it is imported by
 :mod:`sriovirt.objects`).
@@ -14,7 +17,18 @@ This module must not import SQLAlchemy (it is imported by
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from sriovirt.pci.record import PciDeviceRecord
+
+__all__ = [
+    "ComputeNodeRecord",
+    "InstanceRecord",
+    "MigrationResult",
+    "MigrationStep",
+    "PciDeviceRecord",
+    "PciSaveResult",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -28,29 +42,6 @@ class ComputeNodeRecord:
     pci_stats: str | None = None
     created_at: datetime.datetime | None = None
     updated_at: datetime.datetime | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PciDeviceRecord:
-    """One row of ``pci_devices`` without its node and bookkeeping."""
-
-    address: str
-    vendor_id: str
-    product_id: str
-    dev_type: str
-    status: str
-    parent_addr: str | None = None
-    numa_node: int | None = None
-    instance_uuid: str | None = None
-    request_id: str | None = None
-    extra_info: dict[str, str] = field(default_factory=dict)
-    #: The row's primary key when read from the database (None when
-    #: built to be written); not part of the device's state.
-    id: int | None = field(default=None, compare=False)
-    #: Why the row could not be read in full (``extra_info`` is then
-    #: empty); only :meth:`~sriovirt.db.api.Database.read_pci_devices`
-    #: returns such records.
-    problem: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +94,7 @@ class MigrationStep:
 
 
 @dataclass(frozen=True, slots=True)
-class SyncResult:
+class MigrationResult:
     """What :func:`~sriovirt.db.api.sync` did."""
 
     connection: str

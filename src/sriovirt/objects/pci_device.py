@@ -8,31 +8,35 @@ fingerprint in ``tests/unit/objects/test_fingerprints.py``):
   the device; dropped when talking to 1.0.
 
 ``extra_info`` holds the device's spec tags (``physical_network``,
-``trusted``, ...) and the reserved keys :data:`RESERVED_INFO_KEYS`.
+``trusted``, ...) and the reserved keys that
+:mod:`sriovirt.pci.record` owns.
 
-Conversions: from/to :class:`~sriovirt.db.records.PciDeviceRecord` (the
-database's plain values) and from/to the tracker's
-:class:`~sriovirt.pci.device.PciDevice`.  This module must not import
-SQLAlchemy or do I/O.
+Conversions: from/to :class:`~sriovirt.pci.record.PciDeviceRecord`, the
+one record type between the tracker and the database.  The tracker and
+the database exchange those records directly (:mod:`sriovirt.pci.record`
+maps a tracked device); this object is the versioned form of the same
+record, for what is sent or stored as a versioned payload.
+
+Two classes are called ``PciDevice``: this one (``objects.PciDevice``)
+and the tracker's :class:`sriovirt.pci.device.PciDevice`.  This one keeps
+its name because ``obj_name()`` is the class name and is part of the
+serialised contract (its fingerprint is pinned in
+``tests/unit/objects/test_fingerprints.py``); import it as a module
+(``from sriovirt.objects import pci_device as pci_device_obj``) where
+both are in scope.
+
+This module must not import SQLAlchemy, the tracker or do I/O.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sriovirt.db.records import PciDeviceRecord
 from sriovirt.objects import base
 from sriovirt.pci import device as pci_device
-from sriovirt.pci import tracker
+from sriovirt.pci.record import PciDeviceRecord
 
 fields = base.fields
-
-#: extra_info keys that are not spec tags.
-IFNAME = "ifname"
-PARENT_IFNAME = "parent_ifname"
-PENDING_REMOVAL = "pending_removal"
-RESERVED_INFO_KEYS = frozenset({IFNAME, PARENT_IFNAME, PENDING_REMOVAL})
-PHYSICAL_NETWORK = "physical_network"
 
 
 @base.SriovirtObjectRegistry.register
@@ -118,67 +122,6 @@ class PciDevice(base.SriovirtObject):
             instance_uuid=self.obj_get("instance_uuid"),
             request_id=self.obj_get("request_id"),
             extra_info=dict(self.obj_get("extra_info", {})),
-        )
-
-    # --- the tracker's devices --------------------------------------------
-
-    @classmethod
-    def from_tracked(
-        cls,
-        dev: pci_device.PciDevice,
-        compute_node_id: int | None = None,
-    ) -> PciDevice:
-        """The stored form of a device tracked by the PCI tracker."""
-        info = dev.tag_dict
-        if dev.host.ifname is not None:
-            info[IFNAME] = dev.host.ifname
-        if dev.host.parent_ifname is not None:
-            info[PARENT_IFNAME] = dev.host.parent_ifname
-        if dev.pending_removal:
-            info[PENDING_REMOVAL] = "true"
-        obj = cls(
-            compute_node_id=compute_node_id,
-            address=str(dev.address),
-            vendor_id=dev.vendor_id,
-            product_id=dev.product_id,
-            dev_type=dev.dev_type.value,
-            parent_addr=(
-                str(dev.parent_addr) if dev.parent_addr is not None else None
-            ),
-            numa_node=dev.numa_node,
-            status=dev.status.value,
-            instance_uuid=dev.instance_uuid,
-            request_id=dev.request_id,
-            extra_info=info,
-        )
-        return obj
-
-    def to_stored(self) -> tracker.DeviceRecord:
-        """What :meth:`PciTracker.restore` rebuilds this device from.
-
-        Carries the pool identity (physical network, tags) and netdev
-        names, so a device in use that vanished from the host keeps its
-        tags until it is freed.
-        """
-        info = dict(self.obj_get("extra_info", {}))
-        ifname = info.pop(IFNAME, None)
-        parent_ifname = info.pop(PARENT_IFNAME, None)
-        info.pop(PENDING_REMOVAL, None)
-        physnet = info.pop(PHYSICAL_NETWORK, None)
-        return tracker.DeviceRecord(
-            address=self.address,
-            status=self.status,
-            vendor_id=self.vendor_id,
-            product_id=self.product_id,
-            dev_type=self.dev_type,
-            parent_addr=self.obj_get("parent_addr"),
-            numa_node=self.obj_get("numa_node"),
-            instance_uuid=self.obj_get("instance_uuid"),
-            request_id=self.obj_get("request_id"),
-            physical_network=physnet,
-            tags=tuple(sorted(info.items())),
-            ifname=ifname,
-            parent_ifname=parent_ifname,
         )
 
 

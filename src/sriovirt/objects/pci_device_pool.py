@@ -9,12 +9,14 @@ tags (``dev_type``, ``physical_network``, ...).  The list is stored in
       "count": 7, "tags": {"dev_type": "type-VF",
                            "physical_network": "physnet1"}}]
 
-:meth:`PciDevicePoolList.from_json` reads exactly that and
-:meth:`PciDevicePoolList.to_json` writes it back.  Malformed input is a
-:class:`~sriovirt.exception.Invalid` naming the pool and the field.
+:meth:`PciDevicePoolList.from_json` reads it with
+:meth:`~sriovirt.pci.stats.PciStats.from_json`, the one parser of that
+format (malformed input is its
+:class:`~sriovirt.exception.InvalidPciStats` naming the pool and the
+field); :meth:`PciDevicePoolList.to_json` writes it back.
 
-This module must not import SQLAlchemy or compute pools (that is
-:mod:`sriovirt.pci.stats`).
+This module must not import SQLAlchemy, parse the pools JSON itself or
+compute pools (that is :mod:`sriovirt.pci.stats`).
 """
 
 from __future__ import annotations
@@ -22,20 +24,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sriovirt import exception
 from sriovirt.objects import base
+from sriovirt.pci.stats import PciStats, Pool
 
 fields = base.fields
 
-#: The keys of one pool in the JSON form; nothing else is accepted.
-POOL_KEYS = frozenset(
-    {"vendor_id", "product_id", "numa_node", "count", "tags"}
-)
-
-
-def _invalid(where: str, reason: str) -> exception.Invalid:
-    place = f"pci_stats {where}" if where else "pci_stats"
-    return exception.Invalid(reason=f"{place}: {reason}")
+#: How errors name the stored text.
+SOURCE = "compute_nodes.pci_stats"
 
 
 @base.SriovirtObjectRegistry.register
@@ -60,38 +55,14 @@ class PciDevicePool(base.SriovirtObject):
     count: int
 
     @classmethod
-    def from_dict(cls, value: object, where: str = "pool") -> PciDevicePool:
-        """One pool from its JSON dict; ``where`` names it in errors."""
-        if not isinstance(value, dict):
-            raise _invalid(where, f"expected an object, got {value!r}")
-        unknown = set(value) - POOL_KEYS
-        if unknown:
-            raise _invalid(where, f"unknown keys {sorted(unknown)}")
-        missing = {"vendor_id", "product_id", "count"} - set(value)
-        if missing:
-            raise _invalid(where, f"missing keys {sorted(missing)}")
-        for key in ("vendor_id", "product_id"):
-            if not isinstance(value[key], str):
-                raise _invalid(where, f"{key} {value[key]!r} is not a string")
-        numa = value.get("numa_node")
-        if numa is not None and (type(numa) is not int or numa < 0):
-            raise _invalid(where, f"numa_node {numa!r} is not an integer")
-        count = value["count"]
-        if type(count) is not int or count < 0:
-            raise _invalid(
-                where, f"count {count!r} is not a non-negative integer"
-            )
-        tags = value.get("tags", {})
-        if not isinstance(tags, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in tags.items()
-        ):
-            raise _invalid(where, f"tags {tags!r} is not an object of strings")
+    def from_pool(cls, pool: Pool) -> PciDevicePool:
+        """From a pool of :class:`~sriovirt.pci.stats.PciStats`."""
         obj = cls(
-            vendor_id=value["vendor_id"],
-            product_id=value["product_id"],
-            numa_node=numa,
-            tags=dict(tags),
-            count=count,
+            vendor_id=pool.key.vendor_id,
+            product_id=pool.key.product_id,
+            numa_node=pool.key.numa_node,
+            tags=pool.key.tag_dict(),
+            count=pool.count,
         )
         obj.obj_reset_changes()
         return obj
@@ -122,28 +93,21 @@ class PciDevicePoolList(
     }
 
     @classmethod
-    def from_list(cls, pools: object) -> PciDevicePoolList:
-        if not isinstance(pools, list):
-            raise _invalid("", f"expected a list of pools, got {pools!r}")
-        obj = cls(
-            objects=[
-                PciDevicePool.from_dict(pool, where=f"pool #{index}")
-                for index, pool in enumerate(pools)
-            ]
-        )
+    def from_stats(cls, stats: PciStats) -> PciDevicePoolList:
+        """The non-empty pools of ``stats``, in its order."""
+        obj = cls(objects=[PciDevicePool.from_pool(p) for p in stats.pools])
         obj.obj_reset_changes()
         return obj
 
     @classmethod
     def from_json(cls, text: str | None) -> PciDevicePoolList:
-        """Pools from ``pci_stats`` text; None or empty means no pools."""
-        if not text:
-            return cls.from_list([])
-        try:
-            value = json.loads(text)
-        except ValueError as error:
-            raise _invalid("", f"not JSON ({error})") from None
-        return cls.from_list(value)
+        """Pools from ``pci_stats`` text; None or empty means no pools.
+
+        Parsed by :meth:`PciStats.from_json
+        <sriovirt.pci.stats.PciStats.from_json>`: the same rules and
+        messages wherever the stored pools are read.
+        """
+        return cls.from_stats(PciStats.from_json(text or "[]", source=SOURCE))
 
     def to_list(self) -> list[dict[str, Any]]:
         return [pool.to_dict() for pool in self.objects]

@@ -20,6 +20,20 @@ never rebuilt.  ``sync`` is linear in the number of devices and reports
 what changed, so a refresh with nothing new costs one dict pass and no
 database write.
 
+This module is one concept though over 400 lines: sync, claims and
+restore are the writers of one state (the tracked devices, their owners,
+their pools and relatives), and every move goes through the same
+attach/detach/status-change steps so the invariants (pool counts equal
+the free devices, the PF/VF rules) are kept in one place; splitting the
+writers apart would spread that private state.  What does not need it
+lives beside it: :mod:`sriovirt.pci.free` (free devices per pool),
+:mod:`sriovirt.pci.relatives` (PF/VF bookkeeping),
+:mod:`sriovirt.pci.restore` (what stored records mean at a restart) and
+:mod:`sriovirt.pci.record` (the stored form of a device,
+:class:`~sriovirt.pci.record.PciDeviceRecord`, what
+:meth:`PciTracker.records` returns and :meth:`PciTracker.restore`
+takes).
+
 This module must not read configuration, talk to libvirt or the
 database: the whitelist, the inventory and stored records come in as
 values.
@@ -31,9 +45,11 @@ import dataclasses
 import logging
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from sriovirt import exception
+from sriovirt.pci import record as pci_record
+from sriovirt.pci import restore as pci_restore
 from sriovirt.pci.address import PciAddress
 from sriovirt.pci.device import (
     IN_USE,
@@ -42,9 +58,22 @@ from sriovirt.pci.device import (
     HostPciDevice,
     PciDevice,
 )
+from sriovirt.pci.free import FreePools
 from sriovirt.pci.pool import PoolKey
+from sriovirt.pci.record import PciDeviceRecord
+from sriovirt.pci.relatives import Relatives
 from sriovirt.pci.request import PciRequest
+from sriovirt.pci.restore import RestoreResult
 from sriovirt.pci.stats import PciStats
+
+__all__ = [
+    "DeviceMatcher",
+    "PciDeviceRecord",
+    "PciTracker",
+    "RestoreResult",
+    "SpecLike",
+    "SyncResult",
+]
 
 LOG = logging.getLogger(__name__)
 
@@ -71,71 +100,6 @@ class DeviceMatcher(Protocol):
     def match(self, dev: HostPciDevice) -> SpecLike | None: ...
 
 
-class StoredDevice(Protocol):
-    """A stored ``pci_devices`` row (e.g. ``db.records.PciDeviceRecord``)."""
-
-    @property
-    def address(self) -> str: ...
-
-    @property
-    def status(self) -> str: ...
-
-    @property
-    def instance_uuid(self) -> str | None: ...
-
-    @property
-    def request_id(self) -> str | None: ...
-
-    @property
-    def vendor_id(self) -> str: ...
-
-    @property
-    def product_id(self) -> str: ...
-
-    @property
-    def dev_type(self) -> str: ...
-
-    @property
-    def parent_addr(self) -> str | None: ...
-
-    @property
-    def numa_node(self) -> int | None: ...
-
-    # What rebuilds a device that is in use but gone from the host, so it
-    # keeps its pool identity until it is freed.
-
-    @property
-    def physical_network(self) -> str | None: ...
-
-    @property
-    def tags(self) -> tuple[tuple[str, str], ...]: ...
-
-    @property
-    def ifname(self) -> str | None: ...
-
-    @property
-    def parent_ifname(self) -> str | None: ...
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeviceRecord:
-    """The tracker's own :class:`StoredDevice` (see :meth:`records`)."""
-
-    address: str
-    status: str
-    vendor_id: str
-    product_id: str
-    dev_type: str
-    parent_addr: str | None = None
-    numa_node: int | None = None
-    instance_uuid: str | None = None
-    request_id: str | None = None
-    physical_network: str | None = None
-    tags: tuple[tuple[str, str], ...] = ()
-    ifname: str | None = None
-    parent_ifname: str | None = None
-
-
 @dataclass(frozen=True, slots=True)
 class SyncResult:
     """What :meth:`PciTracker.sync` changed; falsy ``changed`` = skip DB."""
@@ -154,34 +118,15 @@ class SyncResult:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class RestoreResult:
-    """What :meth:`PciTracker.restore` rebuilt."""
-
-    restored: tuple[PciAddress, ...] = ()
-    #: In use in the records but not on the host: kept until freed.
-    missing: tuple[PciAddress, ...] = ()
-    #: Records that could not be applied, one message each.
-    conflicts: tuple[str, ...] = ()
-
-
 class PciTracker:
     """The PCI devices of one host and their pools."""
 
     def __init__(self, whitelist: DeviceMatcher) -> None:
         self._whitelist = whitelist
         self._devices: dict[PciAddress, PciDevice] = {}
-        self._keys: dict[PciAddress, PoolKey] = {}
-        #: VFs by their PF's address (the PF may be untracked).
-        self._children: dict[PciAddress, dict[PciAddress, PciDevice]] = {}
-        #: Per PF address: how many of its VFs are claimed / allocated.
-        self._vf_claimed: dict[PciAddress, int] = {}
-        self._vf_allocated: dict[PciAddress, int] = {}
+        self._relatives = Relatives()
         self._by_instance: dict[str, dict[PciAddress, PciDevice]] = {}
-        #: Available devices per pool, in insertion order (for picking).
-        self._free: dict[PoolKey, dict[PciAddress, PciDevice]] = {}
-        self._stats = PciStats()
-        self._key_cache: dict[tuple[object, ...], PoolKey] = {}
+        self._pools = FreePools()
         #: Bumped by every change of the tracked state (devices, their
         #: status or owner), so a persister can tell "nothing to write".
         self.generation = 0
@@ -221,33 +166,14 @@ class PciTracker:
     @property
     def stats(self) -> PciStats:
         """A copy of the pools (O(pools)); the tracker's stay consistent."""
-        return self._stats.copy()
+        return self._pools.stats.copy()
 
     def pool_key(self, address: PciAddress) -> PoolKey:
-        return self._keys[address]
+        return self._pools.key(address)
 
-    def records(self) -> list[DeviceRecord]:
+    def records(self) -> list[PciDeviceRecord]:
         """Every tracked device as a storable record."""
-        return [
-            DeviceRecord(
-                address=str(dev.address),
-                status=dev.status.value,
-                vendor_id=dev.vendor_id,
-                product_id=dev.product_id,
-                dev_type=dev.dev_type.value,
-                parent_addr=None
-                if dev.parent_addr is None
-                else str(dev.parent_addr),
-                numa_node=dev.numa_node,
-                instance_uuid=dev.instance_uuid,
-                request_id=dev.request_id,
-                physical_network=dev.physical_network,
-                tags=dev.tags,
-                ifname=dev.host.ifname,
-                parent_ifname=dev.host.parent_ifname,
-            )
-            for dev in self._devices.values()
-        ]
+        return [pci_record.to_record(dev) for dev in self._devices.values()]
 
     def set_whitelist(self, whitelist: DeviceMatcher) -> None:
         """Use another whitelist from the next :meth:`sync` on."""
@@ -262,8 +188,18 @@ class PciTracker:
 
         Linear: one pass over the inventory, one over the tracked devices.
         """
+        matched, added, updated = self._follow(devices)
+        removed, kept = self._drop_unmatched(matched)
+        return SyncResult(
+            tuple(added), tuple(updated), tuple(removed), tuple(kept)
+        )
+
+    def _follow(
+        self, devices: Iterable[HostPciDevice]
+    ) -> tuple[set[PciAddress], list[PciAddress], list[PciAddress]]:
+        """Track every device the whitelist matches, re-matching only
+        what changed since the last sync: (matched, added, updated)."""
         match = self._whitelist.match
-        tracked = self._devices
         matched: set[PciAddress] = set()
         added: list[PciAddress] = []
         updated: list[PciAddress] = []
@@ -281,44 +217,60 @@ class PciTracker:
             if spec is None:
                 continue
             matched.add(addr)
-            physnet, tags = self._spec_tags(spec)
-            dev = tracked.get(addr)
-            if dev is None:
-                self._add(host, physnet, tags)
+            done = self._track(host, spec)
+            if done == "added":
                 added.append(addr)
-            elif (
-                (dev.host is host or dev.host == host)
-                and dev.physical_network == physnet
-                and dev.tags == tags
-                and not dev.pending_removal
-            ):
-                continue
-            else:
-                self._update(dev, host, physnet, tags)
+            elif done == "updated":
                 updated.append(addr)
         self._seen = now_seen
+        return matched, added, updated
+
+    def _track(
+        self, host: HostPciDevice, spec: SpecLike
+    ) -> Literal["added", "updated"] | None:
+        """Add or update the device ``spec`` matched; what was done."""
+        physnet, tags = self._spec_tags(spec)
+        dev = self._devices.get(host.address)
+        if dev is None:
+            self._add(host, physnet, tags)
+            return "added"
+        if (
+            (dev.host is host or dev.host == host)
+            and dev.physical_network == physnet
+            and dev.tags == tags
+            and not dev.pending_removal
+        ):
+            return None
+        self._update(dev, host, physnet, tags)
+        return "updated"
+
+    def _drop_unmatched(
+        self, matched: set[PciAddress]
+    ) -> tuple[list[PciAddress], list[PciAddress]]:
+        """Remove the tracked devices not matched this time, keeping
+        those in use until freed: (removed, kept in use)."""
+        tracked = self._devices
         removed: list[PciAddress] = []
         kept: list[PciAddress] = []
-        if len(matched) != len(tracked):
-            for addr in [a for a in tracked if a not in matched]:
-                dev = tracked[addr]
-                if not dev.in_use:
-                    self._remove(dev)
-                    removed.append(addr)
-                elif not dev.pending_removal:
-                    dev.pending_removal = True
-                    kept.append(addr)
-                    LOG.warning(
-                        "PCI device %s is %s by instance %s but is gone "
-                        "from the host or no longer matches the "
-                        "whitelist; keeping it until it is freed",
-                        addr,
-                        dev.status,
-                        dev.instance_uuid,
-                    )
-        return SyncResult(
-            tuple(added), tuple(updated), tuple(removed), tuple(kept)
-        )
+        if len(matched) == len(tracked):
+            return removed, kept
+        for addr in [a for a in tracked if a not in matched]:
+            dev = tracked[addr]
+            if not dev.in_use:
+                self._remove(dev)
+                removed.append(addr)
+            elif not dev.pending_removal:
+                dev.pending_removal = True
+                kept.append(addr)
+                LOG.warning(
+                    "PCI device %s is %s by instance %s but is gone "
+                    "from the host or no longer matches the "
+                    "whitelist; keeping it until it is freed",
+                    addr,
+                    dev.status,
+                    dev.instance_uuid,
+                )
+        return removed, kept
 
     def _unchanged(
         self, last: tuple[HostPciDevice, bool] | None, host: HostPciDevice
@@ -348,21 +300,6 @@ class PciTracker:
         )
         self._spec_cache[id(spec)] = (spec, spec.physical_network, tags)
         return spec.physical_network, tags
-
-    def _key_for(self, dev: PciDevice) -> PoolKey:
-        raw = (
-            dev.vendor_id,
-            dev.product_id,
-            dev.numa_node,
-            dev.dev_type,
-            dev.physical_network,
-            dev.tags,
-        )
-        key = self._key_cache.get(raw)
-        if key is None:
-            key = PoolKey(*raw)
-            self._key_cache[raw] = key
-        return key
 
     def _add(
         self,
@@ -398,75 +335,40 @@ class PciTracker:
         self.generation += 1
         addr = dev.address
         self._devices[addr] = dev
-        key = self._key_for(dev)
-        self._keys[addr] = key
-        parent = dev.parent_addr
-        if parent is not None:
-            self._children.setdefault(parent, {})[addr] = dev
+        self._pools.assign(dev)
+        self._relatives.add(dev)
         if dev.in_use:
             self._use_changed(dev, None, dev.status)
         else:
             if dev.status is _AVAILABLE:
-                self._pool_add(dev)
+                self._pools.add(dev)
             self._rederive(dev)
 
     def _detach(self, dev: PciDevice) -> None:
         self.generation += 1
         addr = dev.address
         if dev.status is _AVAILABLE:
-            self._pool_remove(dev)
+            self._pools.remove(dev)
         del self._devices[addr]
         if dev.in_use:
             self._use_changed(dev, dev.status, None)
-        parent = dev.parent_addr
-        if parent is not None:
-            siblings = self._children[parent]
-            del siblings[addr]
-            if not siblings:
-                del self._children[parent]
-        del self._keys[addr]
+        self._relatives.discard(dev)
+        self._pools.forget(addr)
 
     # --- pools and relatives ----------------------------------------------
 
-    def _pool_add(self, dev: PciDevice) -> None:
-        key = self._keys[dev.address]
-        self._free.setdefault(key, {})[dev.address] = dev
-        self._stats.adjust(key, 1)
-
-    def _pool_remove(self, dev: PciDevice) -> None:
-        key = self._keys[dev.address]
-        del self._free[key][dev.address]
-        self._stats.adjust(key, -1)
-
-    def _blocker(self, dev: PciDevice) -> DeviceStatus:
-        """The status a not-in-use device must have, given its relatives."""
-        if dev.dev_type is DevType.PF:
-            addr = dev.address
-            if self._vf_allocated.get(addr):
-                return DeviceStatus.UNAVAILABLE
-            if self._vf_claimed.get(addr):
-                return DeviceStatus.UNCLAIMABLE
-        elif dev.parent_addr is not None:
-            parent = self._devices.get(dev.parent_addr)
-            if parent is not None:
-                if parent.status is _ALLOCATED:
-                    return DeviceStatus.UNAVAILABLE
-                if parent.status is _CLAIMED:
-                    return DeviceStatus.UNCLAIMABLE
-        return _AVAILABLE
-
     def _rederive(self, dev: PciDevice) -> None:
-        target = self._blocker(dev)
+        target = self._relatives.blocker(dev, self._devices)
         old = dev.status
         if target is old:
             return
         if target is _AVAILABLE:
             dev.unblock()
-            self._pool_add(dev)
+            self._pools.add(dev)
         else:
             dev.block(target)
             if old is _AVAILABLE:
-                self._pool_remove(dev)
+                self._pools.remove(dev)
 
     def _use_changed(
         self,
@@ -481,21 +383,12 @@ class PciTracker:
             return
         parent = dev.parent_addr
         if parent is not None:
-            for status, delta in ((old, -1), (new, 1)):
-                if status is _CLAIMED:
-                    counts = self._vf_claimed
-                elif status is _ALLOCATED:
-                    counts = self._vf_allocated
-                else:
-                    continue
-                counts[parent] = counts.get(parent, 0) + delta
-                if not counts[parent]:
-                    del counts[parent]
+            self._relatives.count_use(parent, old, new)
             pf = self._devices.get(parent)
             if pf is not None and not pf.in_use:
                 self._rederive(pf)
         if dev.dev_type is DevType.PF:
-            for child in self._children.get(dev.address, {}).values():
+            for child in self._relatives.children(dev.address):
                 if not child.in_use:
                     self._rederive(child)
 
@@ -504,9 +397,9 @@ class PciTracker:
         self.generation += 1
         new = dev.status
         if old is _AVAILABLE and new is not _AVAILABLE:
-            self._pool_remove(dev)
+            self._pools.remove(dev)
         elif new is _AVAILABLE and old is not _AVAILABLE:
-            self._pool_add(dev)
+            self._pools.add(dev)
         self._use_changed(dev, old, new)
         if new is _AVAILABLE:
             # Freed while a relative was (still) in use: blocked.
@@ -560,16 +453,14 @@ class PciTracker:
                 if need == req.count
                 else dataclasses.replace(req, count=need)
             )
-            (selection,) = self._stats.select([ask], cells)
+            (selection,) = self._pools.stats.select([ask], cells)
             before = need
             for key, planned in selection.takes:
-                free = self._free.get(key)
                 n = planned
                 # Claiming a VF may block the PF pool and vice versa, so
                 # a pool can shrink under us: take what is there and let
                 # the next round select again for the rest.
-                while n and free:
-                    dev = next(iter(free.values()))
+                while n and (dev := self._pools.first(key)) is not None:
                     self._claim_one(dev, instance_uuid, req.request_id)
                     done.append(dev)
                     n -= 1
@@ -651,7 +542,7 @@ class PciTracker:
 
     def restore(
         self,
-        records: Iterable[StoredDevice],
+        records: Iterable[PciDeviceRecord],
         devices: Iterable[HostPciDevice] | None = None,
     ) -> RestoreResult:
         """Rebuild claims and allocations from stored records.
@@ -667,81 +558,35 @@ class PciTracker:
         self._seen.clear()
         if devices is not None:
             self.sync(devices)
-        restored: list[PciAddress] = []
-        missing: list[PciAddress] = []
-        conflicts: list[str] = []
-        for rec in records:
-            try:
-                status = DeviceStatus(rec.status)
-            except ValueError:
-                conflicts.append(
-                    f"{rec.address}: unknown status {rec.status!r}"
-                )
-                continue
-            if status not in IN_USE:
-                continue
-            try:
-                dev, was_missing = self._restore_one(rec, status)
-            except exception.SriovirtError as exc:
-                LOG.warning("Cannot restore PCI device record: %s", exc)
-                conflicts.append(f"{rec.address}: {exc}")
-                continue
-            restored.append(dev.address)
-            if was_missing:
-                missing.append(dev.address)
-        return RestoreResult(tuple(restored), tuple(missing), tuple(conflicts))
+        return pci_restore.restore_records(records, self._restore_one)
 
     def _restore_one(
-        self, rec: StoredDevice, status: DeviceStatus
+        self, rec: PciDeviceRecord, status: DeviceStatus
     ) -> tuple[PciDevice, bool]:
-        if not rec.instance_uuid:
-            raise exception.PciDeviceInvalidStatus(
-                address=rec.address,
-                status=status.value,
-                action="restore",
-                expected="owned by an instance",
-            )
+        instance_uuid = pci_restore.owner(rec, status)
         addr = PciAddress.parse(rec.address)
         dev = self._devices.get(addr)
         was_missing = dev is None
         if dev is None:
-            try:
-                dev_type = DevType(rec.dev_type)
-            except ValueError:
-                # A record edited by hand: report it like any other bad
-                # field (HostPciDevice's own wording), never crash.
-                raise exception.InvalidHostDevice(
-                    address=addr,
-                    reason=f"dev_type {rec.dev_type!r} is not one of "
-                    f"{', '.join(t.value for t in DevType)}",
-                ) from None
-            host = HostPciDevice(
-                address=addr,
-                vendor_id=rec.vendor_id,
-                product_id=rec.product_id,
-                dev_type=dev_type,
-                parent_addr=rec.parent_addr,  # type: ignore[arg-type]
-                numa_node=rec.numa_node,
-                ifname=rec.ifname,
-                parent_ifname=rec.parent_ifname,
-            )
-            dev = self._add(host, rec.physical_network, tuple(rec.tags))
+            info = pci_record.stored_info(rec)
+            host = pci_restore.stored_host(rec, addr, info)
+            dev = self._add(host, info.physical_network, info.tags)
         elif dev.in_use:
-            if dev.instance_uuid == rec.instance_uuid:
+            if dev.instance_uuid == instance_uuid:
                 return dev, False
             raise exception.PciDeviceInvalidOwner(
                 address=addr,
                 owner=dev.instance_uuid,
-                instance_uuid=rec.instance_uuid,
+                instance_uuid=instance_uuid,
             )
         try:
-            self._claim_one(dev, rec.instance_uuid, rec.request_id)
+            self._claim_one(dev, instance_uuid, rec.request_id)
         except exception.PciDeviceInvalidStatus:
             if was_missing:
                 self._remove(dev)
             raise
         if status is _ALLOCATED:
-            dev.allocate(rec.instance_uuid)
+            dev.allocate(instance_uuid)
             self._set(dev, _CLAIMED)
         if was_missing:
             dev.pending_removal = True
@@ -751,6 +596,6 @@ class PciTracker:
                 "until it is freed",
                 addr,
                 status,
-                rec.instance_uuid,
+                instance_uuid,
             )
         return dev, was_missing

@@ -300,6 +300,13 @@ def test_start_with_given_live_instances_releases_the_rest(
             {"parent_addr": "zz"},
             "parent_addr: Invalid PCI address 'zz'",
         ),
+        # Checked by the resource tracker itself, no longer by asking the
+        # versioned object (which said "Malformed PCI address 0:10:0.0").
+        (
+            vf(0, 1),
+            {"parent_addr": "0:10:0.0"},
+            f"parent_addr '0:10:0.0' is not written as {PF[0]} (dddd:bb:ss.f)",
+        ),
     ],
 )
 def test_unreadable_row_is_reported_kept_and_its_device_withheld(

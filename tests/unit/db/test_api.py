@@ -102,10 +102,10 @@ def test_save_result_written() -> None:
 
 def test_sync_result_text() -> None:
     step = records.MigrationStep("0002", "add request_id")
-    assert str(records.SyncResult("sqlite://", None, step)) == (
+    assert str(records.MigrationResult("sqlite://", None, step)) == (
         "database sqlite:// upgraded from <none> to 0002 (add request_id)"
     )
-    assert not records.SyncResult("sqlite://", step, step).changed
+    assert not records.MigrationResult("sqlite://", step, step).changed
 
 
 # --- an unencoded '@' in the password (issue 7, 2.3) -----------------------

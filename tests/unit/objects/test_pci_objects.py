@@ -15,8 +15,6 @@ from sriovirt.objects.instance_pci_requests import (
 )
 from sriovirt.objects.pci_device import PciDevice, PciDeviceList
 from sriovirt.objects.pci_device_pool import PciDevicePoolList
-from sriovirt.pci import device as pci_device
-from sriovirt.pci.address import PciAddress
 from sriovirt.pci.request import PciRequest
 from sriovirt.pci.stats import PciStats
 
@@ -116,42 +114,6 @@ def test_pci_device_rejects_unknown_status() -> None:
         )
 
 
-def test_tracked_device_round_trip() -> None:
-    host = pci_device.HostPciDevice(
-        address=PciAddress.parse("0000:81:10.1"),
-        vendor_id="8086",
-        product_id="1515",
-        dev_type=pci_device.DevType.VF,
-        parent_addr=PciAddress.parse("0000:81:00.0"),
-        numa_node=1,
-        ifname="enp129s16f1",
-    )
-    tracked = pci_device.PciDevice(
-        host=host,
-        physical_network="physnet1",
-        tags=(("trusted", "true"),),
-        status=pci_device.DeviceStatus.CLAIMED,
-        instance_uuid=INSTANCE,
-        request_id=REQUEST,
-        pending_removal=True,
-    )
-    obj = PciDevice.from_tracked(tracked, compute_node_id=2)
-    assert obj.extra_info == {
-        "physical_network": "physnet1",
-        "trusted": "true",
-        "ifname": "enp129s16f1",
-        "pending_removal": "true",
-    }
-    back = PciDevice.from_record(obj.to_record()).to_stored()
-    assert back.address == "0000:81:10.1"
-    assert (back.parent_addr, back.numa_node) == ("0000:81:00.0", 1)
-    assert (back.ifname, back.parent_ifname) == ("enp129s16f1", None)
-    assert back.physical_network == "physnet1"
-    assert back.tags == (("trusted", "true"),)
-    assert back.status == "claimed"
-    assert (back.instance_uuid, back.request_id) == (INSTANCE, REQUEST)
-
-
 # --- pools ------------------------------------------------------------------
 
 
@@ -168,33 +130,59 @@ def test_no_pools(text: str | None) -> None:
     assert PciDevicePoolList.from_json(text).to_list() == []
 
 
+_POOL = (
+    '"vendor_id": "8086", "product_id": "1515", "numa_node": 0, '
+    '"count": 1, "tags": {"dev_type": "type-VF"}'
+)
+
+
 @pytest.mark.parametrize(
     ("value", "message"),
     [
         ("{", "not JSON"),
-        ('{"count": 1}', "expected a list"),
-        ("[1]", "pool #0: expected an object"),
-        ('[{"vendor_id": "8086", "product_id": "1515"}]', "missing keys"),
+        ('{"count": 1}', "expected a JSON list of pools"),
+        ("[1]", "pool #0: 1 is not a JSON object"),
         (
-            '[{"vendor_id": "8086", "product_id": "1515", "count": -1}]',
-            "count -1",
+            '[{"vendor_id": "8086", "product_id": "1515"}]',
+            "missing count, numa_node, tags",
         ),
+        ("[{" + _POOL.replace('"count": 1', '"count": -1') + "}]", "count -1"),
         (
-            '[{"vendor_id": "8086", "product_id": "1515", "count": 1,'
-            ' "tags": {"trusted": true}}]',
+            "[{"
+            + _POOL.replace('"type-VF"', '"type-VF", "trusted": true')
+            + "}]",
             "tags",
         ),
+        ("[{" + _POOL + ', "colour": "red"}]', "unknown key(s) colour"),
+        # Rules of the one parser the objects used not to apply:
         (
-            '[{"vendor_id": "8086", "product_id": "1515", "count": 1,'
-            ' "colour": "red"}]',
-            "unknown keys ['colour']",
+            "[{" + _POOL.replace('{"dev_type": "type-VF"}', "{}") + "}]",
+            "tags has no dev_type",
         ),
+        ("[{" + _POOL + "}, {" + _POOL + "}]", "duplicate pool"),
     ],
 )
 def test_bad_pci_stats(value: str, message: str) -> None:
-    with pytest.raises(exception.Invalid, match="pci_stats") as info:
+    # One parser (PciStats.from_json) reads the stored pools everywhere:
+    # its error and its wording.
+    with pytest.raises(
+        exception.InvalidPciStats, match=r"compute_nodes\.pci_stats"
+    ) as info:
         PciDevicePoolList.from_json(value)
     assert message in str(info.value)
+
+
+def test_pool_list_reads_what_pci_stats_reads() -> None:
+    # Ids normalised and empty pools dropped, as PciStats does.
+    text = json.dumps(
+        [
+            {**POOLS[0], "vendor_id": "0x8086"},
+            {**POOLS[1], "count": 0},
+        ]
+    )
+    pools = PciDevicePoolList.from_json(text)
+    assert pools.to_list() == [POOLS[0]]
+    assert pools.to_json() == PciStats.from_json(text).to_json()
 
 
 # --- compute node ------------------------------------------------------------

@@ -20,8 +20,9 @@ from sriovirt.pci.device import (
     PciDevice,
 )
 from sriovirt.pci.pool import PoolKey
+from sriovirt.pci.record import PciDeviceRecord
 from sriovirt.pci.request import PciRequest
-from sriovirt.pci.tracker import DeviceRecord, PciTracker, SyncResult
+from sriovirt.pci.tracker import PciTracker, SyncResult
 from sriovirt.pci.whitelist import Whitelist
 
 S = DeviceStatus
@@ -493,7 +494,7 @@ def test_restore_reports_conflicts() -> None:
     fresh = PciTracker(whitelist())
     fresh.sync(host())
     records = [
-        DeviceRecord(
+        PciDeviceRecord(
             address=str(pf_addr(0)),
             status="allocated",
             vendor_id="8086",
@@ -501,7 +502,7 @@ def test_restore_reports_conflicts() -> None:
             dev_type="type-PF",
             instance_uuid=A,
         ),
-        DeviceRecord(
+        PciDeviceRecord(
             address=str(vf_addr(0, 0)),
             status="allocated",
             vendor_id="8086",
@@ -510,7 +511,7 @@ def test_restore_reports_conflicts() -> None:
             parent_addr=str(pf_addr(0)),
             instance_uuid=B,
         ),
-        DeviceRecord(
+        PciDeviceRecord(
             address=str(vf_addr(1, 0)),
             status="bogus",
             vendor_id="8086",
@@ -518,7 +519,7 @@ def test_restore_reports_conflicts() -> None:
             dev_type="type-VF",
             instance_uuid=B,
         ),
-        DeviceRecord(
+        PciDeviceRecord(
             address=str(vf_addr(1, 1)),
             status="claimed",
             vendor_id="8086",
@@ -546,7 +547,7 @@ def test_restore_reports_a_device_held_by_another_instance() -> None:
     fresh = synced()
     (held,) = fresh.claim(A, [vf_req()])
     before = fresh.records()
-    record = DeviceRecord(
+    record = PciDeviceRecord(
         address=str(held.address),
         status="allocated",
         vendor_id="8086",
@@ -584,7 +585,7 @@ def test_restore_reports_unreadable_records_of_missing_devices(
 ) -> None:
     fresh = synced()
     before = fresh.records()
-    record = DeviceRecord(
+    record = PciDeviceRecord(
         address="0000:77:00.1",
         status="allocated",
         vendor_id="8086",
@@ -593,7 +594,7 @@ def test_restore_reports_unreadable_records_of_missing_devices(
         parent_addr="0000:77:00.0",
         instance_uuid=A,
     )
-    good = DeviceRecord(
+    good = PciDeviceRecord(
         address=str(vf_addr(1, 2)),
         status="claimed",
         vendor_id="8086",
