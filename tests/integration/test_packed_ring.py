@@ -26,6 +26,7 @@ from sriovirt.network.model import VIF
 from sriovirt.virt import hardware
 from sriovirt.virt.libvirt import traits
 from sriovirt.virt.libvirt import vif as vif_builder
+from sriovirt.virt.libvirt.version import int_to_version
 from sriovirt.virt.libvirt.xml.interface import (
     BridgeInterface,
     EthernetInterface,
@@ -195,6 +196,6 @@ def test_real_host_reports_the_trait(conn: Any) -> None:
     assert decision.name == traits.VIRTIO_PACKED
     assert decision.supported is True, decision.reason
     assert decision.reason.startswith(
-        f"libvirt {traits.int_to_version(conn.getLibVersion())} >= 6.3.0 "
+        f"libvirt {int_to_version(conn.getLibVersion())} >= 6.3.0 "
         "and QEMU "
     )

@@ -6,8 +6,9 @@ Unlike Nova's ``FlexibleBooleanField`` (which turns any unknown string
 into False), the value is validated as strictly as the flavor extra
 spec ``hw:virtio_packed_ring``: ``"ture"`` is an
 :class:`~sriovirt.exception.InvalidImageProperty`, not a silent False.
-The parsing rule lives in :mod:`sriovirt.virt.hardware` so the flavor,
-the image dict and this object cannot drift apart.
+The vocabulary is :func:`sriovirt.pci.tags.parse_bool`'s, the one the
+flavor and the image dict (:mod:`sriovirt.virt.hardware`) use too, so
+they cannot drift apart.
 
 This module must not talk to Glance, read configuration or decide
 policy (flavor/image conflicts are :mod:`sriovirt.virt.hardware`'s).
@@ -21,7 +22,7 @@ from typing import Any
 from oslo_versionedobjects import base as ovo_base
 
 from sriovirt.objects import base
-from sriovirt.virt import hardware
+from sriovirt.pci.tags import strict_image_bool
 
 
 class StrictBoolean(base.fields.FieldType[bool]):
@@ -30,12 +31,12 @@ class StrictBoolean(base.fields.FieldType[bool]):
     def coerce(
         self, obj: ovo_base.VersionedObject | None, attr: str, value: Any
     ) -> bool:
-        return hardware.strict_image_bool(attr, value)
+        return strict_image_bool(attr, value)
 
     def from_primitive(
         self, obj: ovo_base.VersionedObject, attr: str, value: object
     ) -> bool:
-        return hardware.strict_image_bool(attr, value)
+        return strict_image_bool(attr, value)
 
 
 class StrictBooleanField(base.fields.AutoTypedField[bool]):

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from sriovirt import exception
+
 #: Tags whose value is a boolean, stored as "true"/"false".
 BOOLEAN_TAGS: Final = (
     "trusted",
@@ -61,6 +63,13 @@ TRUE_WORDS: Final = frozenset({"1", "t", "true", "on", "y", "yes"})
 FALSE_WORDS: Final = frozenset({"0", "f", "false", "off", "n", "no"})
 
 
+#: What a boolean value must look like, for error messages.
+BOOL_EXPECTED: Final = (
+    "expected a boolean: true/false, yes/no, on/off, y/n, t/f, 1/0 "
+    "(any case) or a JSON boolean"
+)
+
+
 def parse_bool(value: object) -> bool | None:
     """The boolean ``value`` spells, or ``None`` when it spells none.
 
@@ -77,3 +86,19 @@ def parse_bool(value: object) -> bool | None:
         if word in FALSE_WORDS:
             return False
     return None
+
+
+def strict_image_bool(name: str, value: object) -> bool:
+    """Parse the boolean image property ``name`` as strictly as a flavor.
+
+    Raises :class:`~sriovirt.exception.InvalidImageProperty` naming
+    ``name`` and ``value``.  Image properties use the same vocabulary as
+    every other boolean (the versioned ``ImageMetaProps`` and
+    :mod:`sriovirt.virt.hardware` both call this).
+    """
+    result = parse_bool(value)
+    if result is None:
+        raise exception.InvalidImageProperty(
+            name=name, value=value, reason=BOOL_EXPECTED
+        )
+    return result

@@ -29,17 +29,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from sriovirt import exception
-from sriovirt.pci.tags import parse_bool
+from sriovirt.pci.tags import BOOL_EXPECTED, parse_bool, strict_image_bool
 
 #: Flavor extra spec asking for packed virtqueues.
 FLAVOR_KEY = "hw:virtio_packed_ring"
 #: Image property asking for packed virtqueues.
 IMAGE_KEY = "hw_virtio_packed_ring"
-
-_EXPECTED = (
-    "expected a boolean: true/false, yes/no, on/off, 1/0 "
-    "(any case) or a JSON boolean"
-)
 
 
 def parse_flavor_packed(extra_specs: Mapping[str, object]) -> bool | None:
@@ -53,7 +48,7 @@ def parse_flavor_packed(extra_specs: Mapping[str, object]) -> bool | None:
     result = parse_bool(value)
     if result is None:
         raise exception.InvalidFlavorExtraSpec(
-            name=FLAVOR_KEY, value=value, reason=_EXPECTED
+            name=FLAVOR_KEY, value=value, reason=BOOL_EXPECTED
         )
     return result
 
@@ -67,20 +62,6 @@ def parse_image_packed(image_props: Mapping[str, object]) -> bool | None:
     if value is None:
         return None
     return strict_image_bool(IMAGE_KEY, value)
-
-
-def strict_image_bool(name: str, value: object) -> bool:
-    """Parse the boolean image property ``name`` as strictly as a flavor.
-
-    Raises :class:`~sriovirt.exception.InvalidImageProperty` naming
-    ``name`` and ``value``.
-    """
-    result = parse_bool(value)
-    if result is None:
-        raise exception.InvalidImageProperty(
-            name=name, value=value, reason=_EXPECTED
-        )
-    return result
 
 
 def packed_virtqueue_request(

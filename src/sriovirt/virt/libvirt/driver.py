@@ -13,6 +13,7 @@ from oslo_config import cfg
 from sriovirt.virt import driver
 from sriovirt.virt.libvirt import inventory, traits
 from sriovirt.virt.libvirt.host import Host
+from sriovirt.virt.libvirt.version import int_to_version
 
 
 class LibvirtDriver(driver.ComputeDriver):
@@ -56,9 +57,9 @@ class LibvirtDriver(driver.ComputeDriver):
     def host_versions(self) -> driver.HostVersions:
         v = self.host.versions()
         return driver.HostVersions(
-            library=traits.int_to_version(v.lib_version),
+            library=int_to_version(v.lib_version),
             hypervisor_type=v.hv_type,
-            hypervisor=traits.int_to_version(v.hv_version),
+            hypervisor=int_to_version(v.hv_version),
         )
 
     def explain_traits(self) -> tuple[driver.TraitExplanation, ...]:

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import libvirt
 
 from sriovirt import exception
-from sriovirt.virt.libvirt.traits import int_to_version
+from sriovirt.virt.libvirt.version import int_to_version
 
 T = TypeVar("T")
 

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import os_traits
 
+from sriovirt.virt.libvirt.version import int_to_version
+
 #: The trait name, from os-traits (never spelled out here).
 VIRTIO_PACKED = os_traits.COMPUTE_NET_VIRTIO_PACKED
 
@@ -39,11 +41,6 @@ def version_to_int(version: tuple[int, int, int]) -> int:
     """``(6, 3, 0)`` -> ``6003000``, libvirt's encoding."""
     major, minor, micro = version
     return major * 1_000_000 + minor * 1_000 + micro
-
-
-def int_to_version(value: int) -> str:
-    """``6003000`` -> ``"6.3.0"``."""
-    return f"{value // 1_000_000}.{value // 1_000 % 1_000}.{value % 1_000}"
 
 
 def _version_text(version: tuple[int, int, int]) -> str:

@@ -145,7 +145,7 @@ def test_domain_lifecycle_on_the_test_driver() -> None:
 @pytest.mark.parametrize("value", [0, 2, 4_001_999, 6_003_000, 10_000_001])
 def test_versions_format_matches_traits(value: int) -> None:
     # The CLI prints versions with Versions.format and the trait reasons
-    # with traits.int_to_version: one decoding, never two spellings.
+    # with version.int_to_version: one decoding, never two spellings.
     assert libvirt_host.Versions.format(value) == traits.int_to_version(value)
 
 
