@@ -38,6 +38,7 @@ from sriovirt.network.values import (
     VnicType,
 )
 from sriovirt.pci.address import PciAddress
+from sriovirt.pci.tags import parse_bool
 
 # --- the port, in the order VIF.from_port reads it -------------------------
 
@@ -329,17 +330,10 @@ def _segment(body: Mapping[str, Any], where: str, fail: Fail) -> Segment:
     )
 
 
-_TRUE = frozenset({"true", "yes", "1", "on"})
-_FALSE = frozenset({"false", "no", "0", "off"})
-
-
 def _bool(value: object, field: str, fail: Fail) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-    raise fail(f"{field} {show(value)} is not a boolean")
+    # The one boolean vocabulary (pci.tags), as for device_spec tags and
+    # PCI requests: a port's "trusted": "y" means what it means there.
+    result = parse_bool(value)
+    if result is None:
+        raise fail(f"{field} {show(value)} is not a boolean")
+    return result

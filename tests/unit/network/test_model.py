@@ -632,3 +632,19 @@ def test_port_id_must_be_a_uuid(bad_id: str) -> None:
 def test_mtu_in_range_is_kept(mtu: int) -> None:
     vif = VIF.from_port(port(), {**NETWORK, "mtu": mtu})
     assert vif.mtu == mtu
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [("y", True), ("T", True), (" on ", True), ("n", False), ("F", False)],
+)
+def test_port_booleans_use_the_one_vocabulary(
+    word: str, expected: bool
+) -> None:
+    # The same words as device_spec tags and PCI requests (pci.tags).
+    body = port()
+    body["binding:profile"]["trusted"] = word
+    body["binding:vif_details"]["port_filter"] = word
+    vif = VIF.from_port(body, NETWORK)
+    assert vif.profile.trusted is expected
+    assert vif.details.port_filter is expected
