@@ -177,13 +177,6 @@ def run_action(prefix: str, action: Callable[[], int]) -> int:
     def fail(line: str) -> None:
         print(f"{prefix}: {one_line(line)}", file=sys.stderr)
 
-    def unexpected(exc: Exception) -> int:
-        # A bug, but still one line for the operator; the traceback goes
-        # to the log at debug level for the developer.
-        LOG.debug("unexpected failure", exc_info=exc)
-        fail(f"error: unexpected {type(exc).__name__}: {exc}")
-        return 1
-
     if sys.stdout is None:
         # Started with stdout closed (`>&-`): do nothing rather than act
         # and be unable to say what was done.
@@ -198,31 +191,38 @@ def run_action(prefix: str, action: Callable[[], int]) -> int:
     except BrokenPipeError:
         _quiet_stdout()
         return 141
-    except OSError as exc:
-        if not _is_stdout_error(exc):
-            return unexpected(exc)
-        # A full disk (`> /dev/full`) or an I/O error on the output.
-        _quiet_stdout()
-        fail(f"error: cannot write the output: {exc.strerror}")
-        return 1
     except KeyboardInterrupt:
         # Ctrl-C is the operator's own doing: no traceback.  Each
         # database write is one transaction, rolled back when cut short.
         fail("interrupted")
         return 130
-    except (exception.ConfigError, CommandLineError) as exc:
+    except Exception as exc:
+        return _failure_status(exc, fail)
+
+
+def _failure_status(exc: Exception, fail: Callable[[str], None]) -> int:
+    """Say ``exc`` in one line through ``fail``; the exit status."""
+    if isinstance(exc, OSError) and _is_stdout_error(exc):
+        # A full disk (`> /dev/full`) or an I/O error on the output.
+        _quiet_stdout()
+        fail(f"error: cannot write the output: {exc.strerror}")
+        return 1
+    if isinstance(exc, (exception.ConfigError, CommandLineError)):
         # A configuration the command cannot use: the same status as a
         # file that cannot be read at start-up.
         fail(f"error: {exc}")
         return CONFIG_ERROR_STATUS
-    except exception.SriovirtError as exc:
+    if isinstance(exc, exception.SriovirtError):
         fail(f"error: {exc}")
         return 1
-    except cfg.Error as exc:
+    if isinstance(exc, cfg.Error):
         fail(f"configuration error: {config_error_text(exc)}")
         return CONFIG_ERROR_STATUS
-    except Exception as exc:
-        return unexpected(exc)
+    # A bug, but still one line for the operator; the traceback goes to
+    # the log at debug level for the developer.
+    LOG.debug("unexpected failure", exc_info=exc)
+    fail(f"error: unexpected {type(exc).__name__}: {exc}")
+    return 1
 
 
 def _is_stdout_error(exc: OSError) -> bool:
