@@ -120,9 +120,12 @@ class AddressGlob:
         return (self.domain, self.bus, self.slot, self.function)
 
     def matches_address(self, addr: PciAddress) -> bool:
-        return all(
-            want is None or want == got
-            for want, got in zip(self._fields(), _fields_of(addr), strict=True)
+        # Spelled out: this runs for every device an entry is tried on.
+        return (
+            (self.domain is None or self.domain == addr.domain)
+            and (self.bus is None or self.bus == addr.bus)
+            and (self.slot is None or self.slot == addr.slot)
+            and (self.function is None or self.function == addr.function)
         )
 
     def mismatches(self, addr: PciAddress) -> list[str]:

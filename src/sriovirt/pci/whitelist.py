@@ -54,12 +54,31 @@ def _pins(spec: DeviceSpec) -> _PinKey:
     return (spec.vendor_id, spec.product_id, bus)
 
 
+def _bucket_decides(spec: DeviceSpec) -> bool:
+    """Whether landing in the entry's bucket already means a match.
+
+    True when the entry checks nothing beyond the vendor, product and
+    bus its bucket key pins: a device found through that key needs no
+    further test.
+    """
+    address = spec.address
+    if address is None:
+        return True
+    return (
+        isinstance(address, AddressGlob)
+        and address.domain is None
+        and address.slot is None
+        and address.function is None
+    )
+
+
 class Whitelist:
     """Ordered device_spec entries; the first entry that matches wins."""
 
     __slots__ = (
         "_by_address",
         "_by_devname",
+        "_decided",
         "_entries",
         "_generic",
         "_shapes",
@@ -79,6 +98,14 @@ class Whitelist:
         self._by_address: dict[PciAddress, list[int]] = {}
         self._by_devname: dict[str, list[int]] = {}
         self._generic: dict[_PinKey, list[int]] = {}
+        #: Bucketed entries whose bucket key is the whole test.
+        self._decided: frozenset[int] = frozenset(
+            index
+            for index, spec in enumerate(self._entries)
+            if spec.exact_address is None
+            and spec.devname is None
+            and _bucket_decides(spec)
+        )
         for index, spec in enumerate(self._entries):
             exact = spec.exact_address
             if exact is not None:
@@ -218,6 +245,7 @@ class Whitelist:
     def match_index(self, dev: HostPciDevice) -> int | None:
         """The 0-based index of the first entry selecting ``dev``."""
         entries = self._entries
+        decided = self._decided
         best: int | None = None
         for index in self._candidates(dev):
             if (best is None or index < best) and entries[index].match(dev):
@@ -227,7 +255,7 @@ class Whitelist:
             # hit, nothing later can win.
             if best is not None and index > best:
                 break
-            if entries[index].match(dev):
+            if index in decided or entries[index].match(dev):
                 return index
         return best
 

@@ -565,8 +565,9 @@ def test_entries_pinning_other_buses_are_never_tried(
         )
         spec = wl.match(dev)
         assert spec is not None and spec.physical_network == f"p{bus}"
-    # Flat: one entry tried per device, however many buses are listed.
-    assert calls == 2
+    # Flat: no entry is even tried, however many buses are listed; the
+    # bucket (vendor, product, bus) is the whole test of these entries.
+    assert calls == 0
 
 
 def test_a_wildcard_entry_listed_first_still_wins_over_a_bucket() -> None:
@@ -590,6 +591,33 @@ def test_a_wildcard_entry_listed_first_still_wins_over_a_bucket() -> None:
             *_bus_entries(range(1, 4)),
             json.dumps({"vendor_id": "*", "physical_network": "any"}),
         ]
+    )
+    spec = wl.match(dev)
+    assert spec is not None and spec.physical_network == "p2"
+
+
+def test_an_entry_pinning_more_than_its_bucket_is_still_tested() -> None:
+    # Same bucket (vendor, product, bus 02), but the entry also pins the
+    # slot: a device on another slot of that bus must not match it.
+    wl = Whitelist.from_config(
+        [
+            json.dumps(
+                {
+                    "vendor_id": "8086",
+                    "product_id": "10ed",
+                    "address": "*:02:11.*",
+                    "physical_network": "slot11",
+                }
+            ),
+            *_bus_entries(range(1, 4)),
+        ]
+    )
+    dev = HostPciDevice(
+        address="0000:02:10.1",
+        vendor_id="8086",
+        product_id="10ed",
+        dev_type=DevType.VF,
+        parent_addr="0000:02:00.0",
     )
     spec = wl.match(dev)
     assert spec is not None and spec.physical_network == "p2"
