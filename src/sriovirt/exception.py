@@ -3,7 +3,9 @@
 Every error the project raises on purpose is a :class:`SriovirtError`.
 Each class carries a ``msg_fmt`` whose fields name the offending value,
 where it came from and what was wanted; callers pass those fields as
-keyword arguments.  Each field is then an attribute of
+keyword arguments, and only those: there is no way to hand over a whole
+message instead (a message that needs other parts gets a class whose
+``msg_fmt`` has fields for them).  Each field is then an attribute of
 the error, declared on the class (``exc.reason``, ``exc.stage``), so
 code that inspects an error reads typed attributes, never the message.
 
@@ -32,7 +34,7 @@ class SriovirtError(Exception):
 
     msg_fmt: ClassVar[str] = "An unknown error occurred."
 
-    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         clash = _RESERVED.intersection(kwargs)
         if clash:
             raise TypeError(
@@ -42,16 +44,15 @@ class SriovirtError(Exception):
         self.kwargs = kwargs
         for name, value in kwargs.items():
             setattr(self, name, value)
-        if message is None:
-            try:
-                message = self.msg_fmt % kwargs
-            except (KeyError, TypeError, ValueError) as exc:
-                # A wrong format call is a bug in the caller; say so
-                # instead of hiding the original error behind it.
-                message = (
-                    f"{self.msg_fmt} (formatting failed: {exc!r}; "
-                    f"arguments {kwargs!r})"
-                )
+        try:
+            message = self.msg_fmt % kwargs
+        except (KeyError, TypeError, ValueError) as exc:
+            # A wrong format call is a bug in the caller; say so
+            # instead of hiding the original error behind it.
+            message = (
+                f"{self.msg_fmt} (formatting failed: {exc!r}; "
+                f"arguments {kwargs!r})"
+            )
         self.message = message
         super().__init__(message)
 
@@ -105,18 +106,58 @@ class LoggingSetupError(ConfigError):
     source: str
 
 
+class InvalidConfigOption(ConfigError):
+    """A multi-valued JSON option (device_spec, alias) as a whole is
+    wrong: not a list of values."""
+
+    msg_fmt = "Invalid %(option)s: %(reason)s"
+
+    option: str
+
+
+class InvalidConfigEntry(InvalidConfigOption):
+    """One entry of a multi-valued JSON option is wrong.
+
+    Built by :func:`sriovirt.pci.config_entries.config_error` only:
+    ``where`` is the entry said in words ("entry 3 (item 1 of value
+    2)"), ``entry`` its JSON text, ``field`` the key at fault;
+    ``position``, ``value`` and ``item`` are the numbers behind
+    ``where``.  ``option_error`` is the class of the same option's
+    whole-option errors.
+    """
+
+    msg_fmt = "Invalid %(option)s: %(where)s %(entry)s: %(field)s: %(reason)s"
+
+    option_error: ClassVar[type[InvalidConfigOption]] = InvalidConfigOption
+
+    where: str
+    entry: str
+    field: str
+    position: int
+    value: int
+    item: int | None
+
+
 class InvalidPciAddress(Invalid):
     msg_fmt = "Invalid PCI address %(address)r: %(reason)s"
 
     address: object
 
 
-class InvalidDeviceSpec(ConfigError):
-    msg_fmt = "Invalid [pci] device_spec: %(reason)s"
+class InvalidDeviceSpec(InvalidConfigOption):
+    """``[pci] device_spec`` (or a deprecated name of it) is wrong."""
 
 
-class InvalidPciAlias(ConfigError):
-    msg_fmt = "Invalid [pci] alias: %(reason)s"
+class InvalidDeviceSpecEntry(InvalidConfigEntry, InvalidDeviceSpec):
+    option_error = InvalidDeviceSpec
+
+
+class InvalidPciAlias(InvalidConfigOption):
+    """``[pci] alias`` is wrong."""
+
+
+class InvalidPciAliasEntry(InvalidConfigEntry, InvalidPciAlias):
+    option_error = InvalidPciAlias
 
 
 class InvalidHostDevice(Invalid):

@@ -162,7 +162,7 @@ def _parse(
     merged: dict[str, PciAlias] = {}
     first_seen: dict[str, EntryOrigin] = {}
     for entry in iter_config_entries(
-        values, option, exception.InvalidPciAlias, errors
+        values, option, exception.InvalidPciAliasEntry, errors
     ):
         text = render_json(entry.data)
         try:
@@ -172,7 +172,7 @@ def _parse(
                 _check_agrees(previous, parsed, first_seen[parsed.name])
         except SpecFieldError as exc:
             problem = config_error(
-                exception.InvalidPciAlias,
+                exception.InvalidPciAliasEntry,
                 entry.origin,
                 text,
                 exc.field,

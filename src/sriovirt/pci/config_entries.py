@@ -116,17 +116,21 @@ def describe_json(value: object) -> str:
 
 
 def config_error(
-    cls: type[exception.ConfigError],
+    cls: type[exception.InvalidConfigEntry],
     origin: EntryOrigin,
     text: str,
     field: str,
     reason: str,
-) -> exception.ConfigError:
-    """Build the public error naming option, position, text and field."""
-    message = f"Invalid {origin.option}: {origin} {text}: {field}: {reason}"
+) -> exception.InvalidConfigEntry:
+    """Build the public error naming option, position, text and field.
+
+    The one way an entry error is made: every parser raises
+    :class:`SpecFieldError` and its caller, knowing the origin, turns it
+    into ``cls`` here.
+    """
     return cls(
-        message,
         option=origin.option,
+        where=str(origin),
         position=origin.position,
         value=origin.value,
         item=origin.item,
@@ -201,7 +205,7 @@ class _DuplicateKeys:
 def iter_config_entries(
     values: object,
     option: str,
-    error_cls: type[exception.ConfigError],
+    error_cls: type[exception.InvalidConfigEntry],
     errors: list[exception.ConfigError] | None = None,
 ) -> Iterator[ConfigEntry]:
     """Decode a MultiStrOpt: each value a JSON object or list of objects.
@@ -213,11 +217,10 @@ def iter_config_entries(
     skipped (so a checker can report every problem in one pass).
     """
     if isinstance(values, str | bytes) or not isinstance(values, list | tuple):
-        raise error_cls(
-            f"Invalid {option}: expected a list of strings (one per "
-            f"config line), got {type(values).__name__}",
+        raise error_cls.option_error(
             option=option,
-            reason="not a list of strings",
+            reason="expected a list of strings (one per config line), "
+            f"got {type(values).__name__}",
         )
     return iter_option_values(
         [OptionValue(option, raw) for raw in values], error_cls, errors
@@ -226,7 +229,7 @@ def iter_config_entries(
 
 def iter_option_values(
     values: Sequence[OptionValue],
-    error_cls: type[exception.ConfigError],
+    error_cls: type[exception.InvalidConfigEntry],
     errors: list[exception.ConfigError] | None = None,
 ) -> Iterator[ConfigEntry]:
     """Like :func:`iter_config_entries`, each value with its own option.
@@ -263,7 +266,9 @@ def iter_option_values(
 
 
 def _decode(
-    raw: object, where: EntryOrigin, error_cls: type[exception.ConfigError]
+    raw: object,
+    where: EntryOrigin,
+    error_cls: type[exception.InvalidConfigEntry],
 ) -> tuple[list[tuple[int | None, object]], _DuplicateKeys]:
     """The objects of one option value, each with its item index.
 
@@ -272,7 +277,7 @@ def _decode(
     or a list.
     """
 
-    def bad(text: str, reason: str) -> exception.ConfigError:
+    def bad(text: str, reason: str) -> exception.InvalidConfigEntry:
         return config_error(error_cls, where, text, "value", reason)
 
     if not isinstance(raw, str):

@@ -113,7 +113,11 @@ class DeviceSpec:
             spec = _parse_entry(entry, where, text, duplicate_keys)
         except SpecFieldError as exc:
             raise config_error(
-                exception.InvalidDeviceSpec, where, text, exc.field, exc.reason
+                exception.InvalidDeviceSpecEntry,
+                where,
+                text,
+                exc.field,
+                exc.reason,
             ) from None
         for warning in spec.warnings:
             LOG.warning("%s", warning)
