@@ -30,6 +30,7 @@ from sriovirt.pci.config_entries import (
     check_text,
     config_error,
     describe_json,
+    duplicate_key_warnings,
     iter_config_entries,
     parse_bool_tag,
     parse_hex_id,
@@ -183,9 +184,7 @@ def _parse(
             errors.append(problem)
             continue
         warnings.extend(
-            f"{option}: {entry.origin} {text}: key {key!r} is given more "
-            "than once; the last value is used"
-            for key in entry.duplicate_keys
+            duplicate_key_warnings(entry.origin, text, entry.duplicate_keys)
         )
         if previous is None:
             first_seen[parsed.name] = entry.origin

@@ -8,7 +8,8 @@ objects.  This module turns the values into numbered
 field helpers both parsers share (hex ids, boolean tags, bounded
 printable text, typo hints), so both options report errors the same way:
 option, entry position, entry text, field and reason
-(:func:`config_error`).
+(:func:`config_error`, the only place an entry error is built), and
+warnings the same way (:func:`entry_warning`).
 
 This module must not know what an entry means: which keys a device_spec
 entry or an alias has, and what they select, belong to
@@ -138,6 +139,26 @@ def config_error(
         field=field,
         reason=reason,
     )
+
+
+def entry_warning(origin: EntryOrigin, text: str, note: str) -> str:
+    """A warning about one entry, placed as :func:`config_error` places
+    an error: option, entry position and text, then the note."""
+    return f"{origin.option}: {origin} {text}: {note}"
+
+
+def duplicate_key_warnings(
+    origin: EntryOrigin, text: str, keys: tuple[str, ...]
+) -> list[str]:
+    """One warning per key the entry gives more than once."""
+    return [
+        entry_warning(
+            origin,
+            text,
+            f"key {key!r} is given more than once; the last value is used",
+        )
+        for key in keys
+    ]
 
 
 @dataclass(frozen=True, slots=True)
