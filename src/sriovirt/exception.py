@@ -3,9 +3,14 @@
 Every error the project raises on purpose is a :class:`SriovirtError`.
 Each class carries a ``msg_fmt`` whose fields name the offending value,
 where it came from and what was wanted; callers pass those fields as
-keyword arguments.  Library errors (libvirt, SQLAlchemy, HTTP) are
-translated into these classes at the edge that talks to the library and
-nowhere else.
+keyword arguments, and only those: there is no way to hand over a whole
+message instead (a message that needs other parts gets a class whose
+``msg_fmt`` has fields for them).  Each field is then an attribute of
+the error, declared on the class (``exc.reason``, ``exc.stage``), so
+code that inspects an error reads typed attributes, never the message.
+
+Library errors (libvirt, SQLAlchemy, HTTP) are translated into these
+classes at the edge that talks to the library and nowhere else.
 
 This module must not import anything from the project.
 """
@@ -14,24 +19,40 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+# Attributes every error has; a msg_fmt field must not shadow them.
+_RESERVED = frozenset({"args", "kwargs", "message", "msg_fmt"})
+
 
 class SriovirtError(Exception):
-    """Base of every error sriovirt raises on purpose."""
+    """Base of every error sriovirt raises on purpose.
+
+    ``kwargs`` are the fields of ``msg_fmt``; each becomes an attribute
+    of the same name (subclasses declare them, so the type checker knows
+    them).  ``kwargs`` stays readable as a whole for code that handles
+    any error alike (logging); code reading one field uses its attribute.
+    """
 
     msg_fmt: ClassVar[str] = "An unknown error occurred."
 
-    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, **kwargs: Any) -> None:
+        clash = _RESERVED.intersection(kwargs)
+        if clash:
+            raise TypeError(
+                f"{type(self).__name__}: {sorted(clash)} cannot be "
+                "message fields"
+            )
         self.kwargs = kwargs
-        if message is None:
-            try:
-                message = self.msg_fmt % kwargs
-            except (KeyError, TypeError, ValueError) as exc:
-                # A wrong format call is a bug in the caller; say so
-                # instead of hiding the original error behind it.
-                message = (
-                    f"{self.msg_fmt} (formatting failed: {exc!r}; "
-                    f"arguments {kwargs!r})"
-                )
+        for name, value in kwargs.items():
+            setattr(self, name, value)
+        try:
+            message = self.msg_fmt % kwargs
+        except (KeyError, TypeError, ValueError) as exc:
+            # A wrong format call is a bug in the caller; say so
+            # instead of hiding the original error behind it.
+            message = (
+                f"{self.msg_fmt} (formatting failed: {exc!r}; "
+                f"arguments {kwargs!r})"
+            )
         self.message = message
         super().__init__(message)
 
@@ -39,8 +60,17 @@ class SriovirtError(Exception):
         return self.message
 
 
+class NotFound(SriovirtError):
+    """Base of the errors saying a named thing is not there (not
+    found, not tracked, unknown)."""
+
+    msg_fmt = "Resource could not be found."
+
+
 class Invalid(SriovirtError):
     msg_fmt = "Invalid value: %(reason)s"
+
+    reason: str
 
 
 class ConfigError(Invalid):
@@ -50,12 +80,19 @@ class ConfigError(Invalid):
 class ConfigFileError(ConfigError):
     msg_fmt = "Cannot use configuration file %(path)s: %(reason)s"
 
+    path: str
+
 
 class InvalidConfigValue(ConfigError):
     msg_fmt = (
         "Invalid value %(value)r of %(option)s in %(path)s line %(line)d: "
         "%(reason)s"
     )
+
+    value: object
+    option: str
+    path: str
+    line: int
 
 
 class LoggingSetupError(ConfigError):
@@ -64,36 +101,90 @@ class LoggingSetupError(ConfigError):
         "%(reason)s"
     )
 
+    option: str
+    value: object
+    source: str
+
+
+class InvalidConfigOption(ConfigError):
+    """A multi-valued JSON option (device_spec, alias) as a whole is
+    wrong: not a list of values."""
+
+    msg_fmt = "Invalid %(option)s: %(reason)s"
+
+    option: str
+
+
+class InvalidConfigEntry(InvalidConfigOption):
+    """One entry of a multi-valued JSON option is wrong.
+
+    Built by :func:`sriovirt.pci.config_entries.config_error` only:
+    ``where`` is the entry said in words ("entry 3 (item 1 of value
+    2)"), ``entry`` its JSON text, ``field`` the key at fault;
+    ``position``, ``value`` and ``item`` are the numbers behind
+    ``where``.  ``option_error`` is the class of the same option's
+    whole-option errors.
+    """
+
+    msg_fmt = "Invalid %(option)s: %(where)s %(entry)s: %(field)s: %(reason)s"
+
+    option_error: ClassVar[type[InvalidConfigOption]] = InvalidConfigOption
+
+    where: str
+    entry: str
+    field: str
+    position: int
+    value: int
+    item: int | None
+
 
 class InvalidPciAddress(Invalid):
     msg_fmt = "Invalid PCI address %(address)r: %(reason)s"
 
-
-class InvalidDeviceSpec(ConfigError):
-    msg_fmt = "Invalid [pci] device_spec: %(reason)s"
+    address: object
 
 
-class InvalidPciAlias(ConfigError):
-    msg_fmt = "Invalid [pci] alias: %(reason)s"
+class InvalidDeviceSpec(InvalidConfigOption):
+    """``[pci] device_spec`` (or a deprecated name of it) is wrong."""
+
+
+class InvalidDeviceSpecEntry(InvalidConfigEntry, InvalidDeviceSpec):
+    option_error = InvalidDeviceSpec
+
+
+class InvalidPciAlias(InvalidConfigOption):
+    """``[pci] alias`` is wrong."""
+
+
+class InvalidPciAliasEntry(InvalidConfigEntry, InvalidPciAlias):
+    option_error = InvalidPciAlias
 
 
 class InvalidHostDevice(Invalid):
     msg_fmt = "Invalid host PCI device %(address)s: %(reason)s"
 
+    address: object
+
 
 class InvalidPciRequest(Invalid):
     msg_fmt = "Invalid PCI request %(request_id)s: %(reason)s"
+
+    request_id: str | None
 
 
 class InvalidPciStats(Invalid):
     msg_fmt = "Invalid PCI stats %(source)s: %(reason)s"
 
+    source: str
+
 
 # --- PCI tracking and scheduling ------------------------------------------
 
 
-class PciDeviceNotFound(SriovirtError):
+class PciDeviceNotFound(NotFound):
     msg_fmt = "PCI device %(address)s is not tracked on this host"
+
+    address: object
 
 
 class PciDeviceInvalidStatus(SriovirtError):
@@ -102,12 +193,21 @@ class PciDeviceInvalidStatus(SriovirtError):
         "%(expected)s"
     )
 
+    address: object
+    status: str
+    action: str
+    expected: str
+
 
 class PciDeviceInvalidOwner(SriovirtError):
     msg_fmt = (
         "PCI device %(address)s is owned by instance %(owner)s, not "
         "%(instance_uuid)s"
     )
+
+    address: object
+    owner: str | None
+    instance_uuid: str
 
 
 class PciRequestUnsatisfiable(SriovirtError):
@@ -116,9 +216,10 @@ class PciRequestUnsatisfiable(SriovirtError):
         "(stage: %(stage)s)"
     )
 
-    @property
-    def stage(self) -> str:
-        return str(self.kwargs.get("stage", ""))
+    request_id: str | None
+    reason: str
+    #: Which check said no (a ``sriovirt.pci.filters`` stage name).
+    stage: str
 
 
 # --- Virtualisation --------------------------------------------------------
@@ -126,6 +227,10 @@ class PciRequestUnsatisfiable(SriovirtError):
 
 class HypervisorError(SriovirtError):
     msg_fmt = "libvirt error on %(uri)s during %(operation)s: %(reason)s"
+
+    uri: str
+    operation: str
+    reason: str
 
 
 class HypervisorUnavailable(HypervisorError):
@@ -135,21 +240,27 @@ class HypervisorUnavailable(HypervisorError):
 class InvalidXml(Invalid):
     msg_fmt = "Invalid %(what)s XML: %(reason)s"
 
+    what: str
+
 
 class VifError(Invalid):
     msg_fmt = "Port %(port_id)s cannot be plugged: %(reason)s"
 
+    port_id: str
+
 
 class InvalidImageProperty(Invalid):
-    msg_fmt = (
-        "Image property %(name)s=%(value)r is invalid: %(reason)s"
-    )
+    msg_fmt = "Image property %(name)s=%(value)r is invalid: %(reason)s"
+
+    name: str
+    value: object
 
 
 class InvalidFlavorExtraSpec(Invalid):
-    msg_fmt = (
-        "Flavor extra spec %(name)s=%(value)r is invalid: %(reason)s"
-    )
+    msg_fmt = "Flavor extra spec %(name)s=%(value)r is invalid: %(reason)s"
+
+    name: str
+    value: object
 
 
 class FlavorImageConflict(Invalid):
@@ -158,6 +269,11 @@ class FlavorImageConflict(Invalid):
         "image property %(image_key)s=%(image_value)r"
     )
 
+    flavor_key: str
+    flavor_value: object
+    image_key: str
+    image_value: object
+
 
 # --- Persistence -----------------------------------------------------------
 
@@ -165,12 +281,18 @@ class FlavorImageConflict(Invalid):
 class DatabaseError(SriovirtError):
     msg_fmt = "Database error on %(connection)s: %(reason)s"
 
+    connection: str
+    reason: str
+
 
 class DatabaseNotSynced(DatabaseError):
     msg_fmt = (
         "Database %(connection)s is at revision %(current)s, expected "
         "%(expected)s; run 'sriovirt-manage db sync'"
     )
+
+    current: str | None
+    expected: str | None
 
 
 class InvalidDatabaseUrl(DatabaseError):
@@ -185,8 +307,11 @@ class DatabaseRevisionUnknown(DatabaseError):
         "wrote it, or restore a backup taken before that upgrade"
     )
 
+    revision: str
+    head: str | None
+
 
 class PciStateConflict(DatabaseError):
-    msg_fmt = (
-        "PCI state of compute node %(node)s was not written: %(reason)s"
-    )
+    msg_fmt = "PCI state of compute node %(node)s was not written: %(reason)s"
+
+    node: str

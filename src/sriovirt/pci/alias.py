@@ -30,6 +30,7 @@ from sriovirt.pci.config_entries import (
     check_text,
     config_error,
     describe_json,
+    duplicate_key_warnings,
     iter_config_entries,
     parse_bool_tag,
     parse_hex_id,
@@ -162,7 +163,7 @@ def _parse(
     merged: dict[str, PciAlias] = {}
     first_seen: dict[str, EntryOrigin] = {}
     for entry in iter_config_entries(
-        values, option, exception.InvalidPciAlias, errors
+        values, option, exception.InvalidPciAliasEntry, errors
     ):
         text = render_json(entry.data)
         try:
@@ -172,7 +173,7 @@ def _parse(
                 _check_agrees(previous, parsed, first_seen[parsed.name])
         except SpecFieldError as exc:
             problem = config_error(
-                exception.InvalidPciAlias,
+                exception.InvalidPciAliasEntry,
                 entry.origin,
                 text,
                 exc.field,
@@ -183,9 +184,7 @@ def _parse(
             errors.append(problem)
             continue
         warnings.extend(
-            f"{option}: {entry.origin} {text}: key {key!r} is given more "
-            "than once; the last value is used"
-            for key in entry.duplicate_keys
+            duplicate_key_warnings(entry.origin, text, entry.duplicate_keys)
         )
         if previous is None:
             first_seen[parsed.name] = entry.origin

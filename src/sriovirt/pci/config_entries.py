@@ -8,7 +8,8 @@ objects.  This module turns the values into numbered
 field helpers both parsers share (hex ids, boolean tags, bounded
 printable text, typo hints), so both options report errors the same way:
 option, entry position, entry text, field and reason
-(:func:`config_error`).
+(:func:`config_error`, the only place an entry error is built), and
+warnings the same way (:func:`entry_warning`).
 
 This module must not know what an entry means: which keys a device_spec
 entry or an alias has, and what they select, belong to
@@ -116,17 +117,21 @@ def describe_json(value: object) -> str:
 
 
 def config_error(
-    cls: type[exception.ConfigError],
+    cls: type[exception.InvalidConfigEntry],
     origin: EntryOrigin,
     text: str,
     field: str,
     reason: str,
-) -> exception.ConfigError:
-    """Build the public error naming option, position, text and field."""
-    message = f"Invalid {origin.option}: {origin} {text}: {field}: {reason}"
+) -> exception.InvalidConfigEntry:
+    """Build the public error naming option, position, text and field.
+
+    The one way an entry error is made: every parser raises
+    :class:`SpecFieldError` and its caller, knowing the origin, turns it
+    into ``cls`` here.
+    """
     return cls(
-        message,
         option=origin.option,
+        where=str(origin),
         position=origin.position,
         value=origin.value,
         item=origin.item,
@@ -134,6 +139,26 @@ def config_error(
         field=field,
         reason=reason,
     )
+
+
+def entry_warning(origin: EntryOrigin, text: str, note: str) -> str:
+    """A warning about one entry, placed as :func:`config_error` places
+    an error: option, entry position and text, then the note."""
+    return f"{origin.option}: {origin} {text}: {note}"
+
+
+def duplicate_key_warnings(
+    origin: EntryOrigin, text: str, keys: tuple[str, ...]
+) -> list[str]:
+    """One warning per key the entry gives more than once."""
+    return [
+        entry_warning(
+            origin,
+            text,
+            f"key {key!r} is given more than once; the last value is used",
+        )
+        for key in keys
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +226,7 @@ class _DuplicateKeys:
 def iter_config_entries(
     values: object,
     option: str,
-    error_cls: type[exception.ConfigError],
+    error_cls: type[exception.InvalidConfigEntry],
     errors: list[exception.ConfigError] | None = None,
 ) -> Iterator[ConfigEntry]:
     """Decode a MultiStrOpt: each value a JSON object or list of objects.
@@ -213,11 +238,10 @@ def iter_config_entries(
     skipped (so a checker can report every problem in one pass).
     """
     if isinstance(values, str | bytes) or not isinstance(values, list | tuple):
-        raise error_cls(
-            f"Invalid {option}: expected a list of strings (one per "
-            f"config line), got {type(values).__name__}",
+        raise error_cls.option_error(
             option=option,
-            reason="not a list of strings",
+            reason="expected a list of strings (one per config line), "
+            f"got {type(values).__name__}",
         )
     return iter_option_values(
         [OptionValue(option, raw) for raw in values], error_cls, errors
@@ -226,7 +250,7 @@ def iter_config_entries(
 
 def iter_option_values(
     values: Sequence[OptionValue],
-    error_cls: type[exception.ConfigError],
+    error_cls: type[exception.InvalidConfigEntry],
     errors: list[exception.ConfigError] | None = None,
 ) -> Iterator[ConfigEntry]:
     """Like :func:`iter_config_entries`, each value with its own option.
@@ -263,7 +287,9 @@ def iter_option_values(
 
 
 def _decode(
-    raw: object, where: EntryOrigin, error_cls: type[exception.ConfigError]
+    raw: object,
+    where: EntryOrigin,
+    error_cls: type[exception.InvalidConfigEntry],
 ) -> tuple[list[tuple[int | None, object]], _DuplicateKeys]:
     """The objects of one option value, each with its item index.
 
@@ -272,7 +298,7 @@ def _decode(
     or a list.
     """
 
-    def bad(text: str, reason: str) -> exception.ConfigError:
+    def bad(text: str, reason: str) -> exception.InvalidConfigEntry:
         return config_error(error_cls, where, text, "value", reason)
 
     if not isinstance(raw, str):

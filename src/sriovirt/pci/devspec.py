@@ -37,6 +37,8 @@ from sriovirt.pci.config_entries import (
     check_text,
     config_error,
     describe_json,
+    duplicate_key_warnings,
+    entry_warning,
     parse_bool_tag,
     parse_hex_id,
     render_json,
@@ -113,7 +115,11 @@ class DeviceSpec:
             spec = _parse_entry(entry, where, text, duplicate_keys)
         except SpecFieldError as exc:
             raise config_error(
-                exception.InvalidDeviceSpec, where, text, exc.field, exc.reason
+                exception.InvalidDeviceSpecEntry,
+                where,
+                text,
+                exc.field,
+                exc.reason,
             ) from None
         for warning in spec.warnings:
             LOG.warning("%s", warning)
@@ -230,19 +236,19 @@ def _parse_entry(
     # Checks run in this order so an entry with several faults always
     # reports the same one first.
     data = _as_object(entry)
-    where = f"{origin.option}: {origin} {text}"
-    warnings = [
-        f"{where}: key {key!r} is given more than once; the last value is used"
-        for key in duplicate_keys
-    ]
+    warnings = duplicate_key_warnings(origin, text, duplicate_keys)
     vendor_id = _optional_id(data, "vendor_id")
     product_id = _optional_id(data, "product_id")
     address, devname = _parse_location(data)
     _refuse_reserved(data)
     tags, typos = _parse_tags(data)
     warnings.extend(
-        f"{where}: unknown key {key!r} is kept as a custom tag; did you "
-        f"mean {hint!r}?"
+        entry_warning(
+            origin,
+            text,
+            f"unknown key {key!r} is kept as a custom tag; did you mean "
+            f"{hint!r}?",
+        )
         for key, hint in typos
     )
     if not any(key in data for key in SELECTOR_KEYS):

@@ -132,7 +132,9 @@ class Whitelist:
         ``option`` names the option in messages.
         """
         return cls._build(
-            iter_config_entries(values, option, exception.InvalidDeviceSpec)
+            iter_config_entries(
+                values, option, exception.InvalidDeviceSpecEntry
+            )
         )
 
     @classmethod
@@ -145,7 +147,7 @@ class Whitelist:
         deprecated name is used or several names are mixed.
         """
         wl = cls._build(
-            iter_option_values(values, exception.InvalidDeviceSpec)
+            iter_option_values(values, exception.InvalidDeviceSpecEntry)
         )
         notes = _option_warnings(values, [s.origin for s in wl.entries])
         for note in notes:
@@ -176,7 +178,7 @@ class Whitelist:
         errors: list[exception.ConfigError] = []
         warnings = _collect(
             iter_config_entries(
-                values, option, exception.InvalidDeviceSpec, errors
+                values, option, exception.InvalidDeviceSpecEntry, errors
             ),
             errors,
         )[1]
@@ -189,7 +191,9 @@ class Whitelist:
         """:meth:`problems` of labelled values (see :meth:`from_options`)."""
         errors: list[exception.ConfigError] = []
         origins, warnings = _collect(
-            iter_option_values(values, exception.InvalidDeviceSpec, errors),
+            iter_option_values(
+                values, exception.InvalidDeviceSpecEntry, errors
+            ),
             errors,
         )
         return errors, _option_warnings(values, origins) + warnings

@@ -59,7 +59,8 @@ def test_errors_name_the_option_the_value_came_from(tmp_path: Path) -> None:
         '{"vendor_id": 3}: vendor_id: expected a hex string of up to 4 '
         'digits like "8086" or "*", got the JSON number 3'
     ]
-    assert errors[0].kwargs["option"] == OLD_PCI
+    assert isinstance(errors[0], exception.InvalidDeviceSpecEntry)
+    assert errors[0].option == OLD_PCI
     # A typo in the second device_spec line: entry 5, value 2 of its own
     # option (not "value 4" of a list the operator never wrote).
     assert any(w.startswith(f"{NEW}: entry 5 (value 2) ") for w in warnings), (

@@ -425,7 +425,7 @@ def test_from_port_errors(body: dict[str, Any], message: str) -> None:
     text = str(info.value)
     assert text.startswith(f"Port {PORT_ID} cannot be plugged: ")
     assert message in text
-    assert info.value.kwargs["port_id"] == PORT_ID
+    assert info.value.port_id == PORT_ID
 
 
 @pytest.mark.parametrize(

@@ -378,10 +378,11 @@ def test_parse_errors(entry: object, field: str, reason: str) -> None:
     with pytest.raises(exception.InvalidDeviceSpec) as info:
         DeviceSpec.parse(entry, origin)
     err = info.value
-    assert err.kwargs["field"] == field
-    assert reason in err.kwargs["reason"]
-    assert err.kwargs["option"] == "[pci] passthrough_whitelist"
-    assert err.kwargs["position"] == 3
+    assert isinstance(err, exception.InvalidDeviceSpecEntry)
+    assert err.field == field
+    assert reason in err.reason
+    assert err.option == "[pci] passthrough_whitelist"
+    assert err.position == 3
     message = str(err)
     assert message.startswith(
         "Invalid [pci] passthrough_whitelist: entry 3 (item 1 of value 2) "
@@ -403,7 +404,8 @@ def test_error_message_shows_entry_text() -> None:
 def test_error_text_is_truncated() -> None:
     with pytest.raises(exception.InvalidDeviceSpec) as info:
         DeviceSpec.parse({"vendor_id": 1, "x": "y" * 1000})
-    assert len(info.value.kwargs["entry"]) <= 200
+    assert isinstance(info.value, exception.InvalidDeviceSpecEntry)
+    assert len(info.value.entry) <= 200
 
 
 # --- Matching ----------------------------------------------------------
@@ -805,7 +807,8 @@ def test_parse_raises_only_invalid_device_spec(entry: object) -> None:
     try:
         spec = DeviceSpec.parse(entry)
     except exception.InvalidDeviceSpec as err:
-        assert err.kwargs["field"]
+        assert isinstance(err, exception.InvalidDeviceSpecEntry)
+        assert err.field
         assert str(err).startswith("Invalid [pci] device_spec: entry 1 ")
         return
     assert all(isinstance(v, str) for v in spec.tags.values())

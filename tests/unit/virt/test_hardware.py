@@ -74,8 +74,8 @@ def test_false_spellings(value: object) -> None:
 def test_invalid_flavor_value(value: object) -> None:
     with pytest.raises(exception.InvalidFlavorExtraSpec) as info:
         hardware.packed_virtqueue_constraint({F: value}, {})
-    assert info.value.kwargs["name"] == F
-    assert info.value.kwargs["value"] == value
+    assert info.value.name == F
+    assert info.value.value == value
     assert F in str(info.value)
     assert repr(value) in str(info.value)
 
@@ -85,7 +85,7 @@ def test_invalid_image_value(value: object) -> None:
     # Held to the flavor's rules: no silent False for a typo.
     with pytest.raises(exception.InvalidImageProperty) as info:
         hardware.packed_virtqueue_constraint({}, {I: value})
-    assert info.value.kwargs["name"] == I
+    assert info.value.name == I
     assert I in str(info.value)
     assert repr(value) in str(info.value)
 
