@@ -50,6 +50,7 @@ integration: $(VENV)/.stamp
 
 lint: $(VENV)/.stamp
 	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
 bench: $(VENV)/.stamp

@@ -40,9 +40,7 @@ def test_golden_device_defines_on_qemu(guests: Guests, path: Path) -> None:
     assert len(kept) == 1, etree.tostring(live).decode()
     asked_driver = asked.find("driver")
     kept_driver = kept[0].find("driver")
-    asked_packed = None if asked_driver is None else asked_driver.get(
-        "packed"
-    )
+    asked_packed = None if asked_driver is None else asked_driver.get("packed")
     kept_packed = None if kept_driver is None else kept_driver.get("packed")
     assert kept_packed == asked_packed
     mac = asked.find("mac")

@@ -196,6 +196,5 @@ def test_real_host_reports_the_trait(conn: Any) -> None:
     assert decision.name == traits.VIRTIO_PACKED
     assert decision.supported is True, decision.reason
     assert decision.reason.startswith(
-        f"libvirt {int_to_version(conn.getLibVersion())} >= 6.3.0 "
-        "and QEMU "
+        f"libvirt {int_to_version(conn.getLibVersion())} >= 6.3.0 and QEMU "
     )
