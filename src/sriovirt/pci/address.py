@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sriovirt import exception
 
@@ -32,6 +32,11 @@ class PciAddress:
     bus: int
     slot: int
     function: int
+    #: The four fields packed into one integer (domain, bus, slot,
+    #: function from high to low): an index keyed by it hashes and
+    #: compares in C, where the dataclass's own ``__hash__``/``__eq__``
+    #: are Python calls on every lookup.
+    key: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name, value, top in (
@@ -49,6 +54,11 @@ class PciAddress:
             raise exception.InvalidPciAddress(
                 address=_show(self), reason=reason
             )
+        object.__setattr__(
+            self,
+            "key",
+            self.domain << 16 | self.bus << 8 | self.slot << 3 | self.function,
+        )
 
     @classmethod
     def parse(cls, text: str) -> PciAddress:
@@ -58,6 +68,17 @@ class PciAddress:
                 address=text, reason="expected a string like 0000:81:00.1"
             )
         return _parse(text.strip())
+
+    # Explicit, so the dataclass keeps them: every tracker and index
+    # lookup hashes or compares addresses, and one integer is cheaper
+    # than a tuple of four built on each call.
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is PciAddress:
+            return self.key == other.key
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return self.key
 
     def __str__(self) -> str:
         return (

@@ -28,7 +28,6 @@ import logging
 from collections.abc import Iterable, Iterator, Sequence
 
 from sriovirt import exception
-from sriovirt.pci.address import PciAddress
 from sriovirt.pci.address_match import AddressGlob
 from sriovirt.pci.config_entries import (
     ConfigEntry,
@@ -95,7 +94,7 @@ class Whitelist:
         self.warnings: list[str] = list(warnings)
         # Index -> entry position in config order; lists stay sorted
         # because entries are visited in order.
-        self._by_address: dict[PciAddress, list[int]] = {}
+        self._by_address: dict[int, list[int]] = {}
         self._by_devname: dict[str, list[int]] = {}
         self._generic: dict[_PinKey, list[int]] = {}
         #: Bucketed entries whose bucket key is the whole test.
@@ -109,7 +108,7 @@ class Whitelist:
         for index, spec in enumerate(self._entries):
             exact = spec.exact_address
             if exact is not None:
-                self._by_address.setdefault(exact, []).append(index)
+                self._by_address.setdefault(exact.key, []).append(index)
             elif spec.devname is not None:
                 self._by_devname.setdefault(spec.devname, []).append(index)
             else:
@@ -209,12 +208,12 @@ class Whitelist:
     def _candidates(self, dev: HostPciDevice) -> list[int]:
         """Indexed entries that may select ``dev`` (not yet checked)."""
         found: list[int] = []
-        hit = self._by_address.get(dev.address)
+        hit = self._by_address.get(dev.address.key)
         if hit:
             found.extend(hit)
         is_vf = dev.dev_type is DevType.VF
         if is_vf and dev.parent_addr is not None:
-            hit = self._by_address.get(dev.parent_addr)
+            hit = self._by_address.get(dev.parent_addr.key)
             if hit:
                 found.extend(hit)
         if self._by_devname:
@@ -244,6 +243,8 @@ class Whitelist:
                 lists.append(hit)
         if len(lists) == 1:
             return iter(lists[0])
+        if not lists:
+            return iter(())
         return heapq.merge(*lists)
 
     def match_index(self, dev: HostPciDevice) -> int | None:

@@ -125,3 +125,27 @@ def test_order_follows_fields(a: PciAddress, b: PciAddress) -> None:
     assert (a == b) == (key == other)
     if a == b:
         assert hash(a) == hash(b)
+
+
+_addrs = st.builds(
+    PciAddress,
+    st.integers(0, 0xFFFF),
+    st.integers(0, 0xFF),
+    st.integers(0, 0x1F),
+    st.integers(0, 0x7),
+)
+
+
+@given(_addrs, _addrs)
+def test_equality_hash_and_order_follow_the_four_fields(
+    a: PciAddress, b: PciAddress
+) -> None:
+    fields_a = (a.domain, a.bus, a.slot, a.function)
+    fields_b = (b.domain, b.bus, b.slot, b.function)
+    # The packed key is what hashing and equality use: it must tell
+    # every two addresses apart exactly when their fields differ.
+    assert (a == b) == (fields_a == fields_b) == (a.key == b.key)
+    if a == b:
+        assert hash(a) == hash(b)
+    assert (a < b) == (fields_a < fields_b)
+    assert a != str(a) and a != fields_a
