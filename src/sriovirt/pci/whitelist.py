@@ -53,6 +53,17 @@ def _pins(spec: DeviceSpec) -> _PinKey:
     return (spec.vendor_id, spec.product_id, bus)
 
 
+def _index_decides(spec: DeviceSpec) -> bool:
+    """Whether finding the entry through its index key means a match."""
+    if spec.devname is not None:
+        return False
+    if spec.exact_address is not None:
+        # The address index is probed with the device's own address and,
+        # for a VF only, its PF's: exactly what the entry's match asks.
+        return spec.vendor_id is None and spec.product_id is None
+    return _bucket_decides(spec)
+
+
 def _bucket_decides(spec: DeviceSpec) -> bool:
     """Whether landing in the entry's bucket already means a match.
 
@@ -97,13 +108,13 @@ class Whitelist:
         self._by_address: dict[int, list[int]] = {}
         self._by_devname: dict[str, list[int]] = {}
         self._generic: dict[_PinKey, list[int]] = {}
-        #: Bucketed entries whose bucket key is the whole test.
+        #: Entries whose index key is the whole test: an exact address
+        #: and nothing else, or a bucket key (vendor, product, bus) and
+        #: nothing else.  Found through the index, they need no check.
         self._decided: frozenset[int] = frozenset(
             index
             for index, spec in enumerate(self._entries)
-            if spec.exact_address is None
-            and spec.devname is None
-            and _bucket_decides(spec)
+            if _index_decides(spec)
         )
         for index, spec in enumerate(self._entries):
             exact = spec.exact_address
@@ -253,7 +264,9 @@ class Whitelist:
         decided = self._decided
         best: int | None = None
         for index in self._candidates(dev):
-            if (best is None or index < best) and entries[index].match(dev):
+            if (best is None or index < best) and (
+                index in decided or entries[index].match(dev)
+            ):
                 best = index
         for index in self._generic_candidates(dev):
             # Candidates come in config order: once past the best indexed
