@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import heapq
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 
 from sriovirt import exception
 from sriovirt.pci.address_match import AddressGlob
@@ -91,6 +91,7 @@ class Whitelist:
         "_decided",
         "_entries",
         "_generic",
+        "_merged",
         "_shapes",
         "warnings",
     )
@@ -124,6 +125,7 @@ class Whitelist:
                 self._by_devname.setdefault(spec.devname, []).append(index)
             else:
                 self._generic.setdefault(_pins(spec), []).append(index)
+        self._merged: dict[tuple[str, str, int], tuple[int, ...]] = {}
         # Which fields are pinned, per bucket: a device builds one key per
         # shape present instead of all eight combinations.
         self._shapes: tuple[tuple[bool, bool, bool], ...] = tuple(
@@ -216,66 +218,80 @@ class Whitelist:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def _candidates(self, dev: HostPciDevice) -> list[int]:
-        """Indexed entries that may select ``dev`` (not yet checked)."""
-        found: list[int] = []
-        hit = self._by_address.get(dev.address.key)
-        if hit:
-            found.extend(hit)
-        is_vf = dev.dev_type is DevType.VF
-        if is_vf and dev.parent_addr is not None:
-            hit = self._by_address.get(dev.parent_addr.key)
-            if hit:
-                found.extend(hit)
-        if self._by_devname:
-            if dev.ifname is not None:
-                hit = self._by_devname.get(dev.ifname)
-                if hit:
-                    found.extend(hit)
-            if is_vf and dev.parent_ifname is not None:
-                hit = self._by_devname.get(dev.parent_ifname)
-                if hit:
-                    found.extend(hit)
-        return found
+    def _generic_for(self, dev: HostPciDevice) -> tuple[int, ...]:
+        """Bucketed entries that may select ``dev``, in config order.
 
-    def _generic_candidates(self, dev: HostPciDevice) -> Iterator[int]:
-        """Bucketed entries that may select ``dev``, in config order."""
-        generic = self._generic
-        lists = []
-        for vendor, product, bus in self._shapes:
-            hit = generic.get(
-                (
-                    dev.vendor_id if vendor else None,
-                    dev.product_id if product else None,
-                    dev.address.bus if bus else None,
+        They depend only on the device's (vendor, product, bus), which
+        few devices of a host do not share: merged once per triple.
+        """
+        triple = (dev.vendor_id, dev.product_id, dev.address.bus)
+        hit = self._merged.get(triple)
+        if hit is None:
+            generic = self._generic
+            lists = []
+            for vendor, product, bus in self._shapes:
+                bucket = generic.get(
+                    (
+                        triple[0] if vendor else None,
+                        triple[1] if product else None,
+                        triple[2] if bus else None,
+                    )
                 )
-            )
-            if hit:
-                lists.append(hit)
-        if len(lists) == 1:
-            return iter(lists[0])
-        if not lists:
-            return iter(())
-        return heapq.merge(*lists)
+                if bucket:
+                    lists.append(bucket)
+            hit = self._merged[triple] = tuple(heapq.merge(*lists))
+        return hit
 
-    def match_index(self, dev: HostPciDevice) -> int | None:
-        """The 0-based index of the first entry selecting ``dev``."""
+    def _first(
+        self, indices: Iterable[int], dev: HostPciDevice, best: int | None
+    ) -> int | None:
+        """The first of ascending ``indices`` selecting ``dev`` before
+        ``best``; else ``best``."""
         entries = self._entries
         decided = self._decided
-        best: int | None = None
-        for index in self._candidates(dev):
-            if (best is None or index < best) and (
-                index in decided or entries[index].match(dev)
-            ):
-                best = index
-        for index in self._generic_candidates(dev):
-            # Candidates come in config order: once past the best indexed
-            # hit, nothing later can win.
-            if best is not None and index > best:
+        for index in indices:
+            if best is not None and index >= best:
                 break
             if index in decided or entries[index].match(dev):
                 return index
         return best
+
+    def match_index(self, dev: HostPciDevice) -> int | None:
+        """The 0-based index of the first entry selecting ``dev``.
+
+        Each index gives its candidates in config order, so each stops
+        at its first hit and nothing past the best so far is tried.
+        """
+        best: int | None = None
+        by_address = self._by_address
+        if by_address:
+            # The hot path of exact-address whitelists, so spelled out.
+            decided = self._decided
+            hit = by_address.get(dev.address.key)
+            if hit:
+                first = hit[0]
+                best = (
+                    first if first in decided else self._first(hit, dev, best)
+                )
+            parent = dev.parent_addr
+            if parent is not None and dev.dev_type is DevType.VF:
+                hit = by_address.get(parent.key)
+                if hit:
+                    first = hit[0]
+                    if first in decided and (best is None or first < best):
+                        best = first
+                    else:
+                        best = self._first(hit, dev, best)
+        by_devname = self._by_devname
+        if by_devname:
+            for name in (dev.ifname, dev.parent_ifname):
+                hit = by_devname.get(name) if name is not None else None
+                if hit and (name == dev.ifname or dev.dev_type is DevType.VF):
+                    best = self._first(hit, dev, best)
+        generic = self._generic_for(dev)
+        if not generic or (best is not None and generic[0] > best):
+            return best
+        return self._first(generic, dev, best)
 
     def match(self, dev: HostPciDevice) -> DeviceSpec | None:
         """The first entry (config order) that selects ``dev``, if any."""
