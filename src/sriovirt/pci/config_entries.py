@@ -353,7 +353,8 @@ def parse_bool_tag(value: object, field: str) -> str:
     raise SpecFieldError(
         field,
         "expected a boolean (true/false, or one of the strings "
-        f"true/false, yes/no, on/off, 1/0), got {describe_json(value)}",
+        f"true/false, yes/no, on/off, y/n, t/f, 1/0), got "
+        f"{describe_json(value)}",
     )
 
 
