@@ -249,6 +249,29 @@ class VifError(Invalid):
     port_id: str
 
 
+class PortNotFound(NotFound):
+    msg_fmt = "Port %(port_id)s not found in %(source)s"
+
+    port_id: str
+    source: str
+
+
+class NetworkNotFound(NotFound):
+    msg_fmt = "Network %(network_id)s not found in %(source)s"
+
+    network_id: str
+    source: str
+
+
+class InvalidNetworkFile(Invalid):
+    """The static network backend's ports file or binding state file."""
+
+    msg_fmt = "Invalid %(what)s %(path)s: %(reason)s"
+
+    what: str
+    path: str
+
+
 class InvalidImageProperty(Invalid):
     msg_fmt = "Image property %(name)s=%(value)r is invalid: %(reason)s"
 

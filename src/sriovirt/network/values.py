@@ -3,8 +3,9 @@
 The binding vocabulary (:class:`VnicType`, :class:`VifType`, the
 supported pairs), the ``binding:vif_details`` values sriovirt uses
 (:class:`VifDetails`), the PCI part of ``binding:profile``
-(:class:`PciProfile`) and the network (:class:`Network`,
-:class:`Segment`).  :class:`~sriovirt.network.model.VIF` is made of
+(:class:`PciProfile`), the network (:class:`Network`,
+:class:`Segment`) and what an unbound port asks of the host before it is
+bound (:class:`PortRequest`).  :class:`~sriovirt.network.model.VIF` is made of
 these; :mod:`~sriovirt.network.neutron_body` reads them from Neutron's
 JSON and checks the limits defined here.
 
@@ -19,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sriovirt.pci.address import PciAddress
+from sriovirt.pci.device import DevType
 
 MAX_VLAN = 4095
 #: What QEMU's ``host_mtu`` accepts (Linux's IPv4 minimum to IP_MAX_MTU);
@@ -157,3 +159,34 @@ class Network:
         """The physical network when it is unambiguous, else None."""
         physnets = self.physical_networks
         return physnets[0] if len(physnets) == 1 else None
+
+
+#: The PCI device type each PCI vnic type is backed by: a VF for
+#: ``direct`` and ``macvtap``, a whole PF for ``direct-physical``.
+PCI_DEV_TYPES: Mapping[VnicType, DevType] = {
+    VnicType.DIRECT: DevType.VF,
+    VnicType.MACVTAP: DevType.VF,
+    VnicType.DIRECT_PHYSICAL: DevType.PF,
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PortRequest:
+    """An unbound port: what the host must claim before binding it.
+
+    ``dev_type`` is the PCI device type to claim (None: the port needs
+    no PCI device); ``physical_network`` is the physical network of the
+    port's network (the first segment that has one), which the claimed
+    device must be tagged with.
+    """
+
+    port_id: str
+    network_id: str | None
+    vnic_type: VnicType
+    physical_network: str | None
+    dev_type: DevType | None
+
+    @property
+    def needs_pci(self) -> bool:
+        """True when a VF or PF must be claimed for this port."""
+        return self.dev_type is not None
