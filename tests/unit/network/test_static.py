@@ -1,0 +1,384 @@
+"""The static network backend: ports file, bindings, state file."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sriovirt import exception
+from sriovirt.network import api
+from sriovirt.network.model import VIF, VifType
+from sriovirt.network.static import StaticNetwork
+from sriovirt.pci.address import PciAddress
+from sriovirt.virt.libvirt.vif import interface_xml
+
+ROOT = Path(__file__).resolve().parents[3]
+SAMPLE = ROOT / "etc" / "sriovirt" / "ports.json"
+NET_ID = "0f1e2d3c-0000-4000-8000-00000000abcd"
+
+
+def port_id(n: int) -> str:
+    return f"6b9e1d2c-4f3a-4e8e-9a51-{n:012x}"
+
+
+def port(n: int, vnic: str = "direct", **extra: Any) -> dict[str, Any]:
+    return {
+        "id": port_id(n),
+        "network_id": NET_ID,
+        "mac_address": f"fa:16:3e:00:00:{n:02x}",
+        "binding:vnic_type": vnic,
+        "binding:host_id": "",
+        "binding:profile": {},
+        "binding:vif_type": "unbound",
+        "binding:vif_details": {},
+        "device_id": "",
+        "device_owner": "",
+        **extra,
+    }
+
+
+NETWORK = {
+    "id": NET_ID,
+    "mtu": 1500,
+    "provider:network_type": "vlan",
+    "provider:physical_network": "physnet1",
+    "provider:segmentation_id": 142,
+}
+
+
+def write(path: Path, ports: list[dict[str, Any]]) -> Path:
+    path.write_text(json.dumps({"networks": [NETWORK], "ports": ports}))
+    return path
+
+
+def backend(tmp_path: Path, ports: list[dict[str, Any]]) -> StaticNetwork:
+    return StaticNetwork(
+        ports_file=write(tmp_path / "ports.json", ports),
+        state_file=tmp_path / "state" / "bindings.json",
+    )
+
+
+def vf(n: int = 2, host: str = "host1") -> api.PortBinding:
+    return api.PortBinding(
+        host=host,
+        device_id=f"inst-{n}",
+        pci=api.PciBinding(
+            address=PciAddress(0, 0x81, 0x10, n % 8),
+            vendor_id="8086",
+            product_id="10ed",
+            physical_network="physnet1",
+            pf_mac_address="52:54:00:00:00:01",
+            vf_num=n % 8,
+        ),
+    )
+
+
+def test_bound_port_is_the_vif_the_guest_xml_needs(tmp_path: Path) -> None:
+    net = backend(tmp_path, [port(1)])
+    bound = net.bind_port(port_id(1), vf(2))
+    assert bound == net.show_port(port_id(1))  # re-read: the same
+    vif = VIF.from_port(bound, net.show_network(NET_ID))
+    assert (vif.vif_type, vif.vlan, vif.host) == (VifType.HW_VEB, 142, "host1")
+    assert str(vif.pci_slot) == "0000:81:10.2"
+    xml = interface_xml(vif)
+    assert '<tag id="142"/>' in xml and 'function="0x2"' in xml
+
+
+def test_binding_failed_when_the_device_is_on_another_physnet(
+    tmp_path: Path,
+) -> None:
+    net = backend(tmp_path, [port(1)])
+    other = api.PortBinding(
+        host="host1",
+        device_id="inst",
+        pci=api.PciBinding(
+            address=PciAddress.parse("0000:82:10.0"),
+            vendor_id="8086",
+            product_id="10ed",
+            physical_network="physnet2",
+        ),
+    )
+    bound = net.bind_port(port_id(1), other)
+    assert bound["binding:vif_type"] == "binding_failed"
+    with pytest.raises(exception.VifError, match=r"did not bind.*host1"):
+        VIF.from_port(bound, NETWORK)
+
+
+def test_unbind_keeps_foreign_keys_and_restores_the_file(
+    tmp_path: Path,
+) -> None:
+    foreign = {"trusted": "true", "capabilities": ["switchdev"]}
+    original = port(1, **{"binding:profile": foreign})
+    net = backend(tmp_path, [original])
+    bound = net.bind_port(port_id(1), vf())
+    assert bound["binding:profile"]["trusted"] == "true"
+    assert bound["binding:profile"]["pci_slot"] == "0000:81:10.2"
+    assert net.unbind_port(port_id(1)) == original
+    assert net.show_port(port_id(1)) == original
+    assert net.bound_ports() == {}
+    assert net.unbind_port(port_id(1)) == original  # again: a no-op
+
+
+def test_unbind_of_a_port_bound_in_the_file_keeps_its_foreign_keys(
+    tmp_path: Path,
+) -> None:
+    prebound = port(
+        1,
+        **{
+            "binding:host_id": "elsewhere",
+            "binding:profile": {"pci_slot": "0000:01:00.1", "tag": "x"},
+        },
+    )
+    net = backend(tmp_path, [prebound])
+    after = net.unbind_port(port_id(1))
+    assert after["binding:profile"] == {"tag": "x"}
+    assert after["binding:host_id"] == ""
+    assert after["binding:vif_type"] == "unbound"
+
+
+def test_bindings_survive_the_process_and_the_file_is_not_written(
+    tmp_path: Path,
+) -> None:
+    net = backend(tmp_path, [port(1), port(2)])
+    text = (tmp_path / "ports.json").read_text()
+    net.bind_port(port_id(1), vf(1))
+    again = StaticNetwork(
+        ports_file=tmp_path / "ports.json",
+        state_file=tmp_path / "state" / "bindings.json",
+    )
+    assert again.show_port(port_id(1))["binding:host_id"] == "host1"
+    assert again.show_port(port_id(2))["binding:host_id"] == ""
+    assert set(again.bound_ports()) == {port_id(1)}
+    assert (tmp_path / "ports.json").read_text() == text
+
+
+def test_shown_bodies_are_copies(tmp_path: Path) -> None:
+    net = backend(tmp_path, [port(1)])
+    net.show_port(port_id(1))["binding:profile"]["x"] = 1
+    net.show_network(NET_ID)["mtu"] = 9000
+    assert net.show_port(port_id(1))["binding:profile"] == {}
+    assert net.show_network(NET_ID)["mtu"] == 1500
+
+
+def test_unknown_port_and_network(tmp_path: Path) -> None:
+    net = backend(tmp_path, [port(1)])
+    with pytest.raises(exception.PortNotFound, match=r"ports\.json"):
+        net.show_port(port_id(9))
+    with pytest.raises(exception.PortNotFound, match=port_id(9)):
+        net.bind_port(port_id(9), vf())
+    with pytest.raises(exception.PortNotFound):
+        net.unbind_port(port_id(9))
+    with pytest.raises(exception.NetworkNotFound, match="nope"):
+        net.show_network("nope")
+
+
+def test_ports_file_is_reread_when_it_changes(tmp_path: Path) -> None:
+    net = backend(tmp_path, [port(1)])
+    assert net.show_port(port_id(1))["binding:vnic_type"] == "direct"
+    write(tmp_path / "ports.json", [port(1, "macvtap"), port(2)])
+    assert net.show_port(port_id(1))["binding:vnic_type"] == "macvtap"
+    assert net.show_port(port_id(2))["id"] == port_id(2)
+
+
+def test_yaml_ports_file(tmp_path: Path) -> None:
+    path = tmp_path / "ports.yaml"
+    path.write_text(
+        "networks:\n"
+        f"  - id: {NET_ID}\n"
+        "    provider:network_type: vlan\n"
+        "    provider:physical_network: physnet1\n"
+        "    provider:segmentation_id: 142\n"
+        "ports:\n"
+        f"  - id: {port_id(1)}\n"
+        f"    network_id: {NET_ID}\n"
+        "    mac_address: fa:16:3e:00:00:01\n"
+        "    binding:vnic_type: macvtap\n"
+    )
+    net = StaticNetwork(ports_file=path, state_file=tmp_path / "b.json")
+    request = api.request_for(net, port_id(1))
+    assert request.physical_network == "physnet1"
+    bound = net.bind_port(port_id(1), vf())
+    assert bound["binding:vif_details"]["vlan"] == "142"
+
+
+BAD_DOCUMENTS = [
+    ("{", "is not JSON: Expecting property name"),
+    ("[]", "[] is not an object"),
+    ('{"networks": [], "portz": []}', "unknown key(s) 'portz'"),
+    ('{"ports": {}}', "ports {} is not a list"),
+    ('{"ports": [1]}', "ports[0] 1 is not an object"),
+    ('{"ports": [{"name": "a"}]}', "ports[0]: id None is not a string"),
+    ('{"ports": [{"id": "p1"}]}', "ports[0]: id 'p1' is not a UUID"),
+    (
+        json.dumps({"networks": [NETWORK, NETWORK]}),
+        f"networks[1]: id {NET_ID} is used twice",
+    ),
+    (
+        json.dumps({"networks": [], "ports": [port(1)]}),
+        f"ports[0] (id {port_id(1)}): network_id '{NET_ID}' is not",
+    ),
+    (
+        json.dumps({"ports": [port(1, network_id=None)]}),
+        "network_id None is not",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "reason"), BAD_DOCUMENTS)
+def test_malformed_ports_file_is_a_clear_error(
+    tmp_path: Path, text: str, reason: str
+) -> None:
+    path = tmp_path / "ports.json"
+    path.write_text(text)
+    net = StaticNetwork(ports_file=path, state_file=tmp_path / "b.json")
+    with pytest.raises(exception.InvalidNetworkFile) as err:
+        net.show_port(port_id(1))
+    message = str(err.value)
+    assert message.startswith(f"Invalid ports file {path}: ")
+    assert reason in message and "\n" not in message
+
+
+def test_bad_yaml_and_missing_file_are_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "ports.yml"
+    path.write_text("ports: [\n  - {id: x\n")
+    for ports_file in (path, tmp_path / "absent.json"):
+        net = StaticNetwork(ports_file=ports_file, state_file=tmp_path / "b")
+        with pytest.raises(exception.InvalidNetworkFile) as err:
+            net.show_network(NET_ID)
+        assert str(ports_file) in str(err.value)
+        assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (lambda text: text[: len(text) // 2], "is not JSON"),
+        (lambda text: "", "is not JSON"),
+        (lambda text: "\x00\x00garbage", "is not JSON"),
+        (lambda text: "[]", "is not an object with version 1"),
+        (lambda text: '{"version": 1, "ports": []}', "ports [] is not"),
+        (
+            lambda text: '{"version": 1, "ports": {"p": {"x": 1}}}',
+            "ports.p {'x': 1} is not an object of",
+        ),
+    ],
+)
+def test_damaged_state_file_is_a_clear_error(
+    tmp_path: Path, damage: Any, reason: str
+) -> None:
+    net = backend(tmp_path, [port(1), port(2)])
+    net.bind_port(port_id(1), vf())
+    state = tmp_path / "state" / "bindings.json"
+    state.write_text(damage(state.read_text()))
+    for call in (
+        lambda: net.show_port(port_id(1)),
+        lambda: net.bind_port(port_id(2), vf()),
+    ):
+        with pytest.raises(exception.InvalidNetworkFile) as err:
+            call()
+        message = str(err.value)
+        assert message.startswith(f"Invalid port binding state file {state}: ")
+        assert reason in message and "\n" not in message
+
+
+def test_failed_write_leaves_the_state_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    net = backend(tmp_path, [port(1), port(2)])
+    net.bind_port(port_id(1), vf(1))
+    state = tmp_path / "state" / "bindings.json"
+    before = state.read_text()
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("sriovirt.network.static.os.replace", broken)
+    with pytest.raises(OSError, match="No space"):
+        net.bind_port(port_id(2), vf(2))
+    assert state.read_text() == before
+    assert sorted(p.name for p in state.parent.iterdir()) == [
+        "bindings.json",
+        "bindings.json.lock",
+    ]
+
+
+def _bind_and_unbind(
+    ports_file: str, state_file: str, worker: int, per_worker: int
+) -> None:
+    """One process: bind its ports, then unbind every other one."""
+    net = StaticNetwork(
+        ports_file=Path(ports_file), state_file=Path(state_file)
+    )
+    mine = range(worker * per_worker, (worker + 1) * per_worker)
+    for n in mine:
+        net.bind_port(port_id(n), vf(n, host=f"host{worker}"))
+    for n in mine[::2]:
+        net.unbind_port(port_id(n))
+
+
+def test_processes_binding_at_once_lose_nothing(tmp_path: Path) -> None:
+    workers, per_worker = 6, 6
+    ports = [port(n) for n in range(workers * per_worker)]
+    net = backend(tmp_path, ports)
+    ctx = multiprocessing.get_context("spawn")
+    procs = [
+        ctx.Process(
+            target=_bind_and_unbind,
+            args=(str(tmp_path / "ports.json"), str(net.state_file), w, 6),
+        )
+        for w in range(workers)
+    ]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(timeout=120)
+    assert [proc.exitcode for proc in procs] == [0] * workers
+    bound = net.bound_ports()
+    for n in range(workers * per_worker):
+        shown = net.show_port(port_id(n))
+        if n % 2:
+            assert shown["binding:host_id"] == f"host{n // per_worker}"
+            assert shown["binding:vif_type"] == "hw_veb"
+            assert shown["binding:profile"]["vf_num"] == n % 8
+        else:
+            assert port_id(n) not in bound
+            assert shown == port(n)
+    assert len(bound) == workers * per_worker // 2
+
+
+def test_sample_ports_file_binds_on_the_sample_host(tmp_path: Path) -> None:
+    net = StaticNetwork(ports_file=SAMPLE, state_file=tmp_path / "b.json")
+    ports = json.loads(SAMPLE.read_text())["ports"]
+    devices = {  # the sample host's devices (etc/sriovirt/hosts/small.xml)
+        "type-VF": ("0000:81:10.0", "10ed", "physnet1", "ens1f0v0"),
+        "type-PF": ("0000:82:00.0", "10fb", "physnet2", None),
+    }
+    seen = {}
+    for body in ports:
+        request = api.request_for(net, body["id"])
+        pci = None
+        netdev = None
+        if request.dev_type is not None:
+            slot, product, physnet, netdev = devices[request.dev_type]
+            assert request.physical_network == physnet
+            pci = api.PciBinding(
+                address=PciAddress.parse(slot),
+                vendor_id="8086",
+                product_id=product,
+                physical_network=physnet,
+            )
+        how = api.PortBinding(host="sample-host", device_id="i", pci=pci)
+        bound = net.bind_port(body["id"], how)
+        vif = VIF.from_port(bound, net.show_network(body["network_id"]))
+        interface_xml(vif, netdev=netdev)
+        seen[vif.vnic_type.value] = (vif.vif_type.value, vif.vlan)
+    assert seen == {
+        "direct": ("hw_veb", 142),
+        "macvtap": ("hw_veb", 142),
+        "direct-physical": ("hostdev_physical", None),
+        "normal": ("tap", None),
+    }
