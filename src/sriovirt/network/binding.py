@@ -89,7 +89,12 @@ def bind(
     vnic = port.get("binding:vnic_type") or VnicType.NORMAL.value
     if vnic == VnicType.NORMAL:
         return _normal(network, Fail(port_id))
-    if vnic not in PCI_DEV_TYPES or binding.pci is None:
+    # isinstance first: a list or dict is not hashable.
+    if (
+        not isinstance(vnic, str)
+        or vnic not in PCI_DEV_TYPES
+        or binding.pci is None
+    ):
         return FAILED
     net = neutron_body.network(network, port_id)
     for segment in net.segments:

@@ -135,6 +135,7 @@ def test_multi_segment_binds_the_segment_of_the_devices_physnet() -> None:
             pci(),
         ),  # sriovnicswitch binds vlan and flat only
         ("baremetal", network(), pci()),  # no driver for it here
+        (["direct"], network(), pci()),  # not even a string
     ],
 )
 def test_binding_failed(

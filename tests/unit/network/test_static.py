@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -348,6 +349,23 @@ def test_processes_binding_at_once_lose_nothing(tmp_path: Path) -> None:
             assert port_id(n) not in bound
             assert shown == port(n)
     assert len(bound) == workers * per_worker // 2
+
+
+def test_threads_binding_at_once_lose_nothing(tmp_path: Path) -> None:
+    count = 16
+    net = backend(tmp_path, [port(n) for n in range(count)])
+    start = threading.Barrier(count)
+
+    def bind(n: int) -> None:
+        start.wait()
+        net.bind_port(port_id(n), vf(n))
+
+    threads = [threading.Thread(target=bind, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(net.bound_ports()) == sorted(map(port_id, range(count)))
 
 
 def test_sample_ports_file_binds_on_the_sample_host(tmp_path: Path) -> None:
