@@ -38,6 +38,11 @@ loaded again and the change applied to it, up to
 loser gets :class:`~sriovirt.exception.PciRequestUnsatisfiable` (no
 free device left) or, after every attempt, the conflict.
 
+The claim methods stay here, over the usual module size, because they
+are writers of the same stored state as refresh and start (the lock,
+the rows last read, the generation saved); the claim's value and
+lifetime live in :mod:`sriovirt.compute.claims`.
+
 This module decides nothing about matching or pools (that is ``pci/``),
 and speaks to the database only through :mod:`sriovirt.db.api`.
 """
