@@ -29,6 +29,20 @@ between, :meth:`ResourceTracker.start` rebuilds from the new rows and
 tries again; :meth:`ResourceTracker.refresh` raises
 :class:`~sriovirt.exception.PciStateConflict` with nothing written.
 
+Claims, allocations and frees (:meth:`ResourceTracker.claim`,
+:meth:`~ResourceTracker.allocate`, :meth:`~ResourceTracker.free`) are
+stored at once, by the same compare-and-swap: when another process (a
+concurrent boot) wrote the node's rows in between, the stored state is
+loaded again and the change applied to it, up to
+:data:`CHANGE_ATTEMPTS` times; so no device is ever given twice, and a
+loser gets :class:`~sriovirt.exception.PciRequestUnsatisfiable` (no
+free device left) or, after every attempt, the conflict.
+
+The claim methods stay here, over the usual module size, because they
+are writers of the same stored state as refresh and start (the lock,
+the rows last read, the generation saved); the claim's value and
+lifetime live in :mod:`sriovirt.compute.claims`.
+
 This module decides nothing about matching or pools (that is ``pci/``),
 and speaks to the database only through :mod:`sriovirt.db.api`.
 """
@@ -36,12 +50,15 @@ and speaks to the database only through :mod:`sriovirt.db.api`.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sriovirt import exception
+from sriovirt.compute.claims import Claim, ClaimedDevice
 from sriovirt.db import api as db_api
 from sriovirt.db.records import (
     ComputeNodeRecord,
@@ -50,10 +67,13 @@ from sriovirt.db.records import (
 )
 from sriovirt.pci.address import PciAddress
 from sriovirt.pci.device import DeviceStatus, DevType, HostPciDevice
+from sriovirt.pci.request import PciRequest
 from sriovirt.pci.tracker import DeviceMatcher, PciTracker, SyncResult
 from sriovirt.virt import driver as virt_driver
 
 LOG = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +108,11 @@ class StartReport:
 #: How many times :meth:`ResourceTracker.start` rebuilds after another
 #: writer got in first, before it gives up.
 START_ATTEMPTS = 3
+
+
+#: How many times a claim, allocate or free is applied again to the
+#: stored state after another writer got in first.
+CHANGE_ATTEMPTS = 8
 
 
 def _ms(start: float) -> float:
@@ -412,4 +437,83 @@ class ResourceTracker:
                     released=(),
                     refresh=refresh,
                 )
+            raise AssertionError("unreachable")  # pragma: no cover
+
+    # --- claims -----------------------------------------------------------
+
+    def claim(
+        self,
+        instance_uuid: str,
+        requests: Iterable[PciRequest],
+        numa_cells: Iterable[int] | None = None,
+    ) -> Claim:
+        """Claim devices for every request, all or nothing, and store it.
+
+        Raises :class:`~sriovirt.exception.PciRequestUnsatisfiable` with
+        nothing claimed when a request cannot be served.
+        """
+        reqs = tuple(requests)
+        cells = None if numa_cells is None else tuple(numa_cells)
+        devices = self._persist(
+            lambda: self.tracker.claim(instance_uuid, reqs, cells),
+            undo=lambda devs: self.tracker.release(
+                instance_uuid, {d.address: d.request_id for d in devs}
+            ),
+        )
+        return Claim(
+            self,
+            instance_uuid,
+            reqs,
+            tuple(ClaimedDevice.of(d) for d in devices),
+        )
+
+    def abort_claim(self, claim: Claim) -> None:
+        """Free (and store) exactly the devices of ``claim``."""
+        claimed = {d.address: d.request_id for d in claim.devices}
+        self._persist(
+            lambda: self.tracker.release(claim.instance_uuid, claimed)
+        )
+
+    def allocate(self, instance_uuid: str) -> tuple[ClaimedDevice, ...]:
+        """Allocate (and store) every device the instance has claimed."""
+        devices = self._persist(lambda: self.tracker.allocate(instance_uuid))
+        return tuple(ClaimedDevice.of(d) for d in devices)
+
+    def free(self, instance_uuid: str) -> tuple[ClaimedDevice, ...]:
+        """Free (and store) every device the instance uses."""
+        devices = self._persist(lambda: self.tracker.free(instance_uuid))
+        return tuple(ClaimedDevice.of(d) for d in devices)
+
+    def _persist(
+        self,
+        change: Callable[[], _T],
+        undo: Callable[[_T], object] | None = None,
+    ) -> _T:
+        """Apply ``change`` to the tracker and store it at once.
+
+        When another writer got in first, load what it stored and apply
+        ``change`` again (the change then sees its devices as taken).
+        When storing fails otherwise, ``undo`` takes the change back in
+        memory (without it, the next refresh stores it).
+        """
+        with self.lock:
+            if self._stored is None:
+                self.load_and_refresh()
+            for attempt in range(1, CHANGE_ATTEMPTS + 1):
+                result = change()
+                try:
+                    self.save()
+                except exception.PciStateConflict as error:
+                    LOG.info("Loading PCI state again: %s", error)
+                    self.load_and_refresh()
+                    if attempt == CHANGE_ATTEMPTS:
+                        raise
+                    # Spread the retries of processes that collided.
+                    time.sleep(random.uniform(0.0, 0.02 * attempt))
+                    continue
+                except BaseException:
+                    if undo is not None:
+                        undo(result)
+                    raise
+                return result
             raise AssertionError("unreachable")  # pragma: no cover

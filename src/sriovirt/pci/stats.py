@@ -181,20 +181,30 @@ class PciStats:
         self,
         requests: Iterable[PciRequest],
         numa_cells: Iterable[int] | None = None,
+        prefer: Callable[[PoolKey], bool] | None = None,
     ) -> list[Selection]:
         """Pick pools for every request jointly, without changing counts.
 
         Requests are served in order, each seeing what the earlier ones
         took.  Raises :class:`~sriovirt.exception.PciRequestUnsatisfiable`
         naming the request and the first stage that left no pool.
+
+        ``prefer`` (the tracker's): pools it says yes to are taken from
+        before the others, after any NUMA preference of the request;
+        which pools can serve is unchanged, so ``support`` still holds.
         """
         ctx = filters.FilterContext(
             None if numa_cells is None else frozenset(numa_cells)
         )
+        order = self._sorted()
+        if prefer is not None:
+            # Stable: the sorted order within each class.  The filters
+            # sort stably too, so a NUMA preference stays first.
+            order = sorted(order, key=lambda c: not prefer(c.key))
         taken: dict[PoolKey, int] = {}
         out: list[Selection] = []
         for req in requests:
-            cands = self._candidates(req, taken, ctx)
+            cands = self._candidates(req, taken, ctx, order)
             out.append(Selection(req, _take(cands, req.count, taken)))
         return out
 
@@ -203,6 +213,7 @@ class PciStats:
         req: PciRequest,
         taken: Mapping[PoolKey, int],
         ctx: filters.FilterContext,
+        order: Sequence[_Cell],
     ) -> list[filters.Candidate]:
         """The pools left for ``req`` after every filter, in order.
 
@@ -216,7 +227,7 @@ class PciStats:
                 req.spec,
                 taken.get(c.key, 0),
             )
-            for c in self._sorted()
+            for c in order
         ]
         if not cands:
             raise exception.PciRequestUnsatisfiable(

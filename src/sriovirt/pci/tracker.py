@@ -446,6 +446,17 @@ class PciTracker:
         cells: frozenset[int] | None,
         done: list[PciDevice],
     ) -> None:
+        """Claim ``req.count`` devices, one per round.
+
+        Each round plans the rest of the request (the error names the
+        stage that failed) and takes one device from the plan's first
+        pool: claiming a VF may block a PF pool and vice versa, so the
+        next round plans again on what is left.  Plans prefer pools,
+        and picks in a pool prefer devices, whose parent PF is not free
+        (see :mod:`sriovirt.pci.free`), so whole PFs stay free.
+        """
+        stats = self._pools.stats
+        prefer = self._pools.prefers
         need = req.count
         while need:
             ask = (
@@ -453,24 +464,18 @@ class PciTracker:
                 if need == req.count
                 else dataclasses.replace(req, count=need)
             )
-            (selection,) = self._pools.stats.select([ask], cells)
-            before = need
-            for key, planned in selection.takes:
-                n = planned
-                # Claiming a VF may block the PF pool and vice versa, so
-                # a pool can shrink under us: take what is there and let
-                # the next round select again for the rest.
-                while n and (dev := self._pools.first(key)) is not None:
-                    self._claim_one(dev, instance_uuid, req.request_id)
-                    done.append(dev)
-                    n -= 1
-                    need -= 1
-            if need == before:  # pragma: no cover - pools out of sync
+            (selection,) = stats.select([ask], cells, prefer)
+            key = selection.takes[0][0]
+            dev = self._pools.first(key)
+            if dev is None:  # pragma: no cover - pools out of sync
                 raise exception.PciRequestUnsatisfiable(
                     request_id=req.request_id,
                     reason="pools and free devices disagree (a bug)",
                     stage="count",
                 )
+            self._claim_one(dev, instance_uuid, req.request_id)
+            done.append(dev)
+            need -= 1
 
     def _claim_one(
         self, dev: PciDevice, instance_uuid: str, request_id: str | None
@@ -518,6 +523,23 @@ class PciTracker:
         if not owned:
             return []
         out = [dev for dev in owned.values() if dev.status in statuses]
+        for dev in out:
+            self._free_one(dev, instance_uuid)
+        return out
+
+    def release(
+        self, instance_uuid: str, claimed: Mapping[PciAddress, str | None]
+    ) -> list[PciDevice]:
+        """Free the devices of one claim: each address of ``claimed``
+        that ``instance_uuid`` still uses (claimed or allocated) for the
+        same request id.  Others are left alone, so releasing twice
+        frees nothing more and a later claim's devices are kept."""
+        owned = self._by_instance.get(instance_uuid, {})
+        out = [
+            owned[a]
+            for a, request_id in claimed.items()
+            if a in owned and owned[a].request_id == request_id
+        ]
         for dev in out:
             self._free_one(dev, instance_uuid)
         return out
