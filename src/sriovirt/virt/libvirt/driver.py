@@ -1,6 +1,7 @@
 """The libvirt compute driver: thin glue from ComputeDriver to libvirt.
 
-Reads its configuration once, at construction, and delegates: the
+Reads its configuration once (the guest options on the first spawn,
+everything else at construction), and delegates: the
 connection to :mod:`~sriovirt.virt.libvirt.host`, device discovery to
 :mod:`~sriovirt.virt.libvirt.inventory`, trait decisions to
 :mod:`~sriovirt.virt.libvirt.traits`, the guest definition to
@@ -35,11 +36,11 @@ class LibvirtDriver(driver.ComputeDriver):
         # steady-state refresh compares texts instead of parsing again.
         self._last_xmls: list[str] | None = None
         self._last_inventory = inventory.Inventory(devices=())
-        self._vif_config = VifConfig(
-            rx_queue_size=conf.libvirt.rx_queue_size,
-            tx_queue_size=conf.libvirt.tx_queue_size,
-        )
-        # Needs the hypervisor's type: decided on the first spawn.
+        # The guest options are read on the first spawn, with the
+        # hypervisor's type: a driver made to discover devices or show
+        # versions works whatever they say (``config check`` reports a
+        # bad value of them on its own).
+        self._conf = conf
         self._guest_config: guest.GuestConfig | None = None
 
     def nodename(self) -> str:
@@ -68,8 +69,17 @@ class LibvirtDriver(driver.ComputeDriver):
     def guest_config(self) -> guest.GuestConfig:
         """The host's side of every guest definition (cached)."""
         if self._guest_config is None:
+            try:
+                vif_config = VifConfig(
+                    rx_queue_size=self._conf.libvirt.rx_queue_size,
+                    tx_queue_size=self._conf.libvirt.tx_queue_size,
+                )
+            except cfg.Error as exc:
+                raise exception.ConfigError(
+                    reason=f"[libvirt] queue sizes of guest NICs: {exc}"
+                ) from None
             self._guest_config = guest.GuestConfig.for_hypervisor(
-                self.host.versions().hv_type, self._vif_config
+                self.host.versions().hv_type, vif_config
             )
         return self._guest_config
 

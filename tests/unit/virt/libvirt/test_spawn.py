@@ -8,6 +8,7 @@ starts from a host without guests.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -181,3 +182,39 @@ def test_state_of_a_missing_guest(drv: LibvirtDriver) -> None:
 def test_libvirt_errors_are_translated(drv: LibvirtDriver) -> None:
     with pytest.raises(exception.HypervisorError):
         drv.instance_state("not-a-uuid")
+
+
+def _driver_with(tmp_path: Path, *lines: str) -> LibvirtDriver:
+    path = tmp_path / "sriovirt.conf"
+    path.write_text("\n".join(["[libvirt]", *lines, ""]))
+    conf = cfg.ConfigOpts()
+    sriovirt_conf.register_opts(conf)
+    conf(["--config-file", str(path)])
+    uri = paths.test_driver_uri(paths.sample_host("small"))
+    return LibvirtDriver.for_connection(conf, uri)
+
+
+def test_nic_queue_options_reach_the_guest(tmp_path: Path) -> None:
+    drv = _driver_with(tmp_path, "rx_queue_size = 512", "tx_queue_size = 256")
+    vm = instance()
+    drv.spawn(vm, every_kind()[-1:], packed=True)
+    driver = _live(drv, vm.uuid).find("devices/interface/driver")
+    assert driver is not None
+    assert dict(driver.attrib) == {
+        "rx_queue_size": "512",
+        "tx_queue_size": "256",
+        "packed": "on",
+    }
+
+
+def test_a_bad_queue_option_fails_spawn_before_libvirt(
+    tmp_path: Path,
+) -> None:
+    drv = _driver_with(tmp_path, "rx_queue_size = 100")
+    # Discovery and versions do not depend on the guest options.
+    assert drv.host_versions().hypervisor_type == "TEST"
+    with pytest.raises(exception.ConfigError) as err:
+        drv.spawn(instance(), [], packed=None)
+    assert "[libvirt] queue sizes of guest NICs" in str(err.value)
+    assert "100" in str(err.value)
+    assert drv.list_instances() == ()
