@@ -90,22 +90,23 @@ class LibvirtDriver(driver.ComputeDriver):
         packed: bool | None,
     ) -> None:
         xml = guest.domain_xml(instance, vifs, packed, self.guest_config())
-        self._refuse_existing(instance)
+        transient_before = self._refuse_existing(instance)
         uuid = self.host.define(xml)
         try:
             self.host.start(uuid)
         except BaseException:
-            self._undo_define(instance, uuid)
+            self._undo_define(instance, uuid, transient_before)
             raise
 
-    def _refuse_existing(self, instance: driver.Instance) -> None:
+    def _refuse_existing(self, instance: driver.Instance) -> bool:
+        """Refuse a defined guest of the same UUID or name; True when a
+        transient (running, undefined) guest of the UUID exists."""
         # Defining over an existing definition would replace it, and the
         # rollback of a failed start would then delete a guest this spawn
-        # never made.  (A transient guest has no definition to lose.)
-        for found in (
-            self.host.domain(instance.uuid),
-            self.host.domain_by_name(instance.name),
-        ):
+        # never made.  A transient guest has no definition to lose: the
+        # rollback only has to leave it running, as it was.
+        by_uuid = self.host.domain(instance.uuid)
+        for found in (by_uuid, self.host.domain_by_name(instance.name)):
             if found is not None and found.persistent:
                 raise exception.HypervisorError(
                     uri=self.host.uri,
@@ -114,10 +115,18 @@ class LibvirtDriver(driver.ComputeDriver):
                     reason=f"domain {found.name!r} ({found.uuid}) is "
                     "already defined; spawn never replaces a definition",
                 )
+        return by_uuid is not None
 
-    def _undo_define(self, instance: driver.Instance, uuid: str) -> None:
+    def _undo_define(
+        self, instance: driver.Instance, uuid: str, transient_before: bool
+    ) -> None:
         try:
-            self.host.undefine(uuid)
+            if transient_before:
+                self.host.undefine(uuid)
+            else:
+                # Whatever the failed start left (a guest that did start
+                # before the error reached us) goes with the definition.
+                self.host.destroy_and_undefine(uuid)
         except exception.HypervisorError as exc:
             # The start's error is the one to report; this one is logged
             # so that the leftover definition can be found.
