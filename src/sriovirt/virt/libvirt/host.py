@@ -3,8 +3,12 @@
 :class:`Host` opens ``[libvirt] connection_uri`` lazily, reconnects when
 the connection drops, and translates every ``libvirtError`` into a
 :class:`~sriovirt.exception.HypervisorError` naming the URI and the
-operation.  It hands out raw XML strings and version integers; parsing and
-policy live elsewhere (``inventory``, ``xml/``, ``traits``).
+operation.  It hands out raw XML strings, version integers and domain
+summaries (:class:`~sriovirt.virt.driver.GuestSummary`, libvirt's states
+mapped to :class:`~sriovirt.virt.driver.InstanceState`); "no such
+domain" is an answer (None, False), not an error.  Parsing and policy
+live elsewhere (``inventory``, ``xml/``, ``traits``, ``guest``,
+``driver``).
 """
 
 from __future__ import annotations
