@@ -20,6 +20,14 @@ opts: list[cfg.Opt] = [
         help="Directory for sriovirt's local state (the default SQLite "
         "database lives here).",
     ),
+    cfg.StrOpt(
+        "compute_driver",
+        default="libvirt.LibvirtDriver",
+        help="The compute driver, as 'module.Class': resolved inside "
+        "the sriovirt.virt package first (libvirt.LibvirtDriver), else "
+        "as a full dotted import path.  The class must be a "
+        "sriovirt.virt.driver.ComputeDriver.",
+    ),
 ]
 
 

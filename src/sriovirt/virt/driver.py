@@ -4,15 +4,99 @@ A driver answers questions about its host (PCI functions, versions) and
 runs guests.  Implementations translate these calls to one hypervisor API
 (:mod:`sriovirt.virt.libvirt.driver`); the compute manager and resource
 tracker use only this interface, so they can run against a fake in tests.
+
+The values a guest is made of (:class:`Instance`, :class:`GuestVif`) and
+what a driver reports about guests (:class:`InstanceState`,
+:class:`GuestSummary`) are declared here, typed and frozen.  This module
+must not talk to a hypervisor, read configuration or render XML.
 """
 
 from __future__ import annotations
 
 import abc
+import enum
+import uuid as uuid_lib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sriovirt import exception
+from sriovirt.network.model import VIF
 from sriovirt.pci.device import HostPciDevice
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Instance:
+    """What a guest is, as the hypervisor needs it.
+
+    ``uuid`` is kept in its canonical lowercase form: libvirt reports
+    domains that way, and the same guest must compare equal.
+    """
+
+    name: str
+    uuid: str
+    memory_mb: int
+    vcpus: int
+
+    def __post_init__(self) -> None:
+        if not self.name or self.name != self.name.strip():
+            raise exception.Invalid(
+                reason=f"instance name {self.name!r} must be non-empty, "
+                "without leading or trailing blanks"
+            )
+        try:
+            canonical = str(uuid_lib.UUID(self.uuid))
+        except (ValueError, AttributeError, TypeError):
+            raise exception.Invalid(
+                reason=f"uuid {self.uuid!r} of instance {self.name!r} is "
+                "not a UUID"
+            ) from None
+        object.__setattr__(self, "uuid", canonical)
+        for field, value in (
+            ("memory_mb", self.memory_mb),
+            ("vcpus", self.vcpus),
+        ):
+            if type(value) is not int or value < 1:
+                raise exception.Invalid(
+                    reason=f"{field} {value!r} of instance {self.name!r} "
+                    "must be a positive integer"
+                )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GuestVif:
+    """One bound port to plug into a guest.
+
+    ``netdev`` is the host netdev of the port's VF; only ``macvtap``
+    ports need it (the guest NIC sits on that netdev).
+    """
+
+    vif: VIF
+    netdev: str | None = None
+
+
+class InstanceState(enum.StrEnum):
+    """A guest's state as the hypervisor reports it."""
+
+    RUNNING = "running"
+    PAUSED = "paused"
+    SUSPENDED = "suspended"
+    SHUTTING_DOWN = "shutting down"
+    SHUT_OFF = "shut off"
+    CRASHED = "crashed"
+    UNKNOWN = "unknown"
+    #: The hypervisor has no guest of that UUID.
+    MISSING = "missing"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GuestSummary:
+    """A guest the hypervisor has: ``persistent`` when it is defined
+    (survives a stop), False for a transient guest."""
+
+    uuid: str
+    name: str
+    state: InstanceState
+    persistent: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +121,35 @@ class ComputeDriver(abc.ABC):
     @abc.abstractmethod
     def traits(self) -> dict[str, bool]:
         """``{trait name: reported}`` for the host's root provider."""
+
+    # -- guests (not abstract: a driver for discovery and reporting
+    # -- only, like the resource tracker's test double, runs none) ----------
+
+    def spawn(
+        self,
+        instance: Instance,
+        vifs: Sequence[GuestVif],
+        packed: bool | None,
+    ) -> None:
+        """Define and start ``instance`` with one NIC per ``vifs`` item.
+
+        ``packed`` is the instance's packed virtqueue choice (None: not
+        asked).  On failure nothing of the guest is left behind; an
+        existing definition of the same UUID or name is never replaced.
+        """
+        raise NotImplementedError(f"{type(self).__name__} runs no guests")
+
+    def destroy(self, instance_uuid: str) -> bool:
+        """Stop and forget the guest; False when it was already gone."""
+        raise NotImplementedError(f"{type(self).__name__} runs no guests")
+
+    def list_instances(self) -> tuple[GuestSummary, ...]:
+        """Every guest the hypervisor has, sorted by name."""
+        raise NotImplementedError(f"{type(self).__name__} runs no guests")
+
+    def instance_state(self, instance_uuid: str) -> InstanceState:
+        """The guest's state; ``MISSING`` when there is no such guest."""
+        raise NotImplementedError(f"{type(self).__name__} runs no guests")
 
     # -- what the commands show (not abstract: a driver without them
     # -- still serves the compute service) ---------------------------------

@@ -3,8 +3,12 @@
 :class:`Host` opens ``[libvirt] connection_uri`` lazily, reconnects when
 the connection drops, and translates every ``libvirtError`` into a
 :class:`~sriovirt.exception.HypervisorError` naming the URI and the
-operation.  It hands out raw XML strings and version integers; parsing and
-policy live elsewhere (``inventory``, ``xml/``, ``traits``).
+operation.  It hands out raw XML strings, version integers and domain
+summaries (:class:`~sriovirt.virt.driver.GuestSummary`, libvirt's states
+mapped to :class:`~sriovirt.virt.driver.InstanceState`); "no such
+domain" is an answer (None, False), not an error.  Parsing and policy
+live elsewhere (``inventory``, ``xml/``, ``traits``, ``guest``,
+``driver``).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import contextlib
 import os
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -21,6 +25,7 @@ from urllib.parse import urlsplit
 import libvirt
 
 from sriovirt import exception
+from sriovirt.virt.driver import GuestSummary, InstanceState
 from sriovirt.virt.libvirt.version import int_to_version
 
 T = TypeVar("T")
@@ -28,6 +33,26 @@ T = TypeVar("T")
 # libvirt prints every error to stderr unless a handler is registered; we
 # report errors ourselves, with context, through exceptions.
 libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
+
+_STATES = {
+    libvirt.VIR_DOMAIN_NOSTATE: InstanceState.UNKNOWN,
+    libvirt.VIR_DOMAIN_RUNNING: InstanceState.RUNNING,
+    # Blocked on a resource (I/O): still a running guest.
+    libvirt.VIR_DOMAIN_BLOCKED: InstanceState.RUNNING,
+    libvirt.VIR_DOMAIN_PAUSED: InstanceState.PAUSED,
+    libvirt.VIR_DOMAIN_SHUTDOWN: InstanceState.SHUTTING_DOWN,
+    libvirt.VIR_DOMAIN_SHUTOFF: InstanceState.SHUT_OFF,
+    libvirt.VIR_DOMAIN_CRASHED: InstanceState.CRASHED,
+    libvirt.VIR_DOMAIN_PMSUSPENDED: InstanceState.SUSPENDED,
+}
+
+# Managed-save images and snapshot metadata belong to the definition:
+# forgetting the guest forgets them too (the test driver knows these two
+# flags; NVRAM is not one of them).
+_UNDEFINE_FLAGS = (
+    libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+    | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+)
 
 _NODEDEV_FLAGS = (
     libvirt.VIR_CONNECT_LIST_NODE_DEVICES_CAP_PCI_DEV
@@ -150,21 +175,72 @@ class Host:
         )
 
     def destroy_and_undefine(self, uuid: str) -> bool:
-        """Stop and forget a domain; False when it did not exist."""
+        """Stop and forget a domain; False when it did not exist.
+
+        A transient domain disappears when stopped; a domain that goes
+        away while this runs counts as gone, not as an error.
+        """
 
         def remove(conn: libvirt.virConnect) -> bool:
-            try:
-                dom = conn.lookupByUUIDString(uuid)
-            except libvirt.libvirtError as exc:
-                if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-                    return False
-                raise
-            if dom.isActive():
-                dom.destroy()
-            dom.undefine()
+            dom = _lookup(conn, uuid)
+            if dom is None:
+                return False
+            with _gone_is_fine():
+                if dom.isActive():
+                    dom.destroy()
+                if dom.isPersistent():
+                    dom.undefineFlags(_UNDEFINE_FLAGS)
             return True
 
         return self._call(f"removal of domain {uuid}", remove)
+
+    def undefine(self, uuid: str) -> bool:
+        """Forget a domain's definition, running or not; False when it
+        had none (missing or transient)."""
+
+        def forget(conn: libvirt.virConnect) -> bool:
+            dom = _lookup(conn, uuid)
+            if dom is None or not dom.isPersistent():
+                return False
+            dom.undefineFlags(_UNDEFINE_FLAGS)
+            return True
+
+        return self._call(f"undefine of domain {uuid}", forget)
+
+    def domain(self, uuid: str) -> GuestSummary | None:
+        """The domain of ``uuid``, or None when libvirt has none."""
+
+        def get(conn: libvirt.virConnect) -> GuestSummary | None:
+            dom = _lookup(conn, uuid)
+            return None if dom is None else _summary(dom)
+
+        return self._call(f"lookup of domain {uuid}", get)
+
+    def domain_by_name(self, name: str) -> GuestSummary | None:
+        """The domain called ``name``, or None when libvirt has none."""
+
+        def get(conn: libvirt.virConnect) -> GuestSummary | None:
+            try:
+                return _summary(conn.lookupByName(name))
+            except libvirt.libvirtError as exc:
+                if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                    return None
+                raise
+
+        return self._call(f"lookup of domain {name!r}", get)
+
+    def domains(self) -> list[GuestSummary]:
+        """Every domain, running or not, defined or transient."""
+
+        def get(conn: libvirt.virConnect) -> list[GuestSummary]:
+            found = []
+            for dom in conn.listAllDomains():
+                # A domain stopped meanwhile is simply not listed.
+                with _gone_is_fine():
+                    found.append(_summary(dom))
+            return found
+
+        return self._call("domain listing", get)
 
     def domain_xml(self, uuid: str) -> str:
         return self._call(
@@ -178,6 +254,36 @@ class Host:
             "domain listing",
             lambda conn: [str(d.UUIDString()) for d in conn.listAllDomains()],
         )
+
+
+def _lookup(conn: libvirt.virConnect, uuid: str) -> libvirt.virDomain | None:
+    try:
+        return conn.lookupByUUIDString(uuid)
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+            return None
+        raise
+
+
+@contextlib.contextmanager
+def _gone_is_fine() -> Iterator[None]:
+    """Swallow "no such domain": it vanished (transient, or removed by
+    someone else) between lookup and use."""
+    try:
+        yield
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+            raise
+
+
+def _summary(dom: libvirt.virDomain) -> GuestSummary:
+    state, _reason = dom.state()
+    return GuestSummary(
+        uuid=str(dom.UUIDString()),
+        name=str(dom.name()),
+        state=_STATES.get(state, InstanceState.UNKNOWN),
+        persistent=bool(dom.isPersistent()),
+    )
 
 
 def _alive(conn: libvirt.virConnect) -> bool:
