@@ -233,6 +233,11 @@ class HypervisorError(SriovirtError):
     reason: str
 
 
+class InstanceExists(HypervisorError):
+    """A guest of that UUID or name is already defined: spawn never
+    replaces a definition."""
+
+
 class HypervisorUnavailable(HypervisorError):
     msg_fmt = "Cannot connect to libvirt at %(uri)s: %(reason)s"
 

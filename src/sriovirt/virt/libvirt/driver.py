@@ -108,7 +108,7 @@ class LibvirtDriver(driver.ComputeDriver):
         by_uuid = self.host.domain(instance.uuid)
         for found in (by_uuid, self.host.domain_by_name(instance.name)):
             if found is not None and found.persistent:
-                raise exception.HypervisorError(
+                raise exception.InstanceExists(
                     uri=self.host.uri,
                     operation=f"spawn of instance {instance.name!r} "
                     f"({instance.uuid})",

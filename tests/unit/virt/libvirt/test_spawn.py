@@ -165,7 +165,7 @@ def test_spawn_never_replaces_a_definition(
         if clash == "uuid"
         else instance(uuid="00000000-0000-4000-8000-000000000002")
     )
-    with pytest.raises(exception.HypervisorError) as err:
+    with pytest.raises(exception.InstanceExists) as err:
         drv.spawn(second, [], packed=None)
     assert "is already defined; spawn never replaces" in str(err.value)
     assert [(g.name, g.uuid) for g in drv.list_instances()] == [
