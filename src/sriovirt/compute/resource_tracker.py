@@ -206,26 +206,48 @@ class ResourceTracker:
         rebuilds from what it wrote (up to :data:`START_ATTEMPTS` times).
         """
         live = None if live_instances is None else list(live_instances)
+        return self._load(lambda: self._start(live, release=True), False)
+
+    def load_and_refresh(self) -> StartReport:
+        """Load the stored state as it is, then refresh: releases nothing.
+
+        For a command run beside the compute service (``sriovirt pci
+        refresh``): which claims are stale is the service's decision at
+        its own start, never a second writer's, so every stored claim and
+        allocation is restored as stored.  A write by another process in
+        between is retried as :meth:`start` does; the last
+        :class:`~sriovirt.exception.PciStateConflict` is raised.
+        """
+        return self._load(lambda: self._start(None, release=False), True)
+
+    def _load(
+        self, attempt: Callable[[], StartReport], fresh_first: bool
+    ) -> StartReport:
+        """Run one load ``attempt``, again from an empty tracker after a
+        conflicting write (up to :data:`START_ATTEMPTS` times)."""
         with self.lock:
-            for attempt in range(1, START_ATTEMPTS + 1):
-                try:
-                    return self._start(live)
-                except exception.PciStateConflict as error:
-                    if attempt == START_ATTEMPTS:
-                        raise
-                    LOG.info("Rebuilding PCI state: %s", error)
+            for number in range(1, START_ATTEMPTS + 1):
+                if fresh_first or number > 1:
                     self.tracker = PciTracker(self.whitelist)
                     self._saved_generation = -1
+                try:
+                    return attempt()
+                except exception.PciStateConflict as error:
+                    if number == START_ATTEMPTS:
+                        raise
+                    LOG.info("Loading PCI state again: %s", error)
             raise AssertionError("unreachable")  # pragma: no cover
 
-    def _start(self, live_instances: list[str] | None) -> StartReport:
+    def _start(
+        self, live_instances: list[str] | None, release: bool
+    ) -> StartReport:
         self.db.check_synced()
         node = self.node
         rows = self.db.read_pci_devices(node.id)
         stored, unreadable = self._decode_rows(node, rows)
         self._stored = {r.address: r for r in rows}
         self._unreadable = unreadable
-        if live_instances is None:
+        if release and live_instances is None:
             live_instances = [
                 i.uuid for i in self.db.get_instances_by_host(self.host)
             ]
@@ -235,8 +257,12 @@ class ResourceTracker:
         # Right after the first sync: the stored claims and
         # allocations are laid over what the host has now.
         restored = self.tracker.restore(stored)
-        released = self.tracker.release_claims_except(
-            live_instances, allocated_too=True
+        released = (
+            self.tracker.release_claims_except(
+                live_instances or [], allocated_too=True
+            )
+            if release
+            else []
         )
         refresh = self._store(inv, result, inventory_ms, _ms(t0))
         for dev in released:
@@ -398,46 +424,6 @@ class ResourceTracker:
                     "updated" if saved.stats_updated else "unchanged",
                 )
             return saved
-
-    def load_and_refresh(self) -> StartReport:
-        """Load the stored state as it is, then refresh: releases nothing.
-
-        For a command run beside the compute service (``sriovirt pci
-        refresh``): which claims are stale is the service's decision at
-        its own start, never a second writer's, so every stored claim and
-        allocation is restored as stored.  A write by another process in
-        between is retried as :meth:`start` does; the last
-        :class:`~sriovirt.exception.PciStateConflict` is raised.
-        """
-        with self.lock:
-            for attempt in range(1, START_ATTEMPTS + 1):
-                self.tracker = PciTracker(self.whitelist)
-                self._saved_generation = -1
-                try:
-                    self.db.check_synced()
-                    node = self.node
-                    rows = self.db.read_pci_devices(node.id)
-                    stored, unreadable = self._decode_rows(node, rows)
-                    self._stored = {r.address: r for r in rows}
-                    self._unreadable = unreadable
-                    inv, inventory_ms = self._inventory()
-                    t0 = time.perf_counter()
-                    result = self.tracker.sync(inv.devices)
-                    restored = self.tracker.restore(stored)
-                    refresh = self._store(inv, result, inventory_ms, _ms(t0))
-                except exception.PciStateConflict as error:
-                    if attempt == START_ATTEMPTS:
-                        raise
-                    LOG.info("Loading PCI state again: %s", error)
-                    continue
-                return StartReport(
-                    restored=len(restored.restored),
-                    missing=tuple(str(a) for a in restored.missing),
-                    conflicts=(*unreadable.values(), *restored.conflicts),
-                    released=(),
-                    refresh=refresh,
-                )
-            raise AssertionError("unreachable")  # pragma: no cover
 
     # --- claims -----------------------------------------------------------
 
