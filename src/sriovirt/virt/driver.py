@@ -144,8 +144,8 @@ class ComputeDriver(abc.ABC):
         raise NotImplementedError(f"{type(self).__name__} runs no guests")
 
     def guest_xml(self, instance_uuid: str) -> str:
-        """The guest definition as the hypervisor holds it (what a
-        restart defines again); NotFound-like errors are the driver's."""
+        """The guest's definition as the hypervisor holds it (what
+        defining it again takes); no such guest is the driver's error."""
         raise NotImplementedError(f"{type(self).__name__} runs no guests")
 
     def list_instances(self) -> tuple[GuestSummary, ...]:

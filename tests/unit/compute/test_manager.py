@@ -176,7 +176,7 @@ def test_boot_plugs_every_kind_of_port_and_delete_restores_all(
         "active",
     )
     assert world.driver.instance_state(UUID) is InstanceState.RUNNING
-    root = etree.fromstring(world.driver.guest_xml(UUID).encode())
+    root = etree.fromstring(world.driver.host.domain_xml(UUID).encode())
     ifaces = root.findall("devices/interface")
     # direct-physical hands the whole PF over: a <hostdev>, no NIC.
     assert [i.get("type") for i in ifaces] == ["hostdev", "direct", "ethernet"]
@@ -191,7 +191,13 @@ def test_boot_plugs_every_kind_of_port_and_delete_restores_all(
     assert packed == [None, "on", "on"]
     (source,) = root.findall("devices/interface[@type='direct']/source")
     assert source.get("dev", "").startswith("ens1f0v")
-    assert record.domain_xml is not None and UUID in record.domain_xml
+    # The stored XML is the definition (what defining again takes), not
+    # the live state: no domain id.
+    assert record.domain_xml is not None
+    stored = etree.fromstring(record.domain_xml.encode())
+    assert stored.findtext("uuid") == UUID and root.get("id") is not None
+    assert stored.get("id") is None
+    assert len(stored.findall("devices/interface")) == 3
 
     bound = world.network.bound_ports()
     profiles = {p: bound[p]["binding:profile"] for p in SAMPLE_PORTS}
@@ -318,4 +324,25 @@ def test_failing_spawn_rolls_back_and_leaves_the_other_guest(
     (left,) = world.driver.list_instances()
     assert (left.name, left.persistent) == ("vm-1", False)
     world.driver.destroy(UUID)
+    world.assert_nothing_left(pools)
+
+
+def test_a_failed_delete_keeps_the_rows_and_can_run_again(
+    world: World,
+) -> None:
+    pools = world.pools()
+    world.manager.build_and_run_instance(_boot(DIRECT, NORMAL))
+    state = world.network.state_file
+    kept = state.read_text()
+    state.write_text("{damaged")
+    with pytest.raises(exception.DeleteFailed) as err:
+        world.manager.terminate_instance(UUID)
+    assert err.value.step == f"unbind port {DIRECT}"
+    assert "run the delete again" in str(err.value)
+    # The guest is gone; the devices and the rows are not.
+    assert world.driver.list_instances() == ()
+    assert world.db.get_instance(UUID) is not None
+    assert world.pools() != pools
+    state.write_text(kept)
+    world.manager.terminate_instance(UUID)
     world.assert_nothing_left(pools)

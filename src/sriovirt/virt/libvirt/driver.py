@@ -142,7 +142,7 @@ class LibvirtDriver(driver.ComputeDriver):
         return self.host.destroy_and_undefine(instance_uuid)
 
     def guest_xml(self, instance_uuid: str) -> str:
-        return self.host.domain_xml(instance_uuid)
+        return self.host.domain_xml(instance_uuid, inactive=True)
 
     def list_instances(self) -> tuple[driver.GuestSummary, ...]:
         return tuple(sorted(self.host.domains(), key=lambda d: d.name))
