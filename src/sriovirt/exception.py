@@ -303,6 +303,54 @@ class FlavorImageConflict(Invalid):
     image_value: object
 
 
+# --- Compute manager -------------------------------------------------------
+
+
+class BuildFailed(SriovirtError):
+    """A boot failed at ``step``; every earlier step was rolled back."""
+
+    msg_fmt = (
+        "Boot of server %(instance)s failed at step %(step)s: %(reason)s "
+        "(every earlier step was rolled back)"
+    )
+
+    instance: str
+    step: str
+    reason: str
+
+
+class DeleteFailed(SriovirtError):
+    """A delete stopped at ``step``; the steps before it are done and the
+    server's rows are kept, so the delete can be run again."""
+
+    msg_fmt = (
+        "Delete of server %(instance)s failed at step %(step)s: %(reason)s "
+        "(the server's rows are kept; run the delete again)"
+    )
+
+    instance: str
+    step: str
+    reason: str
+
+
+class ServerNameInUse(Invalid):
+    msg_fmt = (
+        "Server name %(name)r is already used on host %(host)s by server "
+        "%(uuid)s; names are unique per host"
+    )
+
+    name: str
+    host: str
+    uuid: str
+
+
+class ServerNotFound(NotFound):
+    msg_fmt = "Server %(server)s not found on host %(host)s"
+
+    server: str
+    host: str
+
+
 # --- Persistence -----------------------------------------------------------
 
 

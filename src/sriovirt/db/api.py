@@ -222,6 +222,14 @@ class Database:
         with self._session() as session:
             return instances.get(session, uuid)
 
+    def get_instance_by_name(
+        self, host: str, name: str
+    ) -> InstanceRecord | None:
+        """The instance named ``name`` on ``host`` (names are unique
+        per host), or None."""
+        with self._session() as session:
+            return instances.by_name(session, host, name)
+
     def get_instances_by_host(
         self, host: str, node: str | None = None
     ) -> list[InstanceRecord]:

@@ -30,6 +30,9 @@ def to_record(row: InstanceRow) -> InstanceRecord:
         task_state=row.task_state,
         flavor=row.flavor,
         image=row.image,
+        name=row.display_name,
+        requested_networks=row.requested_networks,
+        domain_xml=row.domain_xml,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -46,6 +49,9 @@ def create(
         task_state=instance.task_state,
         flavor=instance.flavor,
         image=instance.image,
+        display_name=instance.name,
+        requested_networks=instance.requested_networks,
+        domain_xml=instance.domain_xml,
     )
     session.add(row)
     # No ORM relationship orders the inserts: the parent first.
@@ -62,6 +68,17 @@ def create(
 
 def get(session: orm.Session, uuid: str) -> InstanceRecord | None:
     row = session.get(InstanceRow, uuid)
+    return to_record(row) if row is not None else None
+
+
+def by_name(
+    session: orm.Session, host: str, name: str
+) -> InstanceRecord | None:
+    row = session.scalars(
+        sa.select(InstanceRow).where(
+            InstanceRow.host == host, InstanceRow.display_name == name
+        )
+    ).one_or_none()
     return to_record(row) if row is not None else None
 
 

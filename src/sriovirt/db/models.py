@@ -100,7 +100,10 @@ class PciDeviceRow(TimestampMixin, Base):
 
 class InstanceRow(TimestampMixin, Base):
     __tablename__ = "instances"
-    __table_args__ = (Index("ix_instances_host_node", "host", "node"),)
+    __table_args__ = (
+        Index("ix_instances_host_node", "host", "node"),
+        UniqueConstraint("host", "display_name"),
+    )
 
     uuid: Mapped[str] = mapped_column(String(UUID_LEN), primary_key=True)
     host: Mapped[str | None] = mapped_column(String(NAME_LEN))
@@ -110,6 +113,11 @@ class InstanceRow(TimestampMixin, Base):
     #: JSON objects.
     flavor: Mapped[str] = mapped_column(Text, default="{}")
     image: Mapped[str] = mapped_column(Text, default="{}")
+    #: Added by migration 0003: the server's name (unique per host),
+    #: the port ids it was booted with (JSON list) and its guest XML.
+    display_name: Mapped[str | None] = mapped_column(String(NAME_LEN))
+    requested_networks: Mapped[str | None] = mapped_column(Text)
+    domain_xml: Mapped[str | None] = mapped_column(Text)
 
 
 class InstancePciRequestsRow(TimestampMixin, Base):

@@ -75,6 +75,11 @@ class InstanceRecord:
     #: JSON objects (flavor with extra_specs; image properties).
     flavor: str = "{}"
     image: str = "{}"
+    #: The server's name, unique per host.
+    name: str | None = None
+    #: JSON list of the port ids, in guest NIC order.
+    requested_networks: str | None = None
+    domain_xml: str | None = None
     created_at: datetime.datetime | None = None
     updated_at: datetime.datetime | None = None
 

@@ -143,6 +143,11 @@ class ComputeDriver(abc.ABC):
         """Stop and forget the guest; False when it was already gone."""
         raise NotImplementedError(f"{type(self).__name__} runs no guests")
 
+    def guest_xml(self, instance_uuid: str) -> str:
+        """The guest's definition as the hypervisor holds it (what
+        defining it again takes); no such guest is the driver's error."""
+        raise NotImplementedError(f"{type(self).__name__} runs no guests")
+
     def list_instances(self) -> tuple[GuestSummary, ...]:
         """Every guest the hypervisor has, sorted by name."""
         raise NotImplementedError(f"{type(self).__name__} runs no guests")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from alembic import command as alembic_command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from sriovirt import exception
-from sriovirt.db import api, models
+from sriovirt.db import api, migration, models, records
 
 
 def _engine(url: str) -> sa.Engine:
@@ -19,14 +20,14 @@ def test_sync_from_empty_reports_steps(db_url: str) -> None:
     assert api.version(db_url) is None
     result = api.sync(db_url)
     assert result.before is None
-    assert result.after is not None and result.after.revision == "0002"
+    assert result.after is not None and result.after.revision == "0003"
     assert str(result) == (
         f"database {api.mask_url(db_url)} upgraded from <none> to "
-        "0002 (add request_id)"
+        "0003 (add instance name and guest)"
     )
     again = api.sync(db_url)
     assert not again.changed
-    assert "already at 0002 (add request_id)" in str(again)
+    assert "already at 0003 (add instance name and guest)" in str(again)
 
 
 def test_request_id_migration_keeps_rows(db_url: str) -> None:
@@ -64,7 +65,7 @@ def test_request_id_migration_keeps_rows(db_url: str) -> None:
             )
         result = api.sync(db_url)
         assert result.before is not None and result.before.revision == "0001"
-        assert result.after is not None and result.after.revision == "0002"
+        assert result.after is not None and result.after.revision == "0003"
         with api.Database(db_url) as db:
             devices = db.get_pci_devices(node_id)
         assert len(devices) == 1
@@ -110,4 +111,67 @@ def test_check_synced(db_url: str) -> None:
     ):
         api.check_synced(db_url)
     api.sync(db_url)
-    assert api.check_synced(db_url).revision == "0002"
+    assert api.check_synced(db_url).revision == "0003"
+
+
+def test_instance_name_migration_keeps_rows(db_url: str) -> None:
+    api.sync(db_url, revision="0002")
+    uuid = "6f1b6bd2-6b0d-4d0a-9a36-2a9b0f0b7d12"
+    engine = _engine(db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO instances (uuid, host, node, vm_state, "
+                    "flavor, image, created_at) VALUES (:uuid, 'h', 'h', "
+                    "'active', '{}', '{}', CURRENT_TIMESTAMP)"
+                ),
+                {"uuid": uuid},
+            )
+    finally:
+        engine.dispose()
+    result = api.sync(db_url)
+    assert result.after is not None and result.after.revision == "0003"
+    with api.Database(db_url) as db:
+        old = db.get_instance(uuid)
+        assert old is not None and old.vm_state == "active"
+        assert (old.name, old.requested_networks, old.domain_xml) == (
+            None,
+            None,
+            None,
+        )
+        new = records.InstanceRecord(
+            uuid="6f1b6bd2-6b0d-4d0a-9a36-2a9b0f0b7d13",
+            vm_state="active",
+            host="h",
+            name="vm-1",
+            requested_networks='["p1"]',
+            domain_xml="<domain/>",
+        )
+        assert db.create_instance(new).domain_xml == "<domain/>"
+        assert db.get_instance_by_name("h", "vm-1") is not None
+        assert db.get_instance_by_name("other", "vm-1") is None
+        # Names are unique per host, in the schema too.
+        with pytest.raises(exception.SriovirtError):
+            db.create_instance(
+                records.InstanceRecord(
+                    uuid="6f1b6bd2-6b0d-4d0a-9a36-2a9b0f0b7d14",
+                    vm_state="active",
+                    host="h",
+                    name="vm-1",
+                )
+            )
+    # The revision's downgrade (sync never runs one) drops what it added.
+    engine = _engine(db_url)
+    try:
+        with engine.begin() as conn:
+            config = migration._alembic_config()
+            config.attributes["connection"] = conn
+            alembic_command.downgrade(config, "0002")
+            columns = {
+                c["name"] for c in sa.inspect(conn).get_columns("instances")
+            }
+        assert "display_name" not in columns and "domain_xml" not in columns
+    finally:
+        engine.dispose()
+    assert api.version(db_url) == api.history()[1]

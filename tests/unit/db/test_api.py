@@ -86,6 +86,7 @@ def test_history_and_head() -> None:
     assert [str(s) for s in api.history()] == [
         "0001 (initial schema)",
         "0002 (add request_id)",
+        "0003 (add instance name and guest)",
     ]
     assert api.head() == api.history()[-1]
 

@@ -141,6 +141,9 @@ class LibvirtDriver(driver.ComputeDriver):
     def destroy(self, instance_uuid: str) -> bool:
         return self.host.destroy_and_undefine(instance_uuid)
 
+    def guest_xml(self, instance_uuid: str) -> str:
+        return self.host.domain_xml(instance_uuid, inactive=True)
+
     def list_instances(self) -> tuple[driver.GuestSummary, ...]:
         return tuple(sorted(self.host.domains(), key=lambda d: d.name))
 

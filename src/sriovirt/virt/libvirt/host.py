@@ -242,10 +242,13 @@ class Host:
 
         return self._call("domain listing", get)
 
-    def domain_xml(self, uuid: str) -> str:
+    def domain_xml(self, uuid: str, inactive: bool = False) -> str:
+        """The domain's XML: live, or its definition (``inactive``:
+        what defining it again takes, without the running state)."""
+        flags = libvirt.VIR_DOMAIN_XML_INACTIVE if inactive else 0
         return self._call(
             f"XML of domain {uuid}",
-            lambda conn: str(conn.lookupByUUIDString(uuid).XMLDesc(0)),
+            lambda conn: str(conn.lookupByUUIDString(uuid).XMLDesc(flags)),
         )
 
     def domain_uuids(self) -> list[str]:

@@ -1,0 +1,165 @@
+"""The values of a boot and the pure rules between its steps.
+
+:class:`BootRequest` is what to boot; :class:`PortPlan` is one port as
+read before anything is claimed (its
+:class:`~sriovirt.network.values.PortRequest` and, for an SR-IOV port,
+its :class:`~sriovirt.pci.request.PciRequest`).  The functions turn a
+claim into ``binding:profile`` values, PCI requests into their stored
+JSON, and explain an unsatisfied request by port and physical network.
+
+Pure: this module must not call the driver, the network service, the
+resource tracker or the database (the manager does).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid as uuid_lib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sriovirt.compute.claims import Claim, ClaimedDevice
+from sriovirt.db.records import InstanceRecord
+from sriovirt.network import api as network_api
+from sriovirt.network.values import PortRequest
+from sriovirt.objects.instance_pci_requests import (
+    InstancePCIRequest,
+    InstancePCIRequests,
+)
+from sriovirt.pci.request import PciRequest
+from sriovirt.virt.driver import Instance
+
+#: ``instances.vm_state`` of a server that booted.
+ACTIVE = "active"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BootRequest:
+    """What to boot: a name, ports (guest NIC order), flavor and image."""
+
+    name: str
+    port_ids: tuple[str, ...]
+    flavor_extra_specs: Mapping[str, str] = field(default_factory=dict)
+    image_properties: Mapping[str, str] = field(default_factory=dict)
+    memory_mb: int = 64
+    vcpus: int = 1
+    uuid: str = field(default_factory=lambda: str(uuid_lib.uuid4()))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PortPlan:
+    """One port of a boot: what it asks for and its PCI request."""
+
+    request: PortRequest
+    pci_request: PciRequest | None
+
+
+def port_plan(request: PortRequest) -> PortPlan:
+    """``request`` with one PCI request (a fresh request id, the port as
+    requester) when it needs a VF or PF."""
+    pci = None
+    if request.dev_type is not None:
+        spec = {
+            "physical_network": str(request.physical_network),
+            "dev_type": request.dev_type.value,
+        }
+        pci = PciRequest(spec=[spec], requester_id=request.port_id)
+    return PortPlan(request=request, pci_request=pci)
+
+
+def guest_instance(boot: BootRequest) -> Instance:
+    return Instance(
+        name=boot.name,
+        uuid=boot.uuid,
+        memory_mb=boot.memory_mb,
+        vcpus=boot.vcpus,
+    )
+
+
+def wanted(plans: Sequence[PortPlan], request_id: str | None) -> str:
+    """What the unsatisfied request asked for, naming port and physnet
+    (every SR-IOV port's need when the request is not known)."""
+    needs = [
+        _need(plan.request)
+        for plan in plans
+        if plan.pci_request is not None
+        and request_id in (None, plan.pci_request.request_id)
+    ]
+    if not needs:
+        needs = [_need(p.request) for p in plans if p.pci_request]
+    return "; ".join(needs)
+
+
+def _need(req: PortRequest) -> str:
+    dev_type = req.dev_type.value if req.dev_type else "device"
+    return (
+        f"port {req.port_id} ({req.vnic_type.value}) needs a free "
+        f"{dev_type} on physical network {req.physical_network}"
+    )
+
+
+def device_of(plan: PortPlan, claim: Claim) -> ClaimedDevice:
+    assert plan.pci_request is not None
+    (device,) = claim.by_request(plan.pci_request.request_id)
+    return device
+
+
+def pci_binding(plan: PortPlan, claim: Claim) -> network_api.PciBinding | None:
+    """The claimed device as ``binding:profile`` shows it.
+
+    The inventory has no PF MAC or VF index, so ``pf_mac_address`` and
+    ``vf_num`` are not written.
+    """
+    if plan.pci_request is None:
+        return None
+    device = device_of(plan, claim)
+    return network_api.PciBinding(
+        address=device.address,
+        vendor_id=device.vendor_id,
+        product_id=device.product_id,
+        physical_network=device.physical_network,
+    )
+
+
+def pci_requests_json(instance_uuid: str, plans: Sequence[PortPlan]) -> str:
+    requests = InstancePCIRequests(
+        instance_uuid=instance_uuid,
+        requests=[
+            InstancePCIRequest.from_pci_request(p.pci_request)
+            for p in plans
+            if p.pci_request is not None
+        ],
+    )
+    return requests.to_json()
+
+
+def port_ids(record: InstanceRecord) -> list[str]:
+    value = json.loads(record.requested_networks or "[]")
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def to_json(value: object) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def instance_record(
+    boot: BootRequest, *, host: str, node: str, domain_xml: str
+) -> InstanceRecord:
+    """The ``instances`` row of a booted server."""
+    return InstanceRecord(
+        uuid=boot.uuid,
+        vm_state=ACTIVE,
+        host=host,
+        node=node,
+        flavor=to_json(
+            {
+                "extra_specs": dict(boot.flavor_extra_specs),
+                "memory_mb": boot.memory_mb,
+                "vcpus": boot.vcpus,
+            }
+        ),
+        image=to_json({"properties": dict(boot.image_properties)}),
+        name=boot.name,
+        requested_networks=to_json(list(boot.port_ids)),
+        domain_xml=domain_xml,
+    )
