@@ -173,6 +173,25 @@ def test_bind_writes_profile_and_neutron_binds_hw_veb(
     assert api.show_port(port["id"]) == bound
 
 
+@pytest.mark.parametrize(
+    ("vnic_type", "vif_type"),
+    [("macvtap", "hw_veb"), ("direct-physical", "hostdev_physical")],
+)
+def test_other_pci_vnic_types_bind_as_neutron_decides(
+    api: NeutronNetwork,
+    admin: Any,
+    neutron_server: NeutronServer,
+    vnic_type: str,
+    vif_type: str,
+) -> None:
+    net = _vlan_net(admin)
+    port = _port(neutron_server, net, **{"binding:vnic_type": vnic_type})
+    bound = api.bind_port(port["id"], _binding())
+    assert bound["binding:vif_type"] == vif_type
+    vlan = str(net["provider:segmentation_id"])
+    assert bound["binding:vif_details"]["vlan"] == vlan
+
+
 def test_unbind_keeps_foreign_profile_keys(
     api: NeutronNetwork, admin: Any, neutron_server: NeutronServer
 ) -> None:
@@ -250,12 +269,22 @@ def test_unknown_port_and_network(api: NeutronNetwork) -> None:
 
 class _Always500(http.server.BaseHTTPRequestHandler):
     calls: ClassVar[list[str]] = []
+    #: Answer 500 this many times, then 200 with a port (-1: always).
+    failures: ClassVar[int] = -1
 
     def _answer(self) -> None:
         self.calls.append(f"{self.command} {self.path}")
-        body = b'{"NeutronError": {"type": "HTTPInternalServerError", '
-        body += b'"message": "Request Failed: internal server error"}}'
-        self.send_response(500)
+        status = (
+            500
+            if len(self.calls) <= self.failures or (self.failures < 0)
+            else 200
+        )
+        if status == 200:
+            body = b'{"port": {"id": "p-flaky"}}'
+        else:
+            body = b'{"NeutronError": {"type": "HTTPInternalServerError", '
+            body += b'"message": "Request Failed: internal server error"}}'
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -273,6 +302,7 @@ def broken_neutron() -> Iterator[str]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     _Always500.calls = []
+    _Always500.failures = -1
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
@@ -307,6 +337,16 @@ def test_500_is_retried_then_reported(
         "HTTP 500 HTTPInternalServerError: Request Failed: internal "
         "server error"
     )
+
+
+def test_500_once_is_retried_and_then_answers(
+    neutron_server: NeutronServer, broken_neutron: str
+) -> None:
+    _Always500.failures = 1
+    sleeps: list[float] = []
+    api = _api_at(neutron_server, broken_neutron, sleeps)
+    assert api.show_port("p-flaky") == {"id": "p-flaky"}
+    assert len(_Always500.calls) == 2 and sleeps == [0.05]
 
 
 def test_unreachable_neutron_is_retried_then_reported(
