@@ -38,6 +38,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from keystoneauth1 import exceptions as ks_exc
 
@@ -108,7 +109,7 @@ class NeutronNetwork:
     def show_network(self, network_id: str) -> dict[str, Any]:
         call = _Call(
             method="GET",
-            path=f"{API}/networks/{network_id}",
+            path=f"{API}/networks/{quote(network_id, safe='')}",
             subject=f"network {network_id}",
         )
         answer = self._request(self._reader, call)
@@ -124,10 +125,16 @@ class NeutronNetwork:
         bound = self.show_port(port_id)
         vif_type = bound.get("binding:vif_type")
         if vif_type == BINDING_FAILED:
-            self._put_port(port_id, unbound_fields(bound))
-            raise exception.PortBindingFailed(
+            failed = exception.PortBindingFailed(
                 port_id=port_id, host=binding.host, vif_type=vif_type
             )
+            try:
+                self._put_port(port_id, unbound_fields(bound))
+            except exception.SriovirtError as undo:
+                # The binding failure is the news; the caller's rollback
+                # unbinds again.
+                raise failed from undo
+            raise failed
         return bound
 
     def unbind_port(self, port_id: str) -> dict[str, Any]:
@@ -140,7 +147,7 @@ class NeutronNetwork:
     def _put_port(self, port_id: str, fields: Mapping[str, Any]) -> None:
         call = _Call(
             method="PUT",
-            path=f"{API}/ports/{port_id}",
+            path=f"{API}/ports/{quote(port_id, safe='')}",
             subject=f"port {port_id}",
             body={"port": dict(fields)},
         )
@@ -149,7 +156,7 @@ class NeutronNetwork:
     def _port(self, adapter: Any, call: _Call) -> dict[str, Any]:
         answer = self._request(adapter, call)
         if answer.status == 404:
-            port_id = call.path.rsplit("/", 1)[-1]
+            port_id = call.subject.removeprefix("port ")
             raise exception.PortNotFound(
                 port_id=port_id, source=self._source()
             )
@@ -267,7 +274,9 @@ def _one_line(value: object) -> str:
 
 def _get_port(port_id: str) -> _Call:
     return _Call(
-        method="GET", path=f"{API}/ports/{port_id}", subject=f"port {port_id}"
+        method="GET",
+        path=f"{API}/ports/{quote(port_id, safe='')}",
+        subject=f"port {port_id}",
     )
 
 
