@@ -391,3 +391,35 @@ class PciStateConflict(DatabaseError):
     msg_fmt = "PCI state of compute node %(node)s was not written: %(reason)s"
 
     node: str
+
+
+# --- Neutron -----------------------------------------------------------------
+
+
+class NeutronError(SriovirtError):
+    """A Neutron API call failed (an answer that is not 2xx, or none)."""
+
+    msg_fmt = (
+        "Neutron %(call)s for %(subject)s failed after %(attempts)d "
+        "attempt(s): %(status)s"
+    )
+
+    call: str
+    subject: str
+    attempts: int
+    status: str
+
+
+class NeutronUnavailable(NeutronError):
+    """No answer, or 5xx answers, until the retries ran out."""
+
+
+class PortBindingFailed(SriovirtError):
+    msg_fmt = (
+        "Port %(port_id)s failed to bind on host %(host)s: Neutron set "
+        "binding:vif_type %(vif_type)s (no mechanism driver bound it)"
+    )
+
+    port_id: str
+    host: str
+    vif_type: str

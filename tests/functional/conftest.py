@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.fixtures.neutron import neutron_server
 from tests.fixtures.postgres import postgres_url
 
-__all__ = ["postgres_url"]
+__all__ = ["neutron_server", "postgres_url"]

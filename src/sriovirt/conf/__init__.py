@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from oslo_config import cfg
 
-from sriovirt.conf import database, default, libvirt, network, pci
+from sriovirt.conf import database, default, libvirt, network, neutron, pci
 
-_MODULES = (default, pci, libvirt, database, network)
+_MODULES = (default, pci, libvirt, database, network, neutron)
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
