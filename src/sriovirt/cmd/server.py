@@ -42,15 +42,18 @@ from sriovirt.pci.whitelist import Whitelist
 from sriovirt.virt import loader
 from sriovirt.virt.driver import ComputeDriver
 
-#: The manager's own account of a failed boot or delete: the command
-#: says it in its one error line, so it is not logged on stderr too.
+#: The manager's own warning that a boot failed at a step: the command
+#: says the same in its one error line, so it is not on stderr twice.
 _MANAGER_LOGGER = "sriovirt.compute.manager"
+_MANAGER_STEP = "_step"
 
 
 class _ReportedByCommand(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         return not (
-            record.name == _MANAGER_LOGGER and record.levelno < logging.ERROR
+            record.name == _MANAGER_LOGGER
+            and record.funcName == _MANAGER_STEP
+            and record.levelno < logging.ERROR
         )
 
 
