@@ -11,6 +11,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 CONF   ?= etc/sriovirt/sriovirt.conf
 PYTEST_ARGS ?=
+SRIOVIRT = $(BIN)/sriovirt --config-file $(CONF)
+# The sample ports of etc/sriovirt/ports.json: $(PORT)1 .. $(PORT)4.
+PORT   := 6f0c1e2a-0000-4000-8000-00000000000
+SAMPLE_SERVERS := vm-direct vm-macvtap vm-physical vm-packed
 
 .PHONY: run test unit functional integration lint bench bench-nova genconfig \
         constraints deps clean
@@ -32,6 +36,28 @@ run: $(VENV)/.stamp
 	$(BIN)/sriovirt --config-file $(CONF) pci refresh
 	$(BIN)/sriovirt --config-file $(CONF) pci pools
 	$(BIN)/sriovirt --config-file $(CONF) traits
+	@echo "# boot the sample servers of etc/sriovirt/ports.json; one left by an"
+	@echo "# earlier run is deleted first, so that a re-run converges"
+	@for s in $(SAMPLE_SERVERS); do \
+	    if $(SRIOVIRT) server show $$s -f value -c uuid >/dev/null 2>&1; then \
+	        echo "# $$s exists from an earlier run: delete it"; \
+	        $(SRIOVIRT) server delete $$s || exit 1; \
+	    fi; \
+	done
+	$(SRIOVIRT) server boot vm-direct --port $(PORT)1 -f value -c status
+	$(SRIOVIRT) server boot vm-macvtap --port $(PORT)2 -f value -c status
+	$(SRIOVIRT) server boot vm-physical --port $(PORT)3 -f value -c status
+	$(SRIOVIRT) server boot vm-packed --port $(PORT)4 \
+	    --flavor-extra-spec hw:virtio_packed_ring=true -f value -c status
+	$(SRIOVIRT) server list
+	@for s in $(SAMPLE_SERVERS); do \
+	    echo "# $$s"; $(SRIOVIRT) server show $$s || exit 1; \
+	done
+	@echo "# the pools with the servers' devices in use"
+	$(SRIOVIRT) pci pools
+	$(SRIOVIRT) server delete vm-physical
+	@echo "# the pools again: vm-physical's PF and its VFs are free"
+	$(SRIOVIRT) pci pools
 
 test: $(VENV)/.stamp lint
 	tools/install-bindeps integration functional

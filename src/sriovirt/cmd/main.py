@@ -23,7 +23,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog=PROG,
         namespace="sriovirt.cli",
         description="look at and refresh the PCI devices, pools and "
-        "traits of a sriovirt compute host",
+        "traits of a sriovirt compute host, and boot and delete servers "
+        "on it",
     )
 
 

@@ -1,0 +1,410 @@
+"""``sriovirt server boot|list|show|delete``: servers on this host,
+in-process.
+
+There is no RPC yet: each command builds the compute manager from the
+configuration (the driver ``[DEFAULT] compute_driver`` names, the
+resource tracker loaded and refreshed but never started, so a command
+releases no claim, the network service of ``[network]`` and the
+database) and calls it.  ``show`` and ``list`` read the database (the
+stored guest XML, the PCI requests and devices) and the network service
+(the ports' binding), never the hypervisor: the embedded test-driver
+host forgets its guests when the process that made them exits.
+
+This module must not boot, bind, claim or free anything itself (the
+manager does), nor decide what a failure leaves behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import logging
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from oslo_config import cfg
+
+from sriovirt import cmd, exception
+from sriovirt.cmd import host_name, output
+from sriovirt.compute import boot as boot_values
+from sriovirt.compute.boot import BootRequest
+from sriovirt.compute.manager import ComputeManager
+from sriovirt.compute.resource_tracker import ResourceTracker
+from sriovirt.conf import pci as pci_conf
+from sriovirt.db import api as db_api
+from sriovirt.db.records import InstanceRecord
+from sriovirt.network import api as network_api
+from sriovirt.network.static import StaticNetwork
+from sriovirt.objects.instance_pci_requests import InstancePCIRequests
+from sriovirt.pci.whitelist import Whitelist
+from sriovirt.virt import loader
+from sriovirt.virt.driver import ComputeDriver
+
+#: The manager's own warning that a boot failed at a step: the command
+#: says the same in its one error line, so it is not on stderr twice.
+_MANAGER_LOGGER = "sriovirt.compute.manager"
+_MANAGER_STEP = "_step"
+
+
+class _ReportedByCommand(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.name == _MANAGER_LOGGER
+            and record.funcName == _MANAGER_STEP
+            and record.levelno < logging.ERROR
+        )
+
+
+def _quiet_manager_on_stderr() -> None:
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(
+            handler, logging.FileHandler
+        ):
+            handler.addFilter(_ReportedByCommand())
+
+
+# --- what the commands share ---------------------------------------------
+
+
+def _network(conf: cfg.ConfigOpts) -> network_api.NetworkAPI:
+    backend = str(conf.network.backend)
+    if backend != "static":
+        raise exception.ConfigError(
+            reason=f"[network] backend {backend!r}: the server commands "
+            "run only with the static backend for now"
+        )
+    return StaticNetwork(
+        ports_file=Path(str(conf.network.ports_file)),
+        state_file=Path(str(conf.network.bindings_file)),
+    )
+
+
+@dataclasses.dataclass
+class _Host:
+    """This host's collaborators, built from the configuration."""
+
+    host: str
+    driver: ComputeDriver
+    network: network_api.NetworkAPI
+    db: db_api.Database
+
+    def manager(self, conf: cfg.ConfigOpts) -> ComputeManager:
+        """The manager, its resource tracker loaded and refreshed (never
+        started: a command releases no claim)."""
+        wl = Whitelist.from_options(pci_conf.device_spec_values(conf))
+        rt = ResourceTracker(self.host, self.driver, self.db, wl)
+        rt.load_and_refresh()
+        return ComputeManager(
+            driver=self.driver,
+            resource_tracker=rt,
+            network=self.network,
+            database=self.db,
+            host=self.host,
+        )
+
+    def get(self, name: str) -> InstanceRecord:
+        found = self.db.get_instance_by_name(self.host, name)
+        if found is None:
+            raise exception.ServerNotFound(server=repr(name), host=self.host)
+        return found
+
+
+@contextlib.contextmanager
+def _host(conf: cfg.ConfigOpts) -> Iterator[_Host]:
+    if conf.debug is not True:
+        _quiet_manager_on_stderr()
+    host = host_name(conf)
+    driver = loader.load_compute_driver(str(conf.compute_driver), conf)
+    network = _network(conf)
+    with db_api.Database(str(conf.database.connection)) as database:
+        database.check_synced()
+        yield _Host(host, driver, network, database)
+
+
+# --- the server as printed -------------------------------------------------
+
+INTERFACE_COLUMNS = (
+    "port_id",
+    "vnic_type",
+    "vif_type",
+    "pci_slot",
+    "pci_request_id",
+    "physical_network",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerReport:
+    record: InstanceRecord
+    interfaces: list[dict[str, Any]]
+    #: What was done, for the human rendering ("booted", ...).
+    action: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.record
+        return {
+            "name": r.name,
+            "uuid": r.uuid,
+            "host": r.host,
+            "status": _status(r),
+            "interfaces": [dict(i) for i in self.interfaces],
+            "domain_xml": r.domain_xml,
+        }
+
+
+def _status(record: InstanceRecord) -> str:
+    return record.vm_state.upper()
+
+
+def _interfaces(found: _Host, record: InstanceRecord) -> list[dict[str, Any]]:
+    """One entry per port, in guest NIC order, from the stored PCI
+    requests and devices and the ports' binding."""
+    stored = found.db.get_instance_pci_requests(record.uuid)
+    requests = (
+        []
+        if stored is None
+        else InstancePCIRequests.from_json(record.uuid, stored).requests
+    )
+    by_port = {r.requester_id: r for r in requests}
+    slots = _slots(found, record)
+    interfaces = []
+    for port_id in boot_values.port_ids(record):
+        try:
+            port = found.network.show_port(port_id)
+        except exception.NotFound:
+            port = {}
+        request = by_port.get(port_id)
+        request_id = None if request is None else request.request_id
+        physnet = None
+        if request is not None and request.spec:
+            physnet = request.spec[0].get("physical_network")
+        interfaces.append(
+            {
+                "port_id": port_id,
+                "vnic_type": port.get("binding:vnic_type"),
+                "vif_type": port.get("binding:vif_type"),
+                "pci_slot": slots.get(request_id) if request_id else None,
+                "pci_request_id": request_id,
+                "physical_network": physnet,
+            }
+        )
+    return interfaces
+
+
+def _slots(found: _Host, record: InstanceRecord) -> dict[str, str]:
+    """request id -> the address of the device allocated for it."""
+    node = found.db.get_compute_node(
+        found.host, record.node or found.driver.nodename()
+    )
+    if node is None:
+        return {}
+    return {
+        d.request_id: d.address
+        for d in found.db.get_pci_devices(node.id)
+        if d.instance_uuid == record.uuid and d.request_id
+    }
+
+
+def _report(
+    found: _Host, record: InstanceRecord, action: str | None = None
+) -> ServerReport:
+    return ServerReport(record, _interfaces(found, record), action)
+
+
+class _ServerDocument(output.Document[ServerReport]):
+    def render(
+        self,
+        report: ServerReport,
+        out: TextIO,
+        parsed_args: argparse.Namespace,
+    ) -> None:
+        r = report.record
+        if report.action:
+            print(f"{report.action} server {r.name} ({r.uuid})", file=out)
+        output.table(
+            out,
+            ("field", "value"),
+            [
+                ("name", r.name),
+                ("uuid", r.uuid),
+                ("host", r.host),
+                ("status", _status(r)),
+            ],
+            parsed_args,
+        )
+        output.table(
+            out,
+            INTERFACE_COLUMNS,
+            [
+                ["-" if i[c] is None else i[c] for c in INTERFACE_COLUMNS]
+                for i in report.interfaces
+            ],
+            parsed_args,
+        )
+        size = len(r.domain_xml or "")
+        print(
+            f"guest XML: {size} characters (-c domain_xml -f value prints it)",
+            file=out,
+        )
+
+
+# --- the commands ------------------------------------------------------------
+
+
+def _pairs(values: Sequence[str] | None, option: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for value in values or ():
+        key, eq, val = value.partition("=")
+        if not eq or not key.strip():
+            raise cmd.CommandLineError(
+                reason=f"{option} {value!r}: wanted KEY=VALUE"
+            )
+        pairs[key.strip()] = val.strip()
+    return pairs
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number")
+    return value
+
+
+class Boot(_ServerDocument):
+    """boot a server on this host with the given ports
+
+    All or nothing: a boot that fails at any step undoes every earlier
+    one (devices freed, ports unbound, guest removed, rows deleted) and
+    says which step failed.
+    """
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument("name", metavar="NAME", help="the server's name")
+        parser.add_argument(
+            "--port",
+            dest="ports",
+            metavar="PORT_ID",
+            action="append",
+            required=True,
+            help="a port to plug, in guest NIC order (repeatable)",
+        )
+        parser.add_argument(
+            "--flavor-extra-spec",
+            dest="extra_specs",
+            metavar="KEY=VALUE",
+            action="append",
+            help="a flavor extra spec, e.g. hw:virtio_packed_ring=true "
+            "(repeatable)",
+        )
+        parser.add_argument(
+            "--image-property",
+            dest="image_properties",
+            metavar="KEY=VALUE",
+            action="append",
+            help="an image property, e.g. hw_virtio_packed_ring=true "
+            "(repeatable)",
+        )
+        parser.add_argument(
+            "--memory-mb", type=_positive, default=64, metavar="N"
+        )
+        parser.add_argument("--vcpus", type=_positive, default=1, metavar="N")
+        return parser
+
+    def report(self, parsed_args: argparse.Namespace) -> ServerReport:
+        conf = output.conf_of(self)
+        request = BootRequest(
+            name=parsed_args.name,
+            port_ids=tuple(parsed_args.ports),
+            flavor_extra_specs=_pairs(
+                parsed_args.extra_specs, "--flavor-extra-spec"
+            ),
+            image_properties=_pairs(
+                parsed_args.image_properties, "--image-property"
+            ),
+            memory_mb=parsed_args.memory_mb,
+            vcpus=parsed_args.vcpus,
+        )
+        with _host(conf) as found:
+            record = found.manager(conf).build_and_run_instance(request)
+            return _report(found, record, "booted")
+
+
+class Show(_ServerDocument):
+    """show a server: its state, interfaces and guest XML"""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument("name", metavar="NAME", help="the server's name")
+        return parser
+
+    def report(self, parsed_args: argparse.Namespace) -> ServerReport:
+        with _host(output.conf_of(self)) as found:
+            return _report(found, found.get(parsed_args.name))
+
+
+SERVER_COLUMNS = ("name", "uuid", "host", "status")
+
+
+class ListServers(output.Listing):
+    """list the servers of this host"""
+
+    _notes: Sequence[str] = ()
+
+    def take_action(
+        self, parsed_args: argparse.Namespace
+    ) -> tuple[Sequence[str], list[list[Any]]]:
+        with _host(output.conf_of(self)) as found:
+            records = found.db.get_instances_by_host(found.host)
+        records.sort(key=lambda r: (r.name or "", r.uuid))
+        self._notes = (f"{len(records)} servers on host {found.host}",)
+        return SERVER_COLUMNS, [
+            [r.name, r.uuid, r.host, _status(r)] for r in records
+        ]
+
+    def notes(self) -> Sequence[str]:
+        return self._notes
+
+
+@dataclasses.dataclass(frozen=True)
+class DeleteReport:
+    record: InstanceRecord
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.record
+        return {
+            "name": r.name,
+            "uuid": r.uuid,
+            "host": r.host,
+            "status": "DELETED",
+        }
+
+
+class Delete(output.Document[DeleteReport]):
+    """delete a server: its guest, port bindings, devices and rows"""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument("name", metavar="NAME", help="the server's name")
+        return parser
+
+    def report(self, parsed_args: argparse.Namespace) -> DeleteReport:
+        conf = output.conf_of(self)
+        with _host(conf) as found:
+            record = found.get(parsed_args.name)
+            done = found.manager(conf).terminate_instance(record.uuid)
+        return DeleteReport(done)
+
+    def render(
+        self,
+        report: DeleteReport,
+        out: TextIO,
+        parsed_args: argparse.Namespace,
+    ) -> None:
+        r = report.record
+        print(f"deleted server {r.name} ({r.uuid})", file=out)
