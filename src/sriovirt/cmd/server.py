@@ -145,13 +145,21 @@ class ServerReport:
     def to_dict(self) -> dict[str, Any]:
         r = self.record
         return {
-            "name": r.name,
-            "uuid": r.uuid,
-            "host": r.host,
-            "status": _status(r),
+            **_summary(r, _status(r)),
             "interfaces": [dict(i) for i in self.interfaces],
             "domain_xml": r.domain_xml,
         }
+
+
+def _summary(record: InstanceRecord, status: str) -> dict[str, Any]:
+    """The ``{name, uuid, host, status}`` every server output starts with
+    (design section 9)."""
+    return {
+        "name": record.name,
+        "uuid": record.uuid,
+        "host": record.host,
+        "status": status,
+    }
 
 
 def _status(record: InstanceRecord) -> str:
@@ -376,13 +384,7 @@ class DeleteReport:
     record: InstanceRecord
 
     def to_dict(self) -> dict[str, Any]:
-        r = self.record
-        return {
-            "name": r.name,
-            "uuid": r.uuid,
-            "host": r.host,
-            "status": "DELETED",
-        }
+        return _summary(self.record, "DELETED")
 
 
 class Delete(output.Document[DeleteReport]):
