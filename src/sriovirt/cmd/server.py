@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -41,29 +40,6 @@ from sriovirt.objects.instance_pci_requests import InstancePCIRequests
 from sriovirt.pci.whitelist import Whitelist
 from sriovirt.virt import loader
 from sriovirt.virt.driver import ComputeDriver
-
-#: The manager's own warning that a boot failed at a step: the command
-#: says the same in its one error line, so it is not on stderr twice.
-_MANAGER_LOGGER = "sriovirt.compute.manager"
-_MANAGER_STEP = "_step"
-
-
-class _ReportedByCommand(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (
-            record.name == _MANAGER_LOGGER
-            and record.funcName == _MANAGER_STEP
-            and record.levelno < logging.ERROR
-        )
-
-
-def _quiet_manager_on_stderr() -> None:
-    for handler in logging.getLogger().handlers:
-        if isinstance(handler, logging.StreamHandler) and not isinstance(
-            handler, logging.FileHandler
-        ):
-            handler.addFilter(_ReportedByCommand())
-
 
 # --- what the commands share ---------------------------------------------
 
@@ -113,8 +89,6 @@ class _Host:
 
 @contextlib.contextmanager
 def _host(conf: cfg.ConfigOpts) -> Iterator[_Host]:
-    if conf.debug is not True:
-        _quiet_manager_on_stderr()
     host = host_name(conf)
     driver = loader.load_compute_driver(str(conf.compute_driver), conf)
     network = _network(conf)

@@ -279,7 +279,9 @@ def _step(boot: BootRequest, step: str, run: Callable[[], _T]) -> _T:
     except exception.BuildFailed:
         raise
     except Exception as exc:
-        LOG.warning("Boot of server %s failed at %s: %s", boot.name, step, exc)
+        # INFO, not WARNING: the BuildFailed raised here is the report,
+        # and its caller says it (a command in one line on stderr).
+        LOG.info("Boot of server %s failed at %s: %s", boot.name, step, exc)
         raise exception.BuildFailed(
             instance=f"{boot.name!r} ({boot.uuid})",
             step=step,
