@@ -307,16 +307,18 @@ class FlavorImageConflict(Invalid):
 
 
 class BuildFailed(SriovirtError):
-    """A boot failed at ``step``; every earlier step was rolled back."""
+    """A boot failed at ``step``; ``aftermath`` says whether every
+    earlier step was rolled back or what is left for reconcile."""
 
     msg_fmt = (
         "Boot of server %(instance)s failed at step %(step)s: %(reason)s "
-        "(every earlier step was rolled back)"
+        "(%(aftermath)s)"
     )
 
     instance: str
     step: str
     reason: str
+    aftermath: str
 
 
 class DeleteFailed(SriovirtError):
@@ -342,6 +344,18 @@ class ServerNameInUse(Invalid):
     name: str
     host: str
     uuid: str
+
+
+class ServerBusy(SriovirtError):
+    """Another live process is booting or deleting the server."""
+
+    msg_fmt = (
+        "Server %(server)s on host %(host)s is being booted or deleted by "
+        "another live process; try again when it is done"
+    )
+
+    server: str
+    host: str
 
 
 class ServerNotFound(NotFound):

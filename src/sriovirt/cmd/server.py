@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -27,9 +28,11 @@ from oslo_config import cfg
 
 from sriovirt import cmd, exception
 from sriovirt.cmd import host_name, output
+from sriovirt.cmd.progress import StepProgress
 from sriovirt.compute import boot as boot_values
 from sriovirt.compute.boot import BootRequest
-from sriovirt.compute.manager import ComputeManager
+from sriovirt.compute.journal import InstanceLocks
+from sriovirt.compute.manager import ComputeManager, StepHook
 from sriovirt.compute.resource_tracker import ResourceTracker
 from sriovirt.conf import pci as pci_conf
 from sriovirt.db import api as db_api
@@ -58,7 +61,7 @@ def _network(conf: cfg.ConfigOpts) -> network_api.NetworkAPI:
 
 
 @dataclasses.dataclass
-class _Host:
+class Host:
     """This host's collaborators, built from the configuration."""
 
     host: str
@@ -66,9 +69,11 @@ class _Host:
     network: network_api.NetworkAPI
     db: db_api.Database
 
-    def manager(self, conf: cfg.ConfigOpts) -> ComputeManager:
+    def manager(
+        self, conf: cfg.ConfigOpts, on_step: StepHook | None = None
+    ) -> ComputeManager:
         """The manager, its resource tracker loaded and refreshed (never
-        started: a command releases no claim)."""
+        started: only reconcile releases claims, and only dead ones)."""
         wl = Whitelist.from_options(pci_conf.device_spec_values(conf))
         rt = ResourceTracker(self.host, self.driver, self.db, wl)
         rt.load_and_refresh()
@@ -78,6 +83,8 @@ class _Host:
             network=self.network,
             database=self.db,
             host=self.host,
+            locks=InstanceLocks(Path(str(conf.state_path)) / "locks"),
+            on_step=on_step,
         )
 
     def get(self, name: str) -> InstanceRecord:
@@ -88,13 +95,13 @@ class _Host:
 
 
 @contextlib.contextmanager
-def _host(conf: cfg.ConfigOpts) -> Iterator[_Host]:
+def open_host(conf: cfg.ConfigOpts) -> Iterator[Host]:
     host = host_name(conf)
     driver = loader.load_compute_driver(str(conf.compute_driver), conf)
     network = _network(conf)
     with db_api.Database(str(conf.database.connection)) as database:
         database.check_synced()
-        yield _Host(host, driver, network, database)
+        yield Host(host, driver, network, database)
 
 
 # --- the server as printed -------------------------------------------------
@@ -140,7 +147,7 @@ def _status(record: InstanceRecord) -> str:
     return record.vm_state.upper()
 
 
-def _interfaces(found: _Host, record: InstanceRecord) -> list[dict[str, Any]]:
+def _interfaces(found: Host, record: InstanceRecord) -> list[dict[str, Any]]:
     """One entry per port, in guest NIC order, from the stored PCI
     requests and devices and the ports' binding."""
     stored = found.db.get_instance_pci_requests(record.uuid)
@@ -175,7 +182,7 @@ def _interfaces(found: _Host, record: InstanceRecord) -> list[dict[str, Any]]:
     return interfaces
 
 
-def _slots(found: _Host, record: InstanceRecord) -> dict[str, str]:
+def _slots(found: Host, record: InstanceRecord) -> dict[str, str]:
     """request id -> the address of the device allocated for it."""
     node = found.db.get_compute_node(
         found.host, record.node or found.driver.nodename()
@@ -190,7 +197,7 @@ def _slots(found: _Host, record: InstanceRecord) -> dict[str, str]:
 
 
 def _report(
-    found: _Host, record: InstanceRecord, action: str | None = None
+    found: Host, record: InstanceRecord, action: str | None = None
 ) -> ServerReport:
     return ServerReport(record, _interfaces(found, record), action)
 
@@ -312,9 +319,14 @@ class Boot(_ServerDocument):
             memory_mb=parsed_args.memory_mb,
             vcpus=parsed_args.vcpus,
         )
-        with _host(conf) as found:
-            record = found.manager(conf).build_and_run_instance(request)
-            return _report(found, record, "booted")
+        progress = StepProgress(sys.stderr)
+        try:
+            with open_host(conf) as found:
+                manager = found.manager(conf, progress)
+                record = manager.build_and_run_instance(request)
+                return _report(found, record, "booted")
+        finally:
+            progress.clear()
 
 
 class Show(_ServerDocument):
@@ -326,7 +338,7 @@ class Show(_ServerDocument):
         return parser
 
     def report(self, parsed_args: argparse.Namespace) -> ServerReport:
-        with _host(output.conf_of(self)) as found:
+        with open_host(output.conf_of(self)) as found:
             return _report(found, found.get(parsed_args.name))
 
 
@@ -341,7 +353,7 @@ class ListServers(output.Listing):
     def take_action(
         self, parsed_args: argparse.Namespace
     ) -> tuple[Sequence[str], list[list[Any]]]:
-        with _host(output.conf_of(self)) as found:
+        with open_host(output.conf_of(self)) as found:
             records = found.db.get_instances_by_host(found.host)
         records.sort(key=lambda r: (r.name or "", r.uuid))
         self._notes = (f"{len(records)} servers on host {found.host}",)
@@ -371,9 +383,14 @@ class Delete(output.Document[DeleteReport]):
 
     def report(self, parsed_args: argparse.Namespace) -> DeleteReport:
         conf = output.conf_of(self)
-        with _host(conf) as found:
-            record = found.get(parsed_args.name)
-            done = found.manager(conf).terminate_instance(record.uuid)
+        progress = StepProgress(sys.stderr)
+        try:
+            with open_host(conf) as found:
+                record = found.get(parsed_args.name)
+                manager = found.manager(conf, progress)
+                done = manager.terminate_instance(record.uuid)
+        finally:
+            progress.clear()
         return DeleteReport(done)
 
     def render(

@@ -29,9 +29,6 @@ from sriovirt.objects.instance_pci_requests import (
 from sriovirt.pci.request import PciRequest
 from sriovirt.virt.driver import Instance
 
-#: ``instances.vm_state`` of a server that booted.
-ACTIVE = "active"
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BootRequest:
@@ -133,9 +130,31 @@ def pci_requests_json(instance_uuid: str, plans: Sequence[PortPlan]) -> str:
     return requests.to_json()
 
 
-def port_ids(record: InstanceRecord) -> list[str]:
+def requested_networks_json(plans: Sequence[PortPlan]) -> str:
+    """The ports in guest NIC order, each with its vnic type at boot."""
+    return to_json(
+        [
+            {"port_id": p.request.port_id, "vnic_type": p.request.vnic_type}
+            for p in plans
+        ]
+    )
+
+
+def requested_ports(record: InstanceRecord) -> dict[str, str | None]:
+    """port id -> its vnic type at boot, in guest NIC order (None for a
+    row that stored only the port ids)."""
     value = json.loads(record.requested_networks or "[]")
-    return [str(v) for v in value] if isinstance(value, list) else []
+    found: dict[str, str | None] = {}
+    for item in value if isinstance(value, list) else []:
+        if isinstance(item, dict):
+            found[str(item.get("port_id"))] = item.get("vnic_type")
+        else:
+            found[str(item)] = None
+    return found
+
+
+def port_ids(record: InstanceRecord) -> list[str]:
+    return list(requested_ports(record))
 
 
 def to_json(value: object) -> str:
@@ -143,12 +162,19 @@ def to_json(value: object) -> str:
 
 
 def instance_record(
-    boot: BootRequest, *, host: str, node: str, domain_xml: str
+    boot: BootRequest,
+    plans: Sequence[PortPlan],
+    *,
+    host: str,
+    node: str,
+    vm_state: str,
+    task_state: str | None = None,
 ) -> InstanceRecord:
-    """The ``instances`` row of a booted server."""
+    """The ``instances`` row of a boot (the guest XML comes later)."""
     return InstanceRecord(
         uuid=boot.uuid,
-        vm_state=ACTIVE,
+        vm_state=vm_state,
+        task_state=task_state,
         host=host,
         node=node,
         flavor=to_json(
@@ -160,6 +186,5 @@ def instance_record(
         ),
         image=to_json({"properties": dict(boot.image_properties)}),
         name=boot.name,
-        requested_networks=to_json(list(boot.port_ids)),
-        domain_xml=domain_xml,
+        requested_networks=requested_networks_json(plans),
     )

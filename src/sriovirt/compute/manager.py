@@ -5,24 +5,31 @@
 is, in order: the name is free on this host -> the packed virtqueue
 choice of the flavor and image -> each port and its network read into a
 :class:`~sriovirt.network.values.PortRequest` -> one
-:class:`~sriovirt.pci.request.PciRequest` per SR-IOV port -> claim ->
-allocate -> bind every port -> VIFs from the bound ports -> spawn
-(define + start) -> the instance's rows.  Each step registers its undo
-next to it in one :class:`contextlib.ExitStack`, so a failure at any
-step undoes every earlier one (devices freed, ports unbound, guest
-destroyed, rows deleted) and raises
+:class:`~sriovirt.pci.request.PciRequest` per SR-IOV port -> the
+instance's rows, ``building`` (the journal) -> claim -> allocate -> bind
+every port -> VIFs from the bound ports -> spawn (define + start) -> the
+row turned ``active`` with the guest XML.  Each step registers its undo
+next to it (:class:`_Undo`, one :class:`contextlib.ExitStack`), so a
+failure at any step undoes every earlier one (devices freed, ports
+unbound, guest destroyed, rows deleted) and raises
 :class:`~sriovirt.exception.BuildFailed` naming the step.
 
-A delete (:meth:`ComputeManager.terminate_instance`) destroys and
-undefines the guest (already gone is fine), unbinds the ports, frees the
-devices and deletes the rows, in that order; it stops at the first step
-that fails and keeps the rows, so it can be run again.
+The boot holds its instance's lock (:mod:`sriovirt.compute.journal`)
+throughout and journals the step it is about to take in the row before
+each side effect, so a process killed anywhere leaves a row that
+:mod:`sriovirt.compute.reconcile` rolls back; an undo that fails leaves
+the row journalled too, never a port bound to a boot nobody runs.
+
+A delete (:meth:`ComputeManager.terminate_instance`) journals itself,
+destroys and undefines the guest (already gone is fine), unbinds the
+ports, frees the devices and deletes the rows (:meth:`teardown`); it
+stops at the first step that fails and keeps the rows, so it can be run
+again, and reconcile completes it if its process died.
 
 Its collaborators (driver, resource tracker, network API, database, host
-name) are passed in.  This module must not read configuration, talk to
-libvirt or Neutron other than through those collaborators, or pick
-devices (the resource tracker does).  It keeps no boot journal: a
-process killed in the middle of a boot is not recovered here.
+name, lock directory) are passed in.  This module must not read
+configuration, talk to libvirt or Neutron other than through those
+collaborators, or pick devices (the resource tracker does).
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from typing import Any, TypeVar
 
 from sriovirt import exception
 from sriovirt.compute import boot as boot_values
+from sriovirt.compute import journal
 from sriovirt.compute.boot import BootRequest, PortPlan
 from sriovirt.compute.claims import Claim
 from sriovirt.compute.resource_tracker import ResourceTracker
@@ -50,6 +58,9 @@ LOG = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 
+#: ``on_step(server, step)``: called before each step of a boot or delete.
+StepHook = Callable[[str, str], None]
+
 __all__ = ["BootRequest", "ComputeManager"]
 
 
@@ -64,12 +75,18 @@ class ComputeManager:
         network: network_api.NetworkAPI,
         database: db_api.Database,
         host: str,
+        locks: journal.InstanceLocks,
+        on_step: StepHook | None = None,
     ) -> None:
         self.driver = driver
         self.rt = resource_tracker
         self.network = network
         self.db = database
         self.host = host
+        self.locks = locks
+        #: Called with the server and the step name before each step:
+        #: progress for a terminal, or a test's stop point.
+        self.on_step = on_step
 
     # --- boot ----------------------------------------------------------------
 
@@ -78,10 +95,11 @@ class ComputeManager:
 
         Raises :class:`~sriovirt.exception.ServerNameInUse` (nothing
         done) or :class:`~sriovirt.exception.BuildFailed` (every earlier
-        step undone).
+        step undone, or left journalled for reconcile when an undo
+        failed: the error says which).
         """
         self._check_name_free(boot.name)
-        step = functools.partial(_step, boot)
+        step = functools.partial(self._step, boot)
         instance = step("instance", lambda: boot_values.guest_instance(boot))
         packed = step(
             "packed virtqueue constraint",
@@ -90,19 +108,88 @@ class ComputeManager:
             ),
         )
         plans = step("read ports", lambda: self._plan(boot))
-        with contextlib.ExitStack() as undo:
+        with self.locks.hold(instance.uuid), _Undo() as undo:
+            self._record_boot(boot, plans, undo)
             claim = self._claim(boot, instance, plans, undo)
+            self._journal(boot, journal.Step.BIND)
             bound = self._bind(boot, instance, plans, claim, undo)
             vifs = step("VIFs", lambda: self._guest_vifs(plans, bound, claim))
+            self._journal(boot, journal.Step.SPAWN)
             step("spawn", lambda: self.driver.spawn(instance, vifs, packed))
             # Registered after the spawn: a failed spawn removes what it
             # made itself, and must leave a guest it did not make alone.
-            _on_undo(undo, "destroy guest", instance.uuid, self.driver.destroy)
-            record = step("store instance", lambda: self._store(boot, plans))
-            _on_undo(undo, "delete rows", boot.uuid, self.db.delete_instance)
+            undo.on_undo("destroy guest", instance.uuid, self.driver.destroy)
+            record = step("store instance", lambda: self._activate(boot))
             undo.pop_all()
         LOG.info("Booted server %s (%s)", boot.name, boot.uuid)
         return record
+
+    def _step(self, boot: BootRequest, name: str, run: Callable[[], _T]) -> _T:
+        """``run()``; any error becomes BuildFailed naming step ``name``
+        (the rollback then fills in its aftermath)."""
+        if self.on_step is not None:
+            self.on_step(boot.name, name)
+        try:
+            return run()
+        except (exception.BuildFailed, exception.ServerNameInUse):
+            raise
+        except Exception as exc:
+            # INFO, not WARNING: the BuildFailed raised here is the
+            # report, and its caller says it (a command in one line).
+            LOG.info(
+                "Boot of server %s failed at %s: %s", boot.name, name, exc
+            )
+            raise exception.BuildFailed(
+                instance=f"{boot.name!r} ({boot.uuid})",
+                step=name,
+                reason=str(exc),
+                aftermath=ROLLED_BACK,
+            ) from exc
+
+    def _journal(self, boot: BootRequest, step: journal.Step) -> None:
+        """Record the step about to run, before its side effects."""
+        self._step(
+            boot,
+            f"journal {step.value}",
+            lambda: self.db.update_instance(boot.uuid, task_state=step.value),
+        )
+
+    def _record_boot(
+        self, boot: BootRequest, plans: Sequence[PortPlan], undo: _Undo
+    ) -> None:
+        """The journal's first entry: the row, building, with its PCI
+        requests; its undo deletes them last, unless an undo failed."""
+        record = boot_values.instance_record(
+            boot,
+            plans,
+            host=self.host,
+            node=self.driver.nodename(),
+            vm_state=journal.BUILDING,
+            task_state=journal.Step.CLAIM.value,
+        )
+        requests = boot_values.pci_requests_json(boot.uuid, plans)
+        self._step(
+            boot,
+            "record boot",
+            lambda: self.db.create_instance(record, requests),
+        )
+        undo.callback(self._end_rollback, boot, undo)
+
+    def _end_rollback(self, boot: BootRequest, undo: _Undo) -> None:
+        """Delete the rows of a rolled-back boot, or, when an undo step
+        failed, leave them journalled for reconcile to finish."""
+        if undo.failed:
+            undo.run(
+                "journal rollback",
+                boot.uuid,
+                lambda uuid: self.db.update_instance(
+                    uuid, task_state=journal.Step.ROLLBACK.value
+                ),
+            )
+            return
+        undo.run("delete rows", boot.uuid, self.db.delete_instance)
+        if not undo.failed:
+            self.locks.forget(boot.uuid)
 
     def _check_name_free(self, name: str) -> None:
         found = self.db.get_instance_by_name(self.host, name)
@@ -127,7 +214,7 @@ class ComputeManager:
         boot: BootRequest,
         instance: Instance,
         plans: Sequence[PortPlan],
-        undo: contextlib.ExitStack,
+        undo: _Undo,
     ) -> Claim:
         """Claim, then allocate, one device per PCI request."""
         requests = [p.pci_request for p in plans if p.pci_request]
@@ -139,11 +226,11 @@ class ComputeManager:
                 need = boot_values.wanted(plans, exc.request_id)
                 raise exception.Invalid(reason=f"{need}: {exc}") from exc
 
-        held = _step(boot, "claim", claim)
+        held = self._step(boot, "claim", claim)
         # The abort frees what the claim holds, allocated since or not:
         # it is the undo of the allocation below too.
-        _on_undo(undo, "free devices", instance.uuid, lambda _: held.abort())
-        _step(boot, "allocate", lambda: self.rt.allocate(instance.uuid))
+        undo.on_undo("free devices", instance.uuid, lambda _: held.abort())
+        self._step(boot, "allocate", lambda: self.rt.allocate(instance.uuid))
         return held
 
     def _bind(
@@ -152,7 +239,7 @@ class ComputeManager:
         instance: Instance,
         plans: Sequence[PortPlan],
         claim: Claim,
-        undo: contextlib.ExitStack,
+        undo: _Undo,
     ) -> tuple[dict[str, Any], ...]:
         """Bind every port to this host with its claimed device."""
         bound = []
@@ -165,9 +252,12 @@ class ComputeManager:
             )
             # Registered first: a bind that fails half-way may have
             # written something, and unbinding an unbound port is a no-op.
-            _on_undo(undo, "unbind port", port_id, self.network.unbind_port)
+            unbind = functools.partial(
+                self._unbind_own, instance_uuid=instance.uuid
+            )
+            undo.on_undo("unbind port", port_id, unbind)
             bind = functools.partial(self._bind_one, port_id, binding)
-            bound.append(_step(boot, f"bind port {port_id}", bind))
+            bound.append(self._step(boot, f"bind port {port_id}", bind))
         return tuple(bound)
 
     def _bind_one(
@@ -205,18 +295,13 @@ class ComputeManager:
             vifs.append(GuestVif(vif=vif, netdev=netdev))
         return tuple(vifs)
 
-    def _store(
-        self, boot: BootRequest, plans: Sequence[PortPlan]
-    ) -> InstanceRecord:
-        """The instance row (with the guest XML) and its PCI requests."""
-        record = boot_values.instance_record(
-            boot,
-            host=self.host,
-            node=self.driver.nodename(),
+    def _activate(self, boot: BootRequest) -> InstanceRecord:
+        """The boot's last act: the row active, with the guest XML."""
+        return self.db.update_instance(
+            boot.uuid,
+            vm_state=journal.ACTIVE,
+            clear_task_state=True,
             domain_xml=self.driver.guest_xml(boot.uuid),
-        )
-        return self.db.create_instance(
-            record, boot_values.pci_requests_json(boot.uuid, plans)
         )
 
     # --- delete --------------------------------------------------------------
@@ -225,25 +310,66 @@ class ComputeManager:
         """Delete the server; the row it had.
 
         Raises :class:`~sriovirt.exception.ServerNotFound` (nothing
-        changed) or :class:`~sriovirt.exception.DeleteFailed`.
+        changed), :class:`~sriovirt.exception.ServerBusy` (another live
+        process is booting or deleting it: nothing changed) or
+        :class:`~sriovirt.exception.DeleteFailed` (journalled: run again,
+        or reconcile completes it).
         """
-        record = self.db.get_instance(instance_uuid)
+        record = self._own(self.db.get_instance(instance_uuid), instance_uuid)
+        with self.locks.try_hold(record.uuid) as held:
+            if not held:
+                raise exception.ServerBusy(server=record.uuid, host=self.host)
+            # Read again under the lock: the holder before may have
+            # deleted it.
+            record = self._own(self.db.get_instance(record.uuid), record.uuid)
+            self.teardown(record, journal.DELETING)
+        LOG.info("Deleted server %r (%s)", record.name, record.uuid)
+        return record
+
+    def _own(
+        self, record: InstanceRecord | None, asked: str
+    ) -> InstanceRecord:
         if record is None or record.host != self.host:
-            raise exception.ServerNotFound(
-                server=instance_uuid, host=self.host
-            )
+            raise exception.ServerNotFound(server=asked, host=self.host)
+        return record
+
+    def teardown(self, record: InstanceRecord, task_state: str) -> None:
+        """Remove all of ``record`` (any prefix of a boot): destroy and
+        undefine the guest, unbind the ports it holds, free its devices,
+        delete its rows.  The caller holds the instance's lock.
+
+        ``task_state`` is journalled first, so that a process killed in
+        here leaves the work for reconcile.  Raises
+        :class:`~sriovirt.exception.DeleteFailed` naming the step; the
+        rows are then kept, and running it again goes on from there.
+        """
         uuid = record.uuid
         name = f"{record.name!r} ({uuid})"
-        _delete_step(name, "destroy guest", lambda: self.driver.destroy(uuid))
+        step = functools.partial(self._delete_step, name)
+        if record.task_state != task_state:
+            journal_it = functools.partial(
+                self.db.update_instance, uuid, task_state=task_state
+            )
+            step(f"journal {task_state}", journal_it)
+        step("destroy guest", lambda: self.driver.destroy(uuid))
         for port_id in boot_values.port_ids(record):
             unbind = functools.partial(self._unbind_own, port_id, uuid)
-            _delete_step(name, f"unbind port {port_id}", unbind)
-        _delete_step(name, "free devices", lambda: self.rt.free(uuid))
-        _delete_step(
-            name, "delete rows", lambda: self.db.delete_instance(uuid)
-        )
-        LOG.info("Deleted server %s", name)
-        return record
+            step(f"unbind port {port_id}", unbind)
+        step("free devices", lambda: self.rt.free(uuid))
+        step("delete rows", lambda: self.db.delete_instance(uuid))
+        self.locks.forget(uuid)
+
+    def _delete_step(
+        self, name: str, step: str, run: Callable[[], object]
+    ) -> None:
+        if self.on_step is not None:
+            self.on_step(name, step)
+        try:
+            run()
+        except Exception as exc:
+            raise exception.DeleteFailed(
+                instance=name, step=step, reason=str(exc)
+            ) from exc
 
     def _unbind_own(self, port_id: str, instance_uuid: str) -> None:
         """Unbind the port unless another server holds it now; a port
@@ -272,45 +398,43 @@ class ComputeManager:
         return found
 
 
-def _step(boot: BootRequest, step: str, run: Callable[[], _T]) -> _T:
-    """``run()``; any error becomes BuildFailed naming ``step``."""
-    try:
-        return run()
-    except exception.BuildFailed:
-        raise
-    except Exception as exc:
-        # INFO, not WARNING: the BuildFailed raised here is the report,
-        # and its caller says it (a command in one line on stderr).
-        LOG.info("Boot of server %s failed at %s: %s", boot.name, step, exc)
-        raise exception.BuildFailed(
-            instance=f"{boot.name!r} ({boot.uuid})",
-            step=step,
-            reason=str(exc),
-        ) from exc
+#: :attr:`BuildFailed.aftermath` when every undo ran.
+ROLLED_BACK = "every earlier step was rolled back"
 
 
-def _on_undo(
-    undo: contextlib.ExitStack,
-    what: str,
-    key: str,
-    run: Callable[[str], object],
-) -> None:
-    """Register one rollback step; when it runs, a failure is logged and
-    the rollback goes on (the boot's own error is the one reported)."""
+class _Undo(contextlib.ExitStack):
+    """The rollback of one boot: undo steps registered next to their
+    actions, run in reverse on failure.  A failing undo is logged and
+    the rollback goes on; :attr:`failed` names what is left, and the
+    boot's error then says so instead of "rolled back"."""
 
-    def rollback() -> None:
+    def __init__(self) -> None:
+        super().__init__()
+        self.failed: list[str] = []
+
+    def run(self, what: str, key: str, undo: Callable[[str], object]) -> None:
         try:
-            run(key)
+            undo(key)
         except Exception as exc:
             LOG.error("Rollback step %s of %s failed: %s", what, key, exc)
+            self.failed.append(f"{what} {key}: {exc}")
 
-    undo.callback(rollback)
+    def on_undo(
+        self, what: str, key: str, undo: Callable[[str], object]
+    ) -> None:
+        self.callback(self.run, what, key, undo)
 
-
-def _delete_step(name: str, step: str, run: Callable[[], object]) -> None:
-    try:
-        run()
-    except Exception as exc:
-        raise exception.DeleteFailed(
-            instance=name, step=step, reason=str(exc)
-        ) from exc
+    def __exit__(self, *exc_info: Any) -> bool:
+        suppressed = super().__exit__(*exc_info)
+        error = exc_info[1]
+        if self.failed and isinstance(error, exception.BuildFailed):
+            raise exception.BuildFailed(
+                instance=error.instance,
+                step=error.step,
+                reason=error.reason,
+                aftermath="the rollback did not finish ("
+                + "; ".join(self.failed)
+                + "): the server is journalled as building and "
+                "`sriovirt compute reconcile` finishes the rollback",
+            ) from error
+        return bool(suppressed)

@@ -18,7 +18,18 @@ opts: list[cfg.Opt] = [
         "state_path",
         default="/var/lib/sriovirt",
         help="Directory for sriovirt's local state (the default SQLite "
-        "database lives here).",
+        "database lives here, and the instance locks of boots and deletes "
+        "in flight under locks/).  Must be local to the host.",
+    ),
+    cfg.BoolOpt(
+        "resume_guests_state_on_host_boot",
+        default=False,
+        help="When reconcile (at the compute service's start, or "
+        "`sriovirt compute reconcile`) finds an active server whose guest "
+        "the hypervisor no longer has, or that is shut off, define it again "
+        "from its stored guest XML and start it.  False: report it only.  "
+        "The embedded test-driver host forgets its guests when its process "
+        "exits, so the sample configuration sets it true.",
     ),
     cfg.StrOpt(
         "compute_driver",

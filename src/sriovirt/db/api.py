@@ -214,9 +214,24 @@ class Database:
     def create_instance(
         self, instance: InstanceRecord, pci_requests: str | None = None
     ) -> InstanceRecord:
-        """Store a new instance and, if given, its PCI requests (JSON)."""
-        with self._session() as session:
-            return instances.create(session, instance, pci_requests)
+        """Store a new instance and, if given, its PCI requests (JSON).
+
+        Raises :class:`~sriovirt.exception.ServerNameInUse` when another
+        instance of the host has the name (names are unique per host:
+        two boots of one name racing, one wins).
+        """
+        try:
+            with self._session() as session:
+                return instances.create(session, instance, pci_requests)
+        except exception.DatabaseError:
+            taken = None
+            if instance.host is not None and instance.name is not None:
+                taken = self.get_instance_by_name(instance.host, instance.name)
+            if taken is None or taken.uuid == instance.uuid:
+                raise
+            raise exception.ServerNameInUse(
+                name=instance.name, host=instance.host, uuid=taken.uuid
+            ) from None
 
     def get_instance(self, uuid: str) -> InstanceRecord | None:
         with self._session() as session:
@@ -250,6 +265,7 @@ class Database:
         clear_task_state: bool = False,
         host: str | None = None,
         node: str | None = None,
+        domain_xml: str | None = None,
     ) -> InstanceRecord:
         """Change the given fields; ``clear_task_state`` sets it to None."""
         with self._session() as session:
@@ -261,6 +277,7 @@ class Database:
                 clear_task_state=clear_task_state,
                 host=host,
                 node=node,
+                domain_xml=domain_xml,
             )
             if record is None:
                 raise exception.DatabaseError(

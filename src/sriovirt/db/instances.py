@@ -101,6 +101,7 @@ def update(
     clear_task_state: bool,
     host: str | None,
     node: str | None,
+    domain_xml: str | None = None,
 ) -> InstanceRecord | None:
     """Change the given fields; None if the instance does not exist."""
     row = session.get(InstanceRow, uuid)
@@ -114,6 +115,8 @@ def update(
         row.host = host
     if node is not None:
         row.node = node
+    if domain_xml is not None:
+        row.domain_xml = domain_xml
     session.flush()
     return to_record(row)
 

@@ -77,7 +77,7 @@ class InstanceRecord:
     image: str = "{}"
     #: The server's name, unique per host.
     name: str | None = None
-    #: JSON list of the port ids, in guest NIC order.
+    #: JSON list of ``{port_id, vnic_type}``, in guest NIC order.
     requested_networks: str | None = None
     domain_xml: str | None = None
     created_at: datetime.datetime | None = None

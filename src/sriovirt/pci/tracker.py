@@ -156,6 +156,10 @@ class PciTracker:
             raise exception.PciDeviceNotFound(address=addr)
         return dev
 
+    def holders(self) -> frozenset[str]:
+        """The instances holding (claimed or allocated) any device."""
+        return frozenset(self._by_instance)
+
     def devices_of(self, instance_uuid: str) -> list[PciDevice]:
         return list(self._by_instance.get(instance_uuid, {}).values())
 

@@ -122,9 +122,9 @@ class ComputeDriver(abc.ABC):
     def traits(self) -> dict[str, bool]:
         """``{trait name: reported}`` for the host's root provider."""
 
-    # -- guests (not abstract: a driver for discovery and reporting
-    # -- only, like the resource tracker's test double, runs none) ----------
+    # -- guests -------------------------------------------------------------
 
+    @abc.abstractmethod
     def spawn(
         self,
         instance: Instance,
@@ -137,24 +137,30 @@ class ComputeDriver(abc.ABC):
         asked).  On failure nothing of the guest is left behind; an
         existing definition of the same UUID or name is never replaced.
         """
-        raise NotImplementedError(f"{type(self).__name__} runs no guests")
 
+    @abc.abstractmethod
     def destroy(self, instance_uuid: str) -> bool:
         """Stop and forget the guest; False when it was already gone."""
-        raise NotImplementedError(f"{type(self).__name__} runs no guests")
 
+    @abc.abstractmethod
     def guest_xml(self, instance_uuid: str) -> str:
         """The guest's definition as the hypervisor holds it (what
         defining it again takes); no such guest is the driver's error."""
-        raise NotImplementedError(f"{type(self).__name__} runs no guests")
 
+    @abc.abstractmethod
     def list_instances(self) -> tuple[GuestSummary, ...]:
         """Every guest the hypervisor has, sorted by name."""
-        raise NotImplementedError(f"{type(self).__name__} runs no guests")
 
+    @abc.abstractmethod
     def instance_state(self, instance_uuid: str) -> InstanceState:
         """The guest's state; ``MISSING`` when there is no such guest."""
-        raise NotImplementedError(f"{type(self).__name__} runs no guests")
+
+    @abc.abstractmethod
+    def resume_guest(self, instance_uuid: str, domain_xml: str) -> bool:
+        """Bring a guest that should run back to running: define it from
+        ``domain_xml`` when the hypervisor has forgotten it, start it
+        when it is shut off.  False when it was running already; a guest
+        in another state (paused, crashed) is the driver's error."""
 
     # -- what the commands show (not abstract: a driver without them
     # -- still serves the compute service) ---------------------------------

@@ -348,6 +348,7 @@ def test_help_exits_0(
                 "server list",
                 "server show",
                 "server delete",
+                "compute reconcile",
             },
         ),
         ("sriovirt.manage", {"db sync", "db version"}),

@@ -22,6 +22,7 @@ from oslo_config import cfg
 
 from sriovirt import conf as sriovirt_conf
 from sriovirt import exception, paths
+from sriovirt.compute.journal import InstanceLocks
 from sriovirt.compute.manager import BootRequest, ComputeManager
 from sriovirt.compute.resource_tracker import ResourceTracker
 from sriovirt.db import api
@@ -151,6 +152,7 @@ def world(tmp_path: Path) -> Iterator[World]:
             network=network,
             database=db,
             host=HOST,
+            locks=InstanceLocks(tmp_path / "locks"),
         )
         yield World(manager, driver, network, db, rt)
     driver.host.close()

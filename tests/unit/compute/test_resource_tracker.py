@@ -24,6 +24,7 @@ from sriovirt.pci.device import DevType, HostPciDevice
 from sriovirt.pci.request import PciRequest
 from sriovirt.pci.whitelist import Whitelist
 from sriovirt.virt import driver as virt_driver
+from tests.doubles import NoGuests
 
 HOST = "unit-host"
 A = "aaaaaaaa-0000-4000-8000-000000000001"
@@ -78,7 +79,7 @@ def _devices() -> list[HostPciDevice]:
     return out
 
 
-class FakeDriver(virt_driver.ComputeDriver):
+class FakeDriver(NoGuests):
     """The inventory part of a hypervisor, and nothing else."""
 
     def __init__(

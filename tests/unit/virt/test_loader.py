@@ -10,11 +10,12 @@ from oslo_config import cfg
 from sriovirt import conf as sriovirt_conf
 from sriovirt import exception
 from sriovirt.virt import loader
-from sriovirt.virt.driver import ComputeDriver, PciInventory
+from sriovirt.virt.driver import PciInventory
 from sriovirt.virt.libvirt.driver import LibvirtDriver
+from tests.doubles import NoGuests
 
 
-class DottedDriver(ComputeDriver):
+class DottedDriver(NoGuests):
     """A driver outside sriovirt.virt, loaded by its full path."""
 
     def __init__(self, conf: object) -> None:
@@ -77,7 +78,7 @@ def test_a_full_dotted_path_works() -> None:
         ("hardware.Nope", "module sriovirt.virt.hardware has no Nope"),
         (f"{HERE}.NotADriver", "NotADriver is not a ComputeDriver subclass"),
         ("driver.HostVersions", "HostVersions is not a ComputeDriver"),
-        ("driver.ComputeDriver", "ComputeDriver is abstract (nodename,"),
+        ("driver.ComputeDriver", "ComputeDriver is abstract (destroy,"),
     ],
 )
 def test_wrong_names_are_config_errors_naming_the_option(

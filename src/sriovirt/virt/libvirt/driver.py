@@ -151,6 +151,31 @@ class LibvirtDriver(driver.ComputeDriver):
         found = self.host.domain(instance_uuid)
         return driver.InstanceState.MISSING if found is None else found.state
 
+    def resume_guest(self, instance_uuid: str, domain_xml: str) -> bool:
+        found = self.host.domain(instance_uuid)
+        if found is not None and found.state is driver.InstanceState.RUNNING:
+            return False
+        if found is not None and found.state is not (
+            driver.InstanceState.SHUT_OFF
+        ):
+            raise exception.HypervisorError(
+                uri=self.host.uri,
+                operation=f"resume of domain {found.name!r} ({instance_uuid})",
+                reason=f"it is {found.state.value}, not shut off; left "
+                "as it is",
+            )
+        if found is None:
+            uuid = self.host.define(domain_xml)
+            if uuid != instance_uuid:
+                self.host.undefine(uuid)
+                raise exception.HypervisorError(
+                    uri=self.host.uri,
+                    operation=f"resume of domain {instance_uuid}",
+                    reason=f"its stored XML defines domain {uuid} instead",
+                )
+        self.host.start(instance_uuid)
+        return True
+
     # -- for the commands: a chosen URI, versions, reasons -----------------
 
     @classmethod
