@@ -36,6 +36,9 @@ run: $(VENV)/.stamp
 	$(BIN)/sriovirt --config-file $(CONF) pci refresh
 	$(BIN)/sriovirt --config-file $(CONF) pci pools
 	$(BIN)/sriovirt --config-file $(CONF) traits
+	@echo "# reconcile: finish what an interrupted run left, and start again the"
+	@echo "# guests of existing servers (the test-driver host forgets them)"
+	$(SRIOVIRT) compute reconcile
 	@echo "# boot the sample servers of etc/sriovirt/ports.json; one left by an"
 	@echo "# earlier run is deleted first, so that a re-run converges"
 	@for s in $(SAMPLE_SERVERS); do \

@@ -109,9 +109,10 @@ def reconcile(manager: ComputeManager, *, resume: bool) -> ReconcileReport:
     for guest in guests.values():
         if guest.uuid not in rows:
             findings.extend(_unknown(manager, guest))
+    # INFO: the report is what the caller shows (the command prints it,
+    # the service logs it); here it is only the trace.
     for f in findings:
-        LOG.log(
-            logging.ERROR if f.outcome is Outcome.FAILED else logging.WARNING,
+        LOG.info(
             "Reconcile of %s (%s): %s: %s",
             f.name,
             f.uuid,
