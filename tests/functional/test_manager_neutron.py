@@ -147,6 +147,9 @@ class Scenario:
     vif_type: str
     #: Neutron binds 802.1qbh on hosts named qbh* (fake_qbh).
     qbh: bool = False
+    #: No driver binds it: Neutron, on a host without agents; the
+    #: static backend, on a GRE segment of the physical network.
+    unbindable: bool = False
 
     @property
     def profile_keys(self) -> set[str]:
@@ -255,6 +258,14 @@ class StaticBackend(Backend):
                 "provider:segmentation_id": vlan,
             }
             networks.append({**base, "id": _static_net_id(physnet)})
+            # A segment type sriovnicswitch does not bind.
+            networks.append(
+                {
+                    **base,
+                    "id": _static_net_id(f"{physnet}-gre"),
+                    "provider:network_type": "gre",
+                }
+            )
             networks.append(
                 {
                     **base,
@@ -282,7 +293,9 @@ class StaticBackend(Backend):
 
     def port(self, scenario: Scenario) -> str:
         suffix = ""
-        if scenario.qbh:
+        if scenario.unbindable:
+            suffix = "-gre"
+        elif scenario.qbh:
             suffix = "-qbh"
         elif scenario.vif_type == "ovs":
             suffix = "-ovs"
@@ -409,6 +422,8 @@ def make_world(
                 request.getfixturevalue("writer"),
             )
             host = QBH_HOST if qbh else AGENT_HOST
+            if scenario is not None and scenario.unbindable:
+                host = "no-agent-host"
         else:
             backend = StaticBackend(tmp_path)
             host = AGENT_HOST
@@ -521,6 +536,28 @@ def test_boot_binds_plugs_and_delete_restores(
     assert world.pools() != pools or not scenario.profile_keys
 
     world.manager.terminate_instance(server)
+    world.assert_nothing_left(pools, port_id)
+
+
+@pytest.mark.parametrize("kind", ["neutron", "static"])
+def test_binding_failed_is_one_contract_and_rolls_back(
+    make_world: MakeWorld, kind: str
+) -> None:
+    scenario = Scenario(
+        "direct-unbindable", "direct", "physnet1", "", unbindable=True
+    )
+    world = make_world(kind, scenario)
+    port_id = world.backend.port(scenario)
+    pools = world.pools()
+    boot = BootRequest(name="vm", port_ids=(port_id,))
+    with pytest.raises(exception.BuildFailed) as err:
+        world.manager.build_and_run_instance(boot)
+    assert err.value.step == f"bind port {port_id}"
+    # Both backends raise PortBindingFailed naming port and host.
+    cause = err.value.__cause__
+    assert isinstance(cause, exception.PortBindingFailed)
+    assert (cause.port_id, cause.host) == (port_id, world.host)
+    assert "binding_failed" in str(err.value)
     world.assert_nothing_left(pools, port_id)
 
 
