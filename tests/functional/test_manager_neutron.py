@@ -25,7 +25,7 @@ The fault tests break Neutron at each call the manager makes (the
 proxy answers 500 to it, or stops accepting connections) and check
 that a failed boot leaves nothing behind: devices free, the port
 unbound in Neutron, no guest, no rows, and an error naming the step.
-The two Networks are shared by the module; every test makes its own
+The two networks are shared by the module; every test makes its own
 ports.
 """
 
