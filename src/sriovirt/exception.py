@@ -429,11 +429,11 @@ class NeutronUnavailable(NeutronError):
 
 
 class PortBindingFailed(SriovirtError):
-    msg_fmt = (
-        "Port %(port_id)s failed to bind on host %(host)s: Neutron set "
-        "binding:vif_type %(vif_type)s (no mechanism driver bound it)"
-    )
+    """No mechanism driver bound the port (``binding_failed``); the
+    backend unbound it again (the reason says when that failed)."""
+
+    msg_fmt = "Port %(port_id)s failed to bind on host %(host)s: %(reason)s"
 
     port_id: str
     host: str
-    vif_type: str
+    reason: str

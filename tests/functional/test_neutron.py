@@ -218,6 +218,8 @@ def test_binding_failed_names_port_and_host_and_unbinds(
         api.bind_port(port["id"], _binding(host="no-agent-host"))
     assert port["id"] in str(err.value)
     assert "no-agent-host" in str(err.value)
+    assert "binding_failed" in str(err.value)
+    assert err.value.port_id == port["id"]
     after = api.show_port(port["id"])
     assert after["binding:host_id"] == ""
     assert after["binding:profile"] == {}

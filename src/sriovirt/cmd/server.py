@@ -27,7 +27,7 @@ from typing import Any, TextIO
 from oslo_config import cfg
 
 from sriovirt import cmd, exception
-from sriovirt.cmd import host_name, output
+from sriovirt.cmd import host_name, network_backend, output
 from sriovirt.cmd.progress import StepProgress
 from sriovirt.compute import boot as boot_values
 from sriovirt.compute.boot import BootRequest
@@ -38,7 +38,6 @@ from sriovirt.conf import pci as pci_conf
 from sriovirt.db import api as db_api
 from sriovirt.db.records import InstanceRecord
 from sriovirt.network import api as network_api
-from sriovirt.network.static import StaticNetwork
 from sriovirt.objects.instance_pci_requests import InstancePCIRequests
 from sriovirt.pci.whitelist import Whitelist
 from sriovirt.virt import loader
@@ -48,16 +47,7 @@ from sriovirt.virt.driver import ComputeDriver
 
 
 def _network(conf: cfg.ConfigOpts) -> network_api.NetworkAPI:
-    backend = str(conf.network.backend)
-    if backend != "static":
-        raise exception.ConfigError(
-            reason=f"[network] backend {backend!r}: the server commands "
-            "run only with the static backend for now"
-        )
-    return StaticNetwork(
-        ports_file=Path(str(conf.network.ports_file)),
-        state_file=Path(str(conf.network.bindings_file)),
-    )
+    return network_backend.from_config(conf)
 
 
 @dataclasses.dataclass

@@ -26,6 +26,7 @@ from sriovirt.objects.instance_pci_requests import (
     InstancePCIRequest,
     InstancePCIRequests,
 )
+from sriovirt.pci.device import DevType
 from sriovirt.pci.request import PciRequest
 from sriovirt.virt.driver import Instance
 
@@ -104,17 +105,21 @@ def device_of(plan: PortPlan, claim: Claim) -> ClaimedDevice:
 def pci_binding(plan: PortPlan, claim: Claim) -> network_api.PciBinding | None:
     """The claimed device as ``binding:profile`` shows it.
 
-    The inventory has no PF MAC or VF index, so ``pf_mac_address`` and
-    ``vf_num`` are not written.
+    A VF also gets its PF's MAC (``pf_mac_address``) and its index among
+    the PF's VFs (``vf_num``), where the inventory knows them; a PF or
+    a plain PCI device gets neither, as Nova writes them.
     """
     if plan.pci_request is None:
         return None
     device = device_of(plan, claim)
+    vf = device.dev_type is DevType.VF
     return network_api.PciBinding(
         address=device.address,
         vendor_id=device.vendor_id,
         product_id=device.product_id,
         physical_network=device.physical_network,
+        pf_mac_address=device.pf_mac_address if vf else None,
+        vf_num=device.vf_num if vf else None,
     )
 
 

@@ -44,6 +44,9 @@ class ClaimedDevice:
     parent_addr: PciAddress | None
     #: The :class:`~sriovirt.pci.request.PciRequest` it serves.
     request_id: str | None
+    #: A VF's PF MAC and index (``binding:profile`` keys), else None.
+    pf_mac_address: str | None = None
+    vf_num: int | None = None
 
     @classmethod
     def of(cls, dev: PciDevice) -> ClaimedDevice:
@@ -55,6 +58,8 @@ class ClaimedDevice:
             physical_network=dev.physical_network,
             parent_addr=dev.parent_addr,
             request_id=dev.request_id,
+            pf_mac_address=dev.pf_mac_address,
+            vf_num=dev.vf_num,
         )
 
 

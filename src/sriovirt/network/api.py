@@ -134,8 +134,16 @@ class NetworkAPI(Protocol):
         ...
 
     def bind_port(self, port_id: str, binding: PortBinding) -> dict[str, Any]:
-        """Bind the port and return it as re-read after the binding
-        (``binding:vif_type`` may be ``binding_failed``)."""
+        """Bind the port; return it as re-read after the binding.
+
+        The returned port is bound: its ``binding:vif_type`` is never
+        ``binding_failed`` (nor ``unbound``).  When no mechanism driver
+        binds it, both backends leave the port unbound (as
+        :meth:`unbind_port` would) and raise
+        :class:`~sriovirt.exception.PortBindingFailed` naming the port,
+        the host and why (where known).  Other failures raise before or
+        after the write; the caller's rollback unbinds.
+        """
         ...
 
     def unbind_port(self, port_id: str) -> dict[str, Any]:

@@ -11,9 +11,11 @@ and ``macvtap`` give ``hw_veb``, or ``802.1qbh`` with the network's
 ``sriovirt:profileid`` where the network document carries one (what a
 port-profile driver would bind).  No such segment, no PCI profile or a
 vnic type no driver handles: ``binding_failed`` with empty details, as
-Neutron shows it.  A ``normal`` port gets the vif type its network
-document names in ``sriovirt:vif_type`` (``tap`` by default), with
-``sriovirt:vif_details`` or the details that vif type's agent reports.
+Neutron shows it, and the reason (which the static backend raises as
+:class:`~sriovirt.exception.PortBindingFailed`).  A ``normal`` port
+gets the vif type its network document names in ``sriovirt:vif_type``
+(``tap`` by default), with ``sriovirt:vif_details`` or the details
+that vif type's agent reports.
 
 Pure: this module must not read or write files, talk to Neutron or read
 configuration.
@@ -59,6 +61,8 @@ class BindingResult:
     vif_details: Mapping[str, Any] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    #: Why no driver bound the port (``binding_failed`` only).
+    reason: str | None = None
 
     @property
     def failed(self) -> bool:
@@ -72,7 +76,9 @@ class BindingResult:
         }
 
 
-FAILED = BindingResult(vif_type=BINDING_FAILED)
+def failed(reason: str) -> BindingResult:
+    """``binding_failed``, and why (what Neutron's log would say)."""
+    return BindingResult(vif_type=BINDING_FAILED, reason=reason)
 
 
 def bind(
@@ -90,12 +96,10 @@ def bind(
     if vnic == VnicType.NORMAL:
         return _normal(network, Fail(port_id))
     # isinstance first: a list or dict is not hashable.
-    if (
-        not isinstance(vnic, str)
-        or vnic not in PCI_DEV_TYPES
-        or binding.pci is None
-    ):
-        return FAILED
+    if not isinstance(vnic, str) or vnic not in PCI_DEV_TYPES:
+        return failed(f"no mechanism driver binds vnic_type {show(vnic)}")
+    if binding.pci is None:
+        return failed(f"vnic_type {vnic!r} needs a PCI device profile")
     net = neutron_body.network(network, port_id)
     for segment in net.segments:
         if (
@@ -110,7 +114,10 @@ def bind(
                 else 0
             )
             return _sriov(VnicType(vnic), vlan, network, Fail(port_id))
-    return FAILED
+    return failed(
+        f"network {show(net.id)} has no vlan or flat segment on the "
+        f"device's physical network {show(binding.pci.physical_network)}"
+    )
 
 
 def _sriov(

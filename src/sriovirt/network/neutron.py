@@ -123,19 +123,26 @@ class NeutronNetwork:
         current = self.show_port(port_id)
         self._put_port(port_id, binding.fields(current))
         bound = self.show_port(port_id)
-        vif_type = bound.get("binding:vif_type")
-        if vif_type == BINDING_FAILED:
-            failed = exception.PortBindingFailed(
-                port_id=port_id, host=binding.host, vif_type=vif_type
-            )
-            try:
-                self._put_port(port_id, unbound_fields(bound))
-            except exception.SriovirtError as undo:
-                # The binding failure is the news; the caller's rollback
-                # unbinds again.
-                raise failed from undo
-            raise failed
-        return bound
+        if bound.get("binding:vif_type") != BINDING_FAILED:
+            return bound
+        why = (
+            f"Neutron set binding:vif_type {BINDING_FAILED} (no mechanism "
+            "driver bound it with binding:profile "
+            f"{bound.get('binding:profile')!r})"
+        )
+        try:
+            self._put_port(port_id, unbound_fields(bound))
+        except exception.SriovirtError as undo:
+            # The binding failure is the news; the caller's rollback
+            # unbinds again.
+            raise exception.PortBindingFailed(
+                port_id=port_id,
+                host=binding.host,
+                reason=f"{why}; unbinding it again failed: {undo}",
+            ) from undo
+        raise exception.PortBindingFailed(
+            port_id=port_id, host=binding.host, reason=f"{why}; unbound again"
+        )
 
     def unbind_port(self, port_id: str) -> dict[str, Any]:
         current = self.show_port(port_id)

@@ -17,7 +17,10 @@ two files:
   and renamed over it, so concurrent processes never lose each other's
   bindings and a reader never sees half a file.
 
-The binding itself is computed by :mod:`~sriovirt.network.binding`.
+The binding itself is computed by :mod:`~sriovirt.network.binding`; a
+``binding_failed`` result is not stored: the port is left unbound and
+:class:`~sriovirt.exception.PortBindingFailed` raised, as the Neutron
+backend does.
 This module must not read configuration (paths are passed in) and must
 not talk to Neutron.
 """
@@ -86,23 +89,43 @@ class StaticNetwork:
         base = self._base_port(doc, port_id)
         network = doc.networks[base["network_id"]]
         with self._locked_state() as state:
-            fields = binding.fields(_view(base, state.get(port_id)))
+            current = _view(base, state.get(port_id))
+            fields = binding.fields(current)
             result = rules.bind({**base, **fields}, network, binding)
-            overlay = {**fields, **result.fields()}
-            state[port_id] = overlay
-        return _view(base, overlay)
+            if not result.failed:
+                overlay = {**fields, **result.fields()}
+                state[port_id] = overlay
+                return _view(base, overlay)
+            # As the Neutron backend: the port is left unbound.
+            self._unbind(base, port_id, current, state)
+        raise exception.PortBindingFailed(
+            port_id=port_id,
+            host=binding.host,
+            reason=f"binding:vif_type {rules.BINDING_FAILED}: "
+            f"{result.reason}; left unbound",
+        )
 
     def unbind_port(self, port_id: str) -> dict[str, Any]:
         doc = self._ports.load()
         base = self._base_port(doc, port_id)
         with self._locked_state() as state:
             current = _view(base, state.get(port_id))
-            overlay = {**unbound_fields(current), **UNBOUND}
-            if _view(base, overlay) == _view(base, None):
-                # Back to what the ports file says: nothing to keep.
-                state.pop(port_id, None)
-                return _view(base, None)
-            state[port_id] = overlay
+            return self._unbind(base, port_id, current, state)
+
+    @staticmethod
+    def _unbind(
+        base: Mapping[str, Any],
+        port_id: str,
+        current: Mapping[str, Any],
+        state: State,
+    ) -> dict[str, Any]:
+        """Write ``port_id`` unbound into ``state``; the port as shown."""
+        overlay = {**unbound_fields(current), **UNBOUND}
+        if _view(base, overlay) == _view(base, None):
+            # Back to what the ports file says: nothing to keep.
+            state.pop(port_id, None)
+            return _view(base, None)
+        state[port_id] = overlay
         return _view(base, overlay)
 
     def bound_ports(self) -> dict[str, dict[str, Any]]:

@@ -24,6 +24,7 @@ from typing import Final
 
 from sriovirt import exception
 from sriovirt.pci.address import PciAddress
+from sriovirt.pci.netdev import mac_problem
 
 _HEX_ID = re.compile(r"(?:0x)?([0-9a-f]{1,4})")
 
@@ -84,6 +85,11 @@ class HostPciDevice:
     numa_node: int | None = None
     ifname: str | None = None
     parent_ifname: str | None = None
+    #: VF only: the MAC address of its PF's netdev, and its index among
+    #: the PF's VFs (``virtfnN``); what ``binding:profile`` carries as
+    #: ``pf_mac_address`` and ``vf_num``.
+    pf_mac_address: str | None = None
+    vf_num: int | None = None
 
     def __post_init__(self) -> None:
         # Frozen: normalise through object.__setattr__ once, at creation.
@@ -124,6 +130,34 @@ class HostPciDevice:
                 address=address,
                 reason=f"numa_node {self.numa_node!r} is not a "
                 "non-negative integer",
+            )
+        self._check_vf_facts(address)
+
+    def _check_vf_facts(self, address: PciAddress) -> None:
+        """``pf_mac_address`` (lowercased) and ``vf_num``: a VF's only."""
+        mac, vf_num = self.pf_mac_address, self.vf_num
+        if self.dev_type is not DevType.VF and (
+            mac is not None or vf_num is not None
+        ):
+            raise exception.InvalidHostDevice(
+                address=address,
+                reason=f"a {self.dev_type.value} has no pf_mac_address "
+                f"({mac!r}) or vf_num ({vf_num!r}): a VF's only",
+            )
+        if mac is not None:
+            lower = mac.lower() if isinstance(mac, str) else ""
+            problem = mac_problem(lower)
+            if problem is not None:
+                raise exception.InvalidHostDevice(
+                    address=address, reason=f"pf_mac_address {mac!r} {problem}"
+                )
+            object.__setattr__(self, "pf_mac_address", lower)
+        if vf_num is not None and (
+            type(vf_num) is not int or not 0 <= vf_num < 2**16
+        ):
+            raise exception.InvalidHostDevice(
+                address=address,
+                reason=f"vf_num {vf_num!r} is not an integer in 0-65535",
             )
 
     @property
@@ -261,6 +295,14 @@ class PciDevice:
     @property
     def ifname(self) -> str | None:
         return self.host.ifname
+
+    @property
+    def pf_mac_address(self) -> str | None:
+        return self.host.pf_mac_address
+
+    @property
+    def vf_num(self) -> int | None:
+        return self.host.vf_num
 
     @property
     def tag_dict(self) -> dict[str, str]:

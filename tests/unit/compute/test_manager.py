@@ -213,6 +213,15 @@ def test_boot_plugs_every_kind_of_port_and_delete_restores_all(
         assert profile["pci_vendor_info"] == f"8086:{product}"
         assert world.rows()[profile["pci_slot"]] == ("allocated", UUID)
     assert profiles[NORMAL] == {}
+    # A VF's profile names its PF's MAC and its VF number (from the
+    # sample host's node devices); a PF's does not (as Nova).
+    for port_id in (DIRECT, MACVTAP):
+        profile = profiles[port_id]
+        assert profile["pf_mac_address"] == "52:54:00:00:00:01"
+        vf_function = int(profile["pci_slot"].rsplit(".", 1)[1])
+        # 0000:81:10.{0,2,4,6} are the PF's virt_functions 0..3.
+        assert profile["vf_num"] == vf_function // 2
+    assert not {"pf_mac_address", "vf_num"} & set(profiles[PHYSICAL])
     assert {p["binding:host_id"] for p in bound.values()} == {HOST}
     assert {p["device_id"] for p in bound.values()} == {UUID}
 

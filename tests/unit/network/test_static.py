@@ -103,10 +103,27 @@ def test_binding_failed_when_the_device_is_on_another_physnet(
             physical_network="physnet2",
         ),
     )
-    bound = net.bind_port(port_id(1), other)
-    assert bound["binding:vif_type"] == "binding_failed"
-    with pytest.raises(exception.VifError, match=r"did not bind.*host1"):
-        VIF.from_port(bound, NETWORK)
+    before = net.show_port(port_id(1))
+    with pytest.raises(exception.PortBindingFailed) as err:
+        net.bind_port(port_id(1), other)
+    message = str(err.value)
+    assert port_id(1) in message and "host1" in message
+    # Why: the device's physical network has no segment on the network.
+    assert "physnet2" in message and "binding_failed" in message
+    assert net.show_port(port_id(1)) == before
+    assert net.bound_ports() == {}
+
+
+def test_binding_failed_unbinds_a_port_bound_before(tmp_path: Path) -> None:
+    foreign = {"trusted": "true"}
+    original = port(1, **{"binding:profile": foreign})
+    net = backend(tmp_path, [original])
+    net.bind_port(port_id(1), vf())
+    other = api.PortBinding(host="host2", device_id="inst2", pci=None)
+    with pytest.raises(exception.PortBindingFailed, match="host2"):
+        net.bind_port(port_id(1), other)
+    # The same contract as Neutron's: left unbound, foreign keys kept.
+    assert net.show_port(port_id(1)) == original
 
 
 def test_unbind_keeps_foreign_keys_and_restores_the_file(

@@ -201,3 +201,33 @@ def test_bad_ids_are_refused(bad: object) -> None:
 def test_one_hex_id_normaliser(given: object, expected: str | None) -> None:
     # device_spec, aliases, requests and pool JSON read ids through it.
     assert hex_id(given) == expected
+
+
+def test_vf_facts_are_a_vfs_only_and_checked() -> None:
+    vf = HostPciDevice(
+        address="0000:81:10.2",
+        vendor_id="8086",
+        product_id="154c",
+        dev_type=DevType.VF,
+        parent_addr="0000:81:00.0",
+        pf_mac_address="52:54:00:AB:CD:EF",
+        vf_num=1,
+    )
+    assert (vf.pf_mac_address, vf.vf_num) == ("52:54:00:ab:cd:ef", 1)
+    assert PciDevice(host=vf).vf_num == 1
+    base = {"address": "0000:81:00.0", "vendor_id": "8086"}
+    with pytest.raises(exception.InvalidHostDevice, match="a VF's only"):
+        HostPciDevice(**base, product_id="1572", dev_type=DevType.PF, vf_num=0)
+    vf_base = {
+        **base,
+        "product_id": "154c",
+        "dev_type": DevType.VF,
+        "parent_addr": "0000:81:00.0",
+    }
+    for bad, match in (
+        ({"pf_mac_address": "52:54:00"}, "pf_mac_address '52:54:00'"),
+        ({"vf_num": -1}, "vf_num -1"),
+        ({"vf_num": True}, "vf_num True"),
+    ):
+        with pytest.raises(exception.InvalidHostDevice, match=match):
+            HostPciDevice(**vf_base, **bad)  # type: ignore[arg-type]

@@ -4,6 +4,10 @@ Classifies every PCI function as PF (it has a ``virt_functions``
 capability), VF (it has a ``phys_function``) or plain PCI, and attaches
 the netdev names libvirt reports as child ``net`` devices: ``ifname`` for
 the function itself and ``parent_ifname`` (the PF's netdev) for a VF.
+A VF also gets ``pf_mac_address`` (the MAC of its PF's ``net``
+capability) and ``vf_num`` (its position in its PF's ``virt_functions``
+list, which libvirt reads in ``virtfnN`` order: the VF number Nova reads
+from the ``virtfnN`` links in sysfs).
 These names are what ``devname`` entries of the whitelist match, resolved
 here once per refresh instead of by sysfs reads during matching; a name
 Linux could not have given (16 characters, a ``/``) is dropped and
@@ -43,19 +47,26 @@ class Inventory:
 def from_node_device_xmls(xmls: Iterable[str]) -> Inventory:
     """Build the inventory from node-device XML documents."""
     skipped: list[str] = []
-    pci_by_name, ifname_by_parent = _index(xmls, skipped)
+    pci_by_name, netdev_by_parent = _index(xmls, skipped)
     names_by_address: dict[PciAddress, list[str]] = {}
-    for name, (_pci, address) in pci_by_name.items():
+    vf_num_by_address: dict[PciAddress, int] = {}
+    for name, (pci, address) in pci_by_name.items():
         names_by_address.setdefault(address, []).append(name)
-    ifname_by_address = _ifnames_by_address(
-        names_by_address, ifname_by_parent, skipped
+        # libvirt lists a PF's VFs in virtfn order (virtfn0, 1, ...):
+        # the position is the VF number ``ip link`` and Nova use.
+        for num, vf in enumerate(pci.virt_functions):
+            vf_num_by_address[vf] = num
+    netdev_by_address = _netdevs_by_address(
+        names_by_address, netdev_by_parent, skipped
     )
     devices: list[HostPciDevice] = []
     for name, (pci, address) in pci_by_name.items():
         if len(names_by_address[address]) > 1:
             continue
         try:
-            devices.append(_device(pci, address, ifname_by_address))
+            devices.append(
+                _device(pci, address, netdev_by_address, vf_num_by_address)
+            )
         except exception.SriovirtError as exc:
             skipped.append(f"node device {name}: {exc}")
     for reason in skipped:
@@ -64,15 +75,23 @@ def from_node_device_xmls(xmls: Iterable[str]) -> Inventory:
     return Inventory(devices=tuple(devices), skipped=tuple(skipped))
 
 
+@dataclass(frozen=True, slots=True)
+class _Netdev:
+    """A function's netdev: its name and MAC (libvirt may omit it)."""
+
+    ifname: str
+    mac: str | None
+
+
 def _index(
     xmls: Iterable[str], skipped: list[str]
-) -> tuple[dict[str, tuple[PciCapability, PciAddress]], dict[str, str]]:
-    """PCI functions by node-device name, netdev names by parent name.
+) -> tuple[dict[str, tuple[PciCapability, PciAddress]], dict[str, _Netdev]]:
+    """PCI functions by node-device name, netdevs by parent name.
 
     What cannot be understood is appended to ``skipped``.
     """
     pci_by_name: dict[str, tuple[PciCapability, PciAddress]] = {}
-    ifname_by_parent: dict[str, str] = {}
+    netdev_by_parent: dict[str, _Netdev] = {}
     for xml in xmls:
         try:
             node = parse_node_device(xml)
@@ -100,19 +119,24 @@ def _index(
                     "without it"
                 )
                 continue
+            # The XML layer refuses a malformed MAC (the whole netdev is
+            # skipped then), so what is here is well formed.
+            mac = None if net.address is None else net.address.lower()
             # A function with several netdevs (rare: ports sharing a
             # function) is matched by its first name.
-            ifname_by_parent.setdefault(node.parent, net.interface)
-    return pci_by_name, ifname_by_parent
+            netdev_by_parent.setdefault(
+                node.parent, _Netdev(net.interface, mac)
+            )
+    return pci_by_name, netdev_by_parent
 
 
-def _ifnames_by_address(
+def _netdevs_by_address(
     names_by_address: dict[PciAddress, list[str]],
-    ifname_by_parent: dict[str, str],
+    netdev_by_parent: dict[str, _Netdev],
     skipped: list[str],
-) -> dict[PciAddress, str]:
-    """Netdev names keyed by PCI address; shared addresses skipped."""
-    ifname_by_address: dict[PciAddress, str] = {}
+) -> dict[PciAddress, _Netdev]:
+    """Netdevs keyed by PCI address; shared addresses skipped."""
+    netdev_by_address: dict[PciAddress, _Netdev] = {}
     for address, names in names_by_address.items():
         if len(names) > 1:
             # Which one is the real function cannot be known; keeping
@@ -122,16 +146,17 @@ def _ifnames_by_address(
                 f"{address}; all of them skipped"
             )
             continue
-        ifname = ifname_by_parent.get(names[0])
-        if ifname is not None:
-            ifname_by_address[address] = ifname
-    return ifname_by_address
+        netdev = netdev_by_parent.get(names[0])
+        if netdev is not None:
+            netdev_by_address[address] = netdev
+    return netdev_by_address
 
 
 def _device(
     pci: PciCapability,
     address: PciAddress,
-    ifname_by_address: dict[PciAddress, str],
+    netdev_by_address: dict[PciAddress, _Netdev],
+    vf_num_by_address: dict[PciAddress, int],
 ) -> HostPciDevice:
     parent = pci.phys_function
     if parent is not None:
@@ -144,6 +169,8 @@ def _device(
         raise exception.InvalidHostDevice(
             address=address, reason="libvirt reports no vendor/product id"
         )
+    own = netdev_by_address.get(address)
+    pf = None if parent is None else netdev_by_address.get(parent)
     return HostPciDevice(
         address=address,
         vendor_id=pci.vendor_id,
@@ -151,10 +178,12 @@ def _device(
         dev_type=dev_type,
         parent_addr=parent,
         numa_node=pci.numa_node,
-        ifname=ifname_by_address.get(address),
-        parent_ifname=(
-            None if parent is None else ifname_by_address.get(parent)
-        ),
+        ifname=None if own is None else own.ifname,
+        parent_ifname=None if pf is None else pf.ifname,
+        pf_mac_address=None if pf is None else pf.mac,
+        # A VF its PF does not list (or whose PF is not reported) has
+        # no known number; never guess one.
+        vf_num=None if parent is None else vf_num_by_address.get(address),
     )
 
 

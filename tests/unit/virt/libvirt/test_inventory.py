@@ -36,6 +36,10 @@ def _devices() -> list[HostPciDevice]:
             numa_node=1,
             ifname=f"ens1f0v{f}",
             parent_ifname="ens1f0",
+            # host_document gives the n-th device MAC 52:54:00:00:00:0n
+            # and lists a PF's VFs in the order given.
+            pf_mac_address="52:54:00:00:00:02",
+            vf_num=f,
         )
         for f in range(3)
     ]
@@ -68,6 +72,12 @@ def test_sample_host_is_classified() -> None:
         "ens2f0",
         1,
     )
+    # The PF's net capability MAC; the 4th of the PF's virt_functions.
+    assert (vf.pf_mac_address, vf.vf_num) == ("52:54:00:00:00:06", 3)
+    first = by_addr["0000:81:10.0"]
+    assert (first.pf_mac_address, first.vf_num) == ("52:54:00:00:00:01", 0)
+    # A PF or plain PCI device has neither.
+    assert (pf.pf_mac_address, pf.vf_num) == (None, None)
     nvme = by_addr["0000:3b:00.0"]
     assert (nvme.dev_type, nvme.ifname) == (DevType.PCI, None)
 
@@ -203,3 +213,68 @@ def test_netdev_names_follow_linux_rules(ifname: str, kept: bool) -> None:
     else:
         (reason,) = inv.skipped
         assert repr(ifname) in reason and "pci_0000_05_00_0" in reason
+
+
+def _vf_xml(bus: int, function: int, pf_bus: int) -> str:
+    return (
+        f"<device><name>pci_0000_{bus:02x}_00_{function}</name>"
+        "<parent>computer</parent><capability type='pci'><domain>0</domain>"
+        f"<bus>{bus}</bus><slot>0</slot><function>{function}</function>"
+        "<product id='0x154c'/><vendor id='0x8086'/>"
+        "<capability type='phys_function'><address domain='0x0000' "
+        f"bus='{pf_bus:#04x}' slot='0x00' function='0x0'/></capability>"
+        "</capability></device>"
+    )
+
+
+def _mac_net_xml(ifname: str, parent: str, mac: str) -> str:
+    return (
+        f"<device><name>net_{ifname}</name><parent>{parent}</parent>"
+        f"<capability type='net'><interface>{ifname}</interface>"
+        f"<address>{mac}</address></capability></device>"
+    )
+
+
+def test_vf_number_is_its_place_in_the_pf_list_and_mac_the_pfs() -> None:
+    # The PF lists 0000:07:00.3 first and 0000:07:00.1 second: the number
+    # follows libvirt's list (virtfn order), not the address order.
+    vfs = "".join(
+        f"<address domain='0x0000' bus='0x07' slot='0x00' function='{f}'/>"
+        for f in ("0x3", "0x1")
+    )
+    xmls = [
+        _pci_xml("pci_0000_05_00_0", 0, 5, vfs=vfs),
+        _mac_net_xml("ens5", "pci_0000_05_00_0", "52:54:00:AB:CD:EF"),
+        _vf_xml(7, 1, 5),
+        _vf_xml(7, 3, 5),
+        # Its PF does not list it: no number is guessed.
+        _vf_xml(7, 5, 5),
+    ]
+    inv = inventory.from_node_device_xmls(xmls)
+    facts = {str(d.address): (d.pf_mac_address, d.vf_num) for d in inv.devices}
+    assert facts == {
+        "0000:05:00.0": (None, None),
+        "0000:07:00.1": ("52:54:00:ab:cd:ef", 1),
+        "0000:07:00.3": ("52:54:00:ab:cd:ef", 0),
+        "0000:07:00.5": ("52:54:00:ab:cd:ef", None),
+    }
+    assert inv.skipped == ()
+
+
+def test_pf_without_netdev_or_with_a_bad_mac_gives_no_pf_mac() -> None:
+    vfs = "<address domain='0x0000' bus='0x07' slot='0x00' function='0x1'/>"
+    no_net = [_pci_xml("pci_0000_05_00_0", 0, 5, vfs=vfs), _vf_xml(7, 1, 5)]
+    (_, vf) = inventory.from_node_device_xmls(no_net).devices
+    assert (vf.pf_mac_address, vf.vf_num) == (None, 0)
+    bad = [*no_net, _mac_net_xml("ens5", "pci_0000_05_00_0", "52:54:00:zz")]
+    inv = inventory.from_node_device_xmls(bad)
+    (pf, vf) = inv.devices
+    # A malformed MAC: the netdev is skipped and reported, the devices
+    # kept, without a PF MAC.
+    assert (pf.ifname, vf.parent_ifname, vf.pf_mac_address) == (
+        None,
+        None,
+        None,
+    )
+    assert vf.vf_num == 0
+    assert len(inv.skipped) == 1 and "52:54:00:zz" in inv.skipped[0]
