@@ -44,7 +44,10 @@ from oslo_config import cfg
 
 from sriovirt import conf as sriovirt_conf
 from sriovirt import exception, paths
+from sriovirt.compute import reconcile
+from sriovirt.compute.journal import InstanceLocks
 from sriovirt.compute.manager import BootRequest, ComputeManager
+from sriovirt.compute.reconcile import Outcome
 from sriovirt.compute.resource_tracker import ResourceTracker
 from sriovirt.db import api
 from sriovirt.network.api import NetworkAPI
@@ -396,6 +399,7 @@ def _world(tmp_path: Path, backend: Backend, host: str) -> Iterator[World]:
                 network=backend.network,
                 database=db,
                 host=host,
+                locks=InstanceLocks(tmp_path / "locks"),
             )
             yield World(manager, db, rt, backend, host)
     finally:
@@ -590,14 +594,10 @@ BOOT_CALLS = [
     Call("bind-reread", "GET", PORT_PATH, 3, "bind port {port}"),
     Call("vif-network", "GET", NET_PATH, 2, "VIFs"),
 ]
-#: The calls after which the port is bound in Neutron: if Neutron stays
-#: unreachable, the rollback cannot unbind it.
-AFTER_THE_PUT = {"bind-reread", "vif-network"}
-LEAK_REASON = (
-    "the manager logs a failed rollback unbind and leaves the port bound "
-    "in Neutron; nothing retries it (the lead's boot journal + reconcile "
-    "will)"
-)
+#: From the bind on, a Neutron that stays unreachable leaves the port's
+#: state unknown (a PUT may have landed): the rollback cannot confirm it
+#: unbound, so it keeps the row and the device, and reconcile finishes.
+AFTER_THE_PUT = {"bind-read", "bind-put", "bind-reread", "vif-network"}
 
 
 @pytest.fixture
@@ -662,14 +662,35 @@ def test_second_port_failing_unbinds_the_first(
     assert [e.outcome for e in proxy.calls("PUT", first)] == ["200", "200"]
 
 
-def _unreachable_case(call: Call) -> Any:
-    marks = ()
-    if call.name in AFTER_THE_PUT:
-        marks = (pytest.mark.xfail(strict=True, reason=LEAK_REASON),)
-    return pytest.param(call, id=call.name, marks=marks)
+def _left_for_reconcile(
+    world: World, port_ids: tuple[str, ...], step: str, network: Any
+) -> str:
+    """A boot whose rollback cannot unbind: the row stays journalled and
+    the devices held (the bound port names its VF); once Neutron answers
+    again, reconcile rolls the rest back and nothing is left."""
+    pools = world.pools()
+    boot = BootRequest(name="vm", port_ids=port_ids)
+    with pytest.raises(exception.BuildFailed) as err:
+        world.manager.build_and_run_instance(boot)
+    assert err.value.step == step
+    message = str(err.value)
+    assert "rollback did not finish" in message
+    assert "free devices" in message and "kept until reconcile" in message
+    row = world.db.get_instance(boot.uuid)
+    assert row is not None
+    assert (row.vm_state, row.task_state) == ("building", "rolling back")
+    assert world.pools() != pools
+    assert world.manager.driver.list_instances() == ()
+    world.manager.network = network
+    report = reconcile.reconcile(world.manager, resume=False)
+    assert [(f.uuid, f.outcome) for f in report.findings] == [
+        (boot.uuid, Outcome.ROLLED_BACK)
+    ]
+    world.assert_nothing_left(pools, *port_ids)
+    return message
 
 
-@pytest.mark.parametrize("call", [_unreachable_case(c) for c in BOOT_CALLS])
+@pytest.mark.parametrize("call", BOOT_CALLS, ids=lambda c: c.name)
 def test_neutron_unreachable_at_each_boot_call_leaves_nothing(
     neutron_world: World, neutron_server: NeutronServer, call: Call
 ) -> None:
@@ -677,46 +698,31 @@ def test_neutron_unreachable_at_each_boot_call_leaves_nothing(
     with faultproxy.serving(neutron_server.url) as proxy:
         backend = neutron_world.backend
         assert isinstance(backend, NeutronBackend)
+        direct = neutron_world.manager.network
         neutron_world.manager.network = backend.through(proxy)
         port_id = backend.port(DIRECT)
         proxy.refuse_at(call.method, call.path, nth=call.nth)
-        message = _failed_boot(
-            neutron_world, (port_id,), call.step.format(port=port_id)
-        )
+        step = call.step.format(port=port_id)
+        if call.name in AFTER_THE_PUT:
+            message = _left_for_reconcile(
+                neutron_world, (port_id,), step, direct
+            )
+        else:
+            message = _failed_boot(neutron_world, (port_id,), step)
         assert "no answer" in message
         assert f"after {ATTEMPTS} attempt(s)" in message
         assert proxy.refused
 
 
-def test_neutron_500_at_rollback_unbind(
+def test_neutron_500_at_rollback_unbind_is_finished_by_reconcile(
     neutron_world: World, proxy: FaultProxy
 ) -> None:
-    """What the manager does today when the rollback's unbind fails: it
-    logs it and raises the boot's own error; the port stays bound."""
     port_id = neutron_world.backend.port(DIRECT)
-    pools = neutron_world.pools()
     proxy.fail("GET", NET_PATH, nth=2, times=ATTEMPTS)  # the VIFs step
     proxy.fail("PUT", PORT_PATH, nth=2, times=ATTEMPTS)  # its unbind
-    with pytest.raises(exception.BuildFailed) as err:
-        neutron_world.manager.build_and_run_instance(
-            BootRequest(name="vm", port_ids=(port_id,))
-        )
-    assert err.value.step == "VIFs"
-    # Everything but the port is undone.
-    assert neutron_world.pools() == pools
-    assert neutron_world.manager.driver.list_instances() == ()
-    assert neutron_world.db.get_instances_by_host(neutron_world.host) == []
-    assert neutron_world.backend.truth(port_id)["binding:host_id"] != ""
-
-
-@pytest.mark.xfail(strict=True, reason=LEAK_REASON)
-def test_neutron_500_at_rollback_unbind_leaves_the_port_unbound(
-    neutron_world: World, proxy: FaultProxy
-) -> None:
-    port_id = neutron_world.backend.port(DIRECT)
-    proxy.fail("GET", NET_PATH, nth=2, times=ATTEMPTS)
-    proxy.fail("PUT", PORT_PATH, nth=2, times=ATTEMPTS)
-    _failed_boot(neutron_world, (port_id,), "VIFs")
+    network = neutron_world.manager.network
+    message = _left_for_reconcile(neutron_world, (port_id,), "VIFs", network)
+    assert f"unbind port {port_id}" in message and "HTTP 500" in message
 
 
 #: The delete's calls: the manager's own read, then unbind_port's read,

@@ -50,7 +50,7 @@ from sriovirt.db import api as db_api
 from sriovirt.db.records import InstanceRecord
 from sriovirt.network import api as network_api
 from sriovirt.network.model import VIF
-from sriovirt.network.values import UNBOUND_VIF_TYPES, VnicType
+from sriovirt.network.values import VnicType
 from sriovirt.virt import hardware
 from sriovirt.virt.driver import ComputeDriver, GuestVif, Instance
 
@@ -228,8 +228,15 @@ class ComputeManager:
 
         held = self._step(boot, "claim", claim)
         # The abort frees what the claim holds, allocated since or not:
-        # it is the undo of the allocation below too.
-        undo.on_undo("free devices", instance.uuid, lambda _: held.abort())
+        # it is the undo of the allocation below too.  Not after a failed
+        # undo: a port still bound names its device in its profile, so
+        # the device stays held until reconcile has unbound the port.
+        undo.on_undo(
+            "free devices",
+            instance.uuid,
+            lambda _: held.abort(),
+            unless_failed=True,
+        )
         self._step(boot, "allocate", lambda: self.rt.allocate(instance.uuid))
         return held
 
@@ -256,23 +263,9 @@ class ComputeManager:
                 self._unbind_own, instance_uuid=instance.uuid
             )
             undo.on_undo("unbind port", port_id, unbind)
-            bind = functools.partial(self._bind_one, port_id, binding)
+            bind = functools.partial(self.network.bind_port, port_id, binding)
             bound.append(self._step(boot, f"bind port {port_id}", bind))
         return tuple(bound)
-
-    def _bind_one(
-        self, port_id: str, binding: network_api.PortBinding
-    ) -> dict[str, Any]:
-        port = self.network.bind_port(port_id, binding)
-        vif_type = port.get("binding:vif_type")
-        if vif_type in UNBOUND_VIF_TYPES:
-            raise exception.VifError(
-                port_id=port_id,
-                reason=f"binding:vif_type is {vif_type!r} after binding to "
-                f"host {binding.host} (binding:profile "
-                f"{port.get('binding:profile')!r})",
-            )
-        return port
 
     def _guest_vifs(
         self,
@@ -412,7 +405,16 @@ class _Undo(contextlib.ExitStack):
         super().__init__()
         self.failed: list[str] = []
 
-    def run(self, what: str, key: str, undo: Callable[[str], object]) -> None:
+    def run(
+        self,
+        what: str,
+        key: str,
+        undo: Callable[[str], object],
+        unless_failed: bool = False,
+    ) -> None:
+        if unless_failed and self.failed:
+            self.failed.append(f"{what} {key}: kept until reconcile")
+            return
         try:
             undo(key)
         except Exception as exc:
@@ -420,9 +422,16 @@ class _Undo(contextlib.ExitStack):
             self.failed.append(f"{what} {key}: {exc}")
 
     def on_undo(
-        self, what: str, key: str, undo: Callable[[str], object]
+        self,
+        what: str,
+        key: str,
+        undo: Callable[[str], object],
+        *,
+        unless_failed: bool = False,
     ) -> None:
-        self.callback(self.run, what, key, undo)
+        """Register an undo; ``unless_failed``: skip it (and leave it to
+        reconcile) when an undo that ran before it failed."""
+        self.callback(self.run, what, key, undo, unless_failed)
 
     def __exit__(self, *exc_info: Any) -> bool:
         suppressed = super().__exit__(*exc_info)
