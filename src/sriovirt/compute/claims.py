@@ -47,6 +47,8 @@ class ClaimedDevice:
     #: A VF's PF MAC and index (``binding:profile`` keys), else None.
     pf_mac_address: str | None = None
     vf_num: int | None = None
+    #: Its host netdev when claimed (a macvtap guest NIC sits on it).
+    ifname: str | None = None
 
     @classmethod
     def of(cls, dev: PciDevice) -> ClaimedDevice:
@@ -60,6 +62,7 @@ class ClaimedDevice:
             request_id=dev.request_id,
             pf_mac_address=dev.pf_mac_address,
             vf_num=dev.vf_num,
+            ifname=dev.ifname,
         )
 
 

@@ -274,16 +274,13 @@ class ComputeManager:
         claim: Claim,
     ) -> tuple[GuestVif, ...]:
         """A VIF per bound port; a macvtap one sits on its VF's netdev."""
-        ifnames = {d.address: d.ifname for d in self.rt.tracker.devices}
         vifs = []
         for plan, port in zip(plans, bound, strict=True):
             req = plan.request
             network = self.network.show_network(str(req.network_id))
             netdev = None
             if req.vnic_type is VnicType.MACVTAP:
-                netdev = ifnames.get(
-                    boot_values.device_of(plan, claim).address
-                )
+                netdev = boot_values.device_of(plan, claim).ifname
             vif = VIF.from_port(port, network)
             vifs.append(GuestVif(vif=vif, netdev=netdev))
         return tuple(vifs)
