@@ -18,6 +18,9 @@ Usage::
 
     --die-at STEP    SIGKILL this process when the manager reaches STEP
     --hold-at STEP   at STEP touch WORKDIR/held, then wait for WORKDIR/go
+    --uri URI        the libvirt connection (default: the test driver on
+                     the sample host); a real libvirtd keeps the guests
+                     of a killed process
 
 Prints the instance row's vm_state on success; a sriovirt error is one
 line on stderr and exit status 1.
@@ -68,14 +71,14 @@ def prepare(workdir: Path) -> None:
 
 @contextlib.contextmanager
 def manager(
-    workdir: Path, on_step: StepHook | None = None
+    workdir: Path, on_step: StepHook | None = None, uri: str | None = None
 ) -> Iterator[ComputeManager]:
     """A manager on the work directory, its tracker loaded (not started:
     only reconcile releases anything)."""
     conf = cfg.ConfigOpts()
     sriovirt_conf.register_opts(conf)
     conf([])
-    uri = paths.test_driver_uri(paths.sample_host("small"))
+    uri = uri or paths.test_driver_uri(paths.sample_host("small"))
     driver = LibvirtDriver.for_connection(conf, uri)
     network = StaticNetwork(
         ports_file=workdir / "ports.json",
@@ -119,10 +122,11 @@ def main() -> int:
     parser.add_argument("args", nargs="+")
     parser.add_argument("--die-at")
     parser.add_argument("--hold-at")
+    parser.add_argument("--uri")
     ns = parser.parse_args()
     hook = _stop_hook(ns.workdir, ns.die_at, ns.hold_at)
     try:
-        with manager(ns.workdir, hook) as m:
+        with manager(ns.workdir, hook, ns.uri) as m:
             if ns.action == "boot":
                 name, uuid, *ports = ns.args
                 boot = BootRequest(name=name, uuid=uuid, port_ids=tuple(ports))
