@@ -100,6 +100,23 @@ class PciStats:
     def total(self) -> int:
         return sum(c.count for c in self._all)
 
+    def free_on_physical_network(
+        self, physical_network: str, dev_type: DevType | None = None
+    ) -> int:
+        """Free devices on one physical network (of one type if given).
+
+        Reads only that network's pools (the index): the scheduler asks
+        this of every candidate host.
+        """
+        cells = self._by_physnet.get(physical_network, ())
+        if dev_type is None:
+            return sum(c.count for c in cells)
+        return sum(c.count for c in cells if c.key.dev_type is dev_type)
+
+    def free_of_type(self, dev_type: DevType) -> int:
+        """Free devices of one type, on every network."""
+        return sum(c.count for c in self._all if c.key.dev_type is dev_type)
+
     def copy(self) -> PciStats:
         return PciStats(self.pools)
 

@@ -549,3 +549,34 @@ def test_pools_count_the_free_whitelisted_devices(
         )
     ]
     assert _published(tracker.stats) == _expected_pools(entries, free)
+
+
+def test_free_counts_by_physical_network_and_type() -> None:
+    def entry(net: str | None, dev_type: str, count: int) -> dict[str, object]:
+        tags = {"dev_type": dev_type}
+        if net:
+            tags["physical_network"] = net
+        return {
+            "vendor_id": "8086",
+            "product_id": "154c",
+            "numa_node": None,
+            "count": count,
+            "tags": tags,
+        }
+
+    stats = PciStats.from_json(
+        json.dumps(
+            [
+                entry("physnet1", "type-VF", 3),
+                entry("physnet1", "type-PF", 1),
+                entry("physnet2", "type-VF", 5),
+                entry(None, "type-VF", 7),
+            ]
+        )
+    )
+    assert stats.free_on_physical_network("physnet1") == 4
+    assert stats.free_on_physical_network("physnet1", DevType.VF) == 3
+    assert stats.free_on_physical_network("physnet1", DevType.PF) == 1
+    assert stats.free_on_physical_network("physnet9") == 0
+    assert stats.free_of_type(DevType.VF) == 15
+    assert stats.free_of_type(DevType.PCI) == 0
