@@ -33,7 +33,7 @@ from sriovirt.pci.request import PciRequest
 
 # The pool values live in pool.py (stats, filters and the tracker share
 # them); they are re-exported because callers met them here first.
-__all__ = ["PciStats", "Pool", "PoolKey", "Selection"]
+__all__ = ["PciStats", "Pool", "PoolKey", "PoolKeyCache", "Selection"]
 
 _POOL_FIELDS: Final = frozenset(
     {"vendor_id", "product_id", "numa_node", "count", "tags"}
@@ -309,8 +309,20 @@ class PciStats:
         )
 
     @classmethod
-    def from_json(cls, text: str, *, source: str = "JSON") -> PciStats:
-        """Parse :meth:`to_json` output; :class:`InvalidPciStats` if bad."""
+    def from_json(
+        cls,
+        text: str,
+        *,
+        source: str = "JSON",
+        keys: PoolKeyCache | None = None,
+    ) -> PciStats:
+        """Parse :meth:`to_json` output; :class:`InvalidPciStats` if bad.
+
+        ``keys`` (the scheduler's, shared by every host it reads): pool
+        keys already parsed, by their JSON identity, so a key seen on one
+        host is not validated and built again for the next; every
+        count is still checked.
+        """
         try:
             data = json.loads(text)
         except (TypeError, ValueError) as exc:
@@ -322,15 +334,84 @@ class PciStats:
                 source=source, reason="expected a JSON list of pools"
             )
         stats = cls()
+        cells = stats._cells
         for index, entry in enumerate(data):
-            key, count = _parse_pool(entry, f"{source} pool #{index}")
-            if key in stats._cells:
+            key = None if keys is None else keys.known(entry)
+            if key is None:
+                key, count = _parse_pool(entry, f"{source} pool #{index}")
+                if keys is not None:
+                    keys.remember(entry, key)
+            else:
+                count = entry["count"]
+                if type(count) is not int or count < 0:
+                    raise exception.InvalidPciStats(
+                        source=f"{source} pool #{index}",
+                        reason=f"count {count!r} is not a non-negative "
+                        "integer",
+                    )
+            if key in cells:
                 raise exception.InvalidPciStats(
                     source=f"{source} pool #{index}",
                     reason=f"duplicate pool {key}",
                 )
             stats.adjust(key, count)
         return stats
+
+
+class PoolKeyCache:
+    """Pool keys by the JSON that describes them, for
+    :meth:`PciStats.from_json` over many hosts.
+
+    The identity is every field but ``count``, each with its type
+    (JSON ``true`` must not pass for ``1``); an entry that
+    is not a plain object of those five fields is never cached (it is
+    parsed, and reported, in full).
+    """
+
+    __slots__ = ("_keys",)
+
+    def __init__(self) -> None:
+        self._keys: dict[object, PoolKey] = {}
+
+    @staticmethod
+    def _identity(entry: object) -> object | None:
+        if type(entry) is not dict or entry.keys() != _POOL_FIELDS:
+            return None
+        tags = entry["tags"]
+        if type(tags) is not dict:
+            return None
+        # Types too: JSON true must not pass for 1 (equal in a dict).
+        vendor, product, numa = (
+            entry["vendor_id"],
+            entry["product_id"],
+            entry["numa_node"],
+        )
+        ident = (
+            type(vendor),
+            vendor,
+            type(product),
+            product,
+            type(numa),
+            numa,
+            tuple((k, type(v), v) for k, v in tags.items()),
+        )
+        try:
+            hash(ident)
+        except TypeError:
+            return None
+        return ident
+
+    def known(self, entry: object) -> PoolKey | None:
+        ident = self._identity(entry)
+        return None if ident is None else self._keys.get(ident)
+
+    def remember(self, entry: object, key: PoolKey) -> None:
+        ident = self._identity(entry)
+        if ident is not None:
+            self._keys[ident] = key
+
+    def __len__(self) -> int:
+        return len(self._keys)
 
 
 def _take(

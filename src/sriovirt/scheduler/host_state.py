@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sriovirt import exception
-from sriovirt.pci.stats import PciStats
+from sriovirt.pci.stats import PciStats, PoolKeyCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +71,8 @@ def load_host_pools(
 ) -> dict[str, HostPools]:
     """``{node uuid: (host, pci_stats JSON or None)}`` -> pools."""
     out: dict[str, HostPools] = {}
+    # Hosts of the same hardware share pool keys: parse each key once.
+    keys = PoolKeyCache()
     for uuid, (host, text) in rows.items():
         if text is None:
             out[uuid] = HostPools(
@@ -79,7 +81,9 @@ def load_host_pools(
             continue
         try:
             stats = PciStats.from_json(
-                text, source=f"compute_nodes.pci_stats of {host} ({uuid})"
+                text,
+                source=f"compute_nodes.pci_stats of {host} ({uuid})",
+                keys=keys,
             )
         except exception.InvalidPciStats as exc:
             out[uuid] = HostPools(host, None, str(exc))
