@@ -246,6 +246,14 @@ class TraitConflict(Invalid):
     denied_by: str
 
 
+class InvalidAllocationCandidates(SriovirtError):
+    """Placement's allocation-candidates answer is not what 1.39 gives."""
+
+    msg_fmt = "Invalid allocation candidates from Placement: %(reason)s"
+
+    reason: str
+
+
 class NoValidHost(SriovirtError):
     """No host passed Placement and the host filters.
 

@@ -56,6 +56,72 @@ class HostState:
     candidates: tuple[AllocationCandidate, ...]
 
 
+def candidates_from_response(
+    body: Mapping[str, object],
+) -> list[AllocationCandidate]:
+    """Placement's ``GET /allocation_candidates`` JSON (1.39) as values.
+
+    Each allocation request's root is the root provider (from
+    ``provider_summaries``) of the providers serving its unsuffixed
+    group, or of any provider it allocates from when it has none.
+    Raises :class:`~sriovirt.exception.InvalidAllocationCandidates`
+    naming what is missing.
+    """
+
+    def bad(reason: str) -> exception.InvalidAllocationCandidates:
+        return exception.InvalidAllocationCandidates(reason=reason)
+
+    requests = body.get("allocation_requests")
+    summaries = body.get("provider_summaries")
+    if not isinstance(requests, list) or not isinstance(summaries, Mapping):
+        raise bad(
+            "expected allocation_requests (a list) and "
+            "provider_summaries (an object)"
+        )
+    roots: dict[str, str] = {}
+    for uuid, summary in summaries.items():
+        root = (
+            summary.get("root_provider_uuid")
+            if isinstance(summary, Mapping)
+            else None
+        )
+        if not isinstance(root, str):
+            raise bad(f"provider {uuid} has no root_provider_uuid")
+        roots[str(uuid)] = root
+    out: list[AllocationCandidate] = []
+    for index, request in enumerate(requests):
+        where = f"allocation request #{index}"
+        if not isinstance(request, Mapping):
+            raise bad(f"{where} is not an object")
+        raw_allocs = request.get("allocations")
+        if not isinstance(raw_allocs, Mapping) or not raw_allocs:
+            raise bad(f"{where} has no allocations")
+        allocations: dict[str, dict[str, int]] = {}
+        for provider, alloc in raw_allocs.items():
+            resources = (
+                alloc.get("resources") if isinstance(alloc, Mapping) else None
+            )
+            if not isinstance(resources, Mapping) or not all(
+                type(n) is int for n in resources.values()
+            ):
+                raise bad(f"{where}: provider {provider} has no resources")
+            allocations[str(provider)] = dict(resources)
+        raw_maps = request.get("mappings", {})
+        if not isinstance(raw_maps, Mapping):
+            raise bad(f"{where}: mappings is not an object")
+        mappings = {
+            str(suffix): tuple(str(p) for p in providers)
+            for suffix, providers in raw_maps.items()
+            if isinstance(providers, list)
+        }
+        anchor = (mappings.get("") or tuple(allocations))[0]
+        root = roots.get(anchor)
+        if root is None:
+            raise bad(f"{where}: provider {anchor} has no summary")
+        out.append(AllocationCandidate(root, allocations, mappings))
+    return out
+
+
 def group_candidates(
     candidates: Iterable[AllocationCandidate],
 ) -> dict[str, list[AllocationCandidate]]:
