@@ -335,6 +335,8 @@ class PciStats:
             )
         stats = cls()
         cells = stats._cells
+        by_physnet = stats._by_physnet
+        every = stats._all
         for index, entry in enumerate(data):
             key = None if keys is None else keys.known(entry)
             if key is None:
@@ -354,7 +356,12 @@ class PciStats:
                     source=f"{source} pool #{index}",
                     reason=f"duplicate pool {key}",
                 )
-            stats.adjust(key, count)
+            # A new key of a checked count: what adjust() would do,
+            # without its lookups (the scheduler reads every host).
+            cell = _Cell(key, count)
+            cells[key] = cell
+            by_physnet.setdefault(key.physical_network, []).append(cell)
+            every.append(cell)
         return stats
 
 
@@ -362,10 +369,10 @@ class PoolKeyCache:
     """Pool keys by the JSON that describes them, for
     :meth:`PciStats.from_json` over many hosts.
 
-    The identity is every field but ``count``, each with its type
-    (JSON ``true`` must not pass for ``1``); an entry that
-    is not a plain object of those five fields is never cached (it is
-    parsed, and reported, in full).
+    The identity is every field but ``count``.  Only plain entries are
+    cached (string ids and tags, an integer or null NUMA node: JSON
+    ``true`` never passes for ``1``); any other entry is parsed, and
+    reported, in full.
     """
 
     __slots__ = ("_keys",)
@@ -375,31 +382,27 @@ class PoolKeyCache:
 
     @staticmethod
     def _identity(entry: object) -> object | None:
+        # Only plain pools are cached: strings, and an int or null NUMA
+        # node (bool is not int here: JSON true never passes for 1, and
+        # every part hashes, so a lookup cannot raise).
         if type(entry) is not dict or entry.keys() != _POOL_FIELDS:
             return None
         tags = entry["tags"]
-        if type(tags) is not dict:
+        vendor = entry["vendor_id"]
+        product = entry["product_id"]
+        numa = entry["numa_node"]
+        if (
+            type(tags) is not dict
+            or type(vendor) is not str
+            or type(product) is not str
+            or (numa is not None and type(numa) is not int)
+        ):
             return None
-        # Types too: JSON true must not pass for 1 (equal in a dict).
-        vendor, product, numa = (
-            entry["vendor_id"],
-            entry["product_id"],
-            entry["numa_node"],
-        )
-        ident = (
-            type(vendor),
-            vendor,
-            type(product),
-            product,
-            type(numa),
-            numa,
-            tuple((k, type(v), v) for k, v in tags.items()),
-        )
-        try:
-            hash(ident)
-        except TypeError:
-            return None
-        return ident
+        items = tuple(tags.items())
+        for _, value in items:
+            if type(value) is not str:
+                return None
+        return (vendor, product, numa, items)
 
     def known(self, entry: object) -> PoolKey | None:
         ident = self._identity(entry)
