@@ -25,6 +25,7 @@ from typing import Protocol
 from sriovirt.db.records import ComputeNodeRecord
 from sriovirt.scheduler.filters import ALL_HOST_FILTERS, HostFilter
 from sriovirt.scheduler.host_state import (
+    PoolsCache,
     candidates_from_response,
     load_host_pools,
 )
@@ -82,12 +83,14 @@ def select_destinations(
     nodes: NodesSource,
     settings: SchedulerSettings | None = None,
     filters: tuple[HostFilter, ...] = ALL_HOST_FILTERS,
+    pools_cache: PoolsCache | None = None,
 ) -> Destinations:
     """The hosts to try for ``spec``, best first (at most
     ``max_attempts``).
 
-    Raises what the request filters raise (before Placement is asked)
-    and :class:`~sriovirt.exception.NoValidHost`.
+    ``pools_cache``: a long-lived scheduler's, so unchanged pools are
+    not parsed again.  Raises what the request filters raise (before
+    Placement is asked) and :class:`~sriovirt.exception.NoValidHost`.
     """
     settings = settings or SchedulerSettings()
     start = time.perf_counter()
@@ -104,7 +107,7 @@ def select_destinations(
     records = nodes.get_compute_nodes_by_uuids(uuids) if uuids else {}
     loaded = time.perf_counter()
     pools = load_host_pools(
-        {u: (r.host, r.pci_stats) for u, r in records.items()}
+        {u: (r.host, r.pci_stats) for u, r in records.items()}, pools_cache
     )
     selection = select_hosts(
         spec,

@@ -6,7 +6,9 @@ files them under their root provider (the compute node's uuid) in one
 pass; :func:`load_host_pools` parses the ``compute_nodes.pci_stats``
 JSON of every candidate, read from the database in one query, into a
 :class:`HostPools` per node uuid (a row that cannot be read is kept as
-its problem, so the host filter names it instead of failing the boot).
+its problem, so the host filter names it instead of failing the boot;
+a :class:`PoolsCache` kept across decisions parses only the rows that
+changed).
 
 This module must not query the database or Placement itself (the caller
 passes what they returned) nor decide which host wins.
@@ -132,30 +134,71 @@ def group_candidates(
     return grouped
 
 
+class PoolsCache:
+    """Parsed pools by node uuid, kept while the stored JSON is the same.
+
+    A scheduler that makes many decisions reads every candidate's
+    ``pci_stats`` each time (one query) but parses only the rows whose
+    text changed since it last saw them; pool keys are shared across
+    hosts and decisions (:class:`~sriovirt.pci.stats.PoolKeyCache`).
+    The :class:`~sriovirt.pci.stats.PciStats` handed out are shared:
+    callers only read them (``support``, counts), never ``apply``.
+    """
+
+    __slots__ = ("_by_uuid", "keys")
+
+    def __init__(self) -> None:
+        self.keys = PoolKeyCache()
+        self._by_uuid: dict[str, tuple[str, str | None, HostPools]] = {}
+
+    def __len__(self) -> int:
+        return len(self._by_uuid)
+
+    def load(
+        self, rows: Mapping[str, tuple[str, str | None]]
+    ) -> dict[str, HostPools]:
+        """``{node uuid: (host, pci_stats JSON or None)}`` -> pools."""
+        out: dict[str, HostPools] = {}
+        seen = self._by_uuid
+        for uuid, (host, text) in rows.items():
+            cached = seen.get(uuid)
+            if cached is not None and cached[1] == text and cached[0] == host:
+                out[uuid] = cached[2]
+                continue
+            pools = _parse(uuid, host, text, self.keys)
+            seen[uuid] = (host, text, pools)
+            out[uuid] = pools
+        return out
+
+
 def load_host_pools(
     rows: Mapping[str, tuple[str, str | None]],
+    cache: PoolsCache | None = None,
 ) -> dict[str, HostPools]:
-    """``{node uuid: (host, pci_stats JSON or None)}`` -> pools."""
-    out: dict[str, HostPools] = {}
-    # Hosts of the same hardware share pool keys: parse each key once.
-    keys = PoolKeyCache()
-    for uuid, (host, text) in rows.items():
-        if text is None:
-            out[uuid] = HostPools(
-                host, None, "its compute node has no PCI pools recorded"
-            )
-            continue
-        try:
-            stats = PciStats.from_json(
-                text,
-                source=f"compute_nodes.pci_stats of {host} ({uuid})",
-                keys=keys,
-            )
-        except exception.InvalidPciStats as exc:
-            out[uuid] = HostPools(host, None, str(exc))
-            continue
-        out[uuid] = HostPools(host, stats, None)
-    return out
+    """``{node uuid: (host, pci_stats JSON or None)}`` -> pools.
+
+    Without ``cache`` every row is parsed (pool keys still once per
+    call: hosts of the same hardware share them).
+    """
+    return (cache if cache is not None else PoolsCache()).load(rows)
+
+
+def _parse(
+    uuid: str, host: str, text: str | None, keys: PoolKeyCache
+) -> HostPools:
+    if text is None:
+        return HostPools(
+            host, None, "its compute node has no PCI pools recorded"
+        )
+    try:
+        stats = PciStats.from_json(
+            text,
+            source=f"compute_nodes.pci_stats of {host} ({uuid})",
+            keys=keys,
+        )
+    except exception.InvalidPciStats as exc:
+        return HostPools(host, None, str(exc))
+    return HostPools(host, stats, None)
 
 
 def host_states(

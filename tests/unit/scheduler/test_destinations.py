@@ -11,7 +11,7 @@ import pytest
 from sriovirt import exception
 from sriovirt.db import api
 from sriovirt.network.values import VnicType
-from sriovirt.scheduler import destinations
+from sriovirt.scheduler import destinations, host_state
 from sriovirt.scheduler.placement_query import AllocationCandidatesQuery
 from sriovirt.scheduler.request_spec import build_request_spec
 from tests.unit.scheduler.test_request_spec import port
@@ -117,3 +117,26 @@ def test_no_valid_host_names_the_query_sent(db: api.Database) -> None:
         destinations.select_destinations(
             spec, placement=CannedPlacement([]), nodes=db
         )
+
+
+def test_pools_cache_across_decisions_sees_new_counts(
+    db: api.Database,
+) -> None:
+    a = _node(db, "a", [pool("physnet2", 1)])
+    b = _node(db, "b", [pool("physnet2", 2)])
+    placement = CannedPlacement([a, b])
+    spec = build_request_spec(
+        vcpus=1, memory_mb=64, ports=[port("p1", VnicType.DIRECT, "physnet2")]
+    )
+    cache = host_state.PoolsCache()
+    first = destinations.select_destinations(
+        spec, placement=placement, nodes=db, pools_cache=cache
+    )
+    assert first.selection.chosen.host == "b"
+    assert len(cache) == 2  # an empty cache passed in is filled
+    # b fills up: the next decision reads its new pools, not the cache's.
+    _node(db, "b", [pool("physnet2", 0)])
+    second = destinations.select_destinations(
+        spec, placement=placement, nodes=db, pools_cache=cache
+    )
+    assert [h.host for h in second.selection.hosts] == ["a"]

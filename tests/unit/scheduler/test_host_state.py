@@ -108,3 +108,28 @@ def test_load_host_pools_keeps_problems() -> None:
     assert "compute_nodes.pci_stats of h3 (u3) pool #0" in str(
         pools["u3"].problem
     )
+
+
+def test_pools_cache_parses_only_changed_rows() -> None:
+    one = '[{"count": 2, "numa_node": 0, "product_id": "154c", "tags": '
+    one += '{"dev_type": "type-VF", "physical_network": "physnet1"}, '
+    one += '"vendor_id": "8086"}]'
+    two = one.replace('"count": 2', '"count": 1')
+    cache = host_state.PoolsCache()
+    first = cache.load({"u1": ("h1", one), "u2": ("h2", one)})
+    assert len(cache) == 2 and len(cache.keys) == 1
+    # An equal but new text (as the next query returns) is reused.
+    again = cache.load({"u1": ("h1", "".join(one)), "u2": ("h2", two)})
+    assert again["u1"] is first["u1"]
+    assert again["u2"] is not first["u2"]
+    stats = again["u2"].stats
+    assert stats is not None and stats.total() == 1
+    # A renamed host or a row gone bad is read again.
+    renamed = cache.load({"u1": ("h1-new", one), "u2": ("h2", "[")})
+    assert renamed["u1"].host == "h1-new"
+    assert renamed["u2"].stats is None
+    assert "not JSON" in str(renamed["u2"].problem)
+    # Without a cache every call parses afresh.
+    fresh = host_state.load_host_pools({"u1": ("h1", one)})
+    assert fresh["u1"] is not first["u1"]
+    assert fresh["u1"].stats == first["u1"].stats
