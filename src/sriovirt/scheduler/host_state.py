@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeGuard
 
 from sriovirt import exception
 from sriovirt.pci.stats import PciStats, PoolKeyCache
@@ -58,6 +59,12 @@ class HostState:
     candidates: tuple[AllocationCandidate, ...]
 
 
+def _is_map(value: object) -> TypeGuard[Mapping[Any, Any]]:
+    # Decoded JSON gives dicts: test the type first, the ABC only then
+    # (isinstance against Mapping is slow, and this runs per provider).
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def candidates_from_response(
     body: Mapping[str, object],
 ) -> list[AllocationCandidate]:
@@ -67,7 +74,8 @@ def candidates_from_response(
     ``provider_summaries``) of the providers serving its unsuffixed
     group, or of any provider it allocates from when it has none.
     Raises :class:`~sriovirt.exception.InvalidAllocationCandidates`
-    naming what is missing.
+    naming what is missing.  The candidates keep the body's resource
+    dicts (the body is not used afterwards; nothing changes them).
     """
 
     def bad(reason: str) -> exception.InvalidAllocationCandidates:
@@ -75,51 +83,54 @@ def candidates_from_response(
 
     requests = body.get("allocation_requests")
     summaries = body.get("provider_summaries")
-    if not isinstance(requests, list) or not isinstance(summaries, Mapping):
+    if type(requests) is not list or not _is_map(summaries):
         raise bad(
             "expected allocation_requests (a list) and "
             "provider_summaries (an object)"
         )
     roots: dict[str, str] = {}
     for uuid, summary in summaries.items():
-        root = (
-            summary.get("root_provider_uuid")
-            if isinstance(summary, Mapping)
-            else None
-        )
-        if not isinstance(root, str):
+        root = summary.get("root_provider_uuid") if _is_map(summary) else None
+        if type(root) is not str:
             raise bad(f"provider {uuid} has no root_provider_uuid")
-        roots[str(uuid)] = root
+        roots[uuid] = root
     out: list[AllocationCandidate] = []
     for index, request in enumerate(requests):
-        where = f"allocation request #{index}"
-        if not isinstance(request, Mapping):
-            raise bad(f"{where} is not an object")
+        if not _is_map(request):
+            raise bad(f"allocation request #{index} is not an object")
         raw_allocs = request.get("allocations")
-        if not isinstance(raw_allocs, Mapping) or not raw_allocs:
-            raise bad(f"{where} has no allocations")
-        allocations: dict[str, dict[str, int]] = {}
+        if not raw_allocs or not _is_map(raw_allocs):
+            raise bad(f"allocation request #{index} has no allocations")
         for provider, alloc in raw_allocs.items():
-            resources = (
-                alloc.get("resources") if isinstance(alloc, Mapping) else None
-            )
-            if not isinstance(resources, Mapping) or not all(
-                type(n) is int for n in resources.values()
+            resources = alloc.get("resources") if _is_map(alloc) else None
+            if not _is_map(resources) or any(
+                type(n) is not int for n in resources.values()
             ):
-                raise bad(f"{where}: provider {provider} has no resources")
-            allocations[str(provider)] = dict(resources)
+                raise bad(
+                    f"allocation request #{index}: provider {provider} "
+                    "has no resources"
+                )
         raw_maps = request.get("mappings", {})
-        if not isinstance(raw_maps, Mapping):
-            raise bad(f"{where}: mappings is not an object")
+        if not _is_map(raw_maps):
+            raise bad(
+                f"allocation request #{index}: mappings is not an object"
+            )
         mappings = {
-            str(suffix): tuple(str(p) for p in providers)
+            suffix: tuple(providers)
             for suffix, providers in raw_maps.items()
-            if isinstance(providers, list)
+            if type(providers) is list
         }
-        anchor = (mappings.get("") or tuple(allocations))[0]
+        anchor = (mappings.get("") or tuple(raw_allocs))[0]
         root = roots.get(anchor)
         if root is None:
-            raise bad(f"{where}: provider {anchor} has no summary")
+            raise bad(
+                f"allocation request #{index}: provider {anchor} has no "
+                "summary"
+            )
+        allocations = {
+            provider: alloc["resources"]
+            for provider, alloc in raw_allocs.items()
+        }
         out.append(AllocationCandidate(root, allocations, mappings))
     return out
 
