@@ -180,6 +180,8 @@ def check_trait_name(name: str) -> str | None:
             f"{name!r} is not a trait name (A-Z, 0-9 and _, at most 255 "
             "characters)"
         )
+    if name == "CUSTOM_":
+        return "'CUSTOM_' needs a name after the prefix"
     if not name.startswith("CUSTOM_") and name not in _STANDARD_TRAITS:
         return (
             f"{name!r} is neither a standard trait (os-traits) nor a "

@@ -124,6 +124,17 @@ def test_packed_from_image_and_unset() -> None:
             r"nor a custom one",
         ),
         (
+            {"trait:CUSTOM_": "required"},
+            exception.InvalidFlavorExtraSpec,
+            r"trait:CUSTOM_='required' is invalid: 'CUSTOM_' needs a name "
+            r"after the prefix",
+        ),
+        (
+            {"trait:" + "CUSTOM_" + "X" * 249: "forbidden"},
+            exception.InvalidFlavorExtraSpec,
+            r"is not a trait name \(A-Z, 0-9 and _, at most 255",
+        ),
+        (
             {"trait:": "required"},
             exception.InvalidFlavorExtraSpec,
             r"trait:='required' is invalid: '' is not a trait name",
