@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from sriovirt import exception
 from sriovirt.network.values import VnicType
 from sriovirt.pci.alias import parse_aliases
+from sriovirt.pci.request import PciRequest
+from sriovirt.pci.stats import PciStats
 from sriovirt.scheduler import filters, host_state, selection
 from sriovirt.scheduler.placement_query import allocation_candidates_query
 from sriovirt.scheduler.request_spec import RequestSpec, build_request_spec
@@ -355,3 +357,42 @@ def test_kept_iff_the_host_can_apply_every_request(
     assert {h.host for h in sel.hosts} == expected
     removed = sum(r.total for r in sel.reports)
     assert removed == len(hosts) - len(expected)
+
+
+@pytest.mark.parametrize(
+    ("pools", "spec", "reason"),
+    [
+        (
+            [pool("physnet1", 1, "type-PF")],
+            {"vendor_id": "8086"},
+            "no pool has the device type",
+        ),
+        (
+            [pool("physnet1", 1)],
+            {"physical_network": "physnet1", "trusted": "true"},
+            "no pool is trusted",
+        ),
+        (
+            [pool("physnet1", 1)],
+            {"physical_network": "physnet1", "remote_managed": "true"},
+            "no pool has the remote_managed value",
+        ),
+        (
+            [pool("physnet1", 1)],
+            {"physical_network": "physnet1", "product_id": "1572"},
+            "no pool matches it",
+        ),
+        (
+            [pool("physnet1", 0), pool("physnet2", 5)],
+            {"physical_network": "physnet1"},
+            "no free PCI device on physical network physnet1",
+        ),
+    ],
+)
+def test_why_not_names_the_stage(
+    pools: list[dict[str, object]], spec: dict[str, str], reason: str
+) -> None:
+    stats = PciStats.from_json(json.dumps(pools))
+    request = PciRequest(spec=[spec])
+    assert not stats.support([request])
+    assert filters.why_not(stats, [request]).endswith(reason)
