@@ -39,12 +39,14 @@ BENCHES = [
     "bench.bench_tracker",
     "bench.bench_refresh",
     "bench.bench_xml",
+    "bench.bench_scheduler",
 ]
 
 #: What ``--peer nova`` compares Nova against (short name -> module).
 PEER_BENCHES = {
     "bench_match": "bench.bench_match",
     "bench_tracker": "bench.bench_tracker",
+    "bench_scheduler": "bench.bench_scheduler",
 }
 #: NIC counts of a peer run when ``--sizes`` is not given.
 PEER_SIZES = (2, 8, 32)

@@ -169,7 +169,30 @@ def format_table(report: Mapping[str, Any]) -> str:
             f"{fmt_ms(_number(theirs.get('support_us_per_host')))} us/host"
             f", ratio {fmt_ratio(_section(peer, 'ratios').get(SCHED_RATIO))}"
         )
+    lines.extend(_filter_lines(report, peer))
     skipped = _section(peer, "figures").get("skipped")
     if skipped:
         lines.append("skipped (time budget): " + "; ".join(map(str, skipped)))
     return "\n".join(lines) + "\n"
+
+
+def _filter_lines(
+    report: Mapping[str, Any], peer: Mapping[str, Any]
+) -> list[str]:
+    """One line per host count and case of the PCI filter figure."""
+    ours_all = _section(_section(report, "bench_scheduler"), "pci_filter")
+    theirs_all = _section(_section(peer, "figures"), "pci_filter")
+    ratios = _section(_section(peer, "ratios"), "pci_filter")
+    lines = []
+    for hosts in sorted(set(ours_all) | set(theirs_all), key=int):
+        ours = _section(ours_all, hosts)
+        theirs = _section(theirs_all, hosts)
+        for kind in ("hit", "miss"):
+            key = f"filter_{kind}_ms"
+            lines.append(
+                f"PCI filter, {hosts} hosts, {kind}: sriovirt "
+                f"{fmt_ms(ours.get(key))} ms, Nova "
+                f"{fmt_ms(theirs.get(key))} ms, ratio "
+                f"{fmt_ratio(_section(ratios, hosts).get(kind))}"
+            )
+    return lines

@@ -89,6 +89,12 @@ RATIO_MAP: Mapping[str, tuple[str, str, str]] = {
     "pools_json": ("bench_tracker", "pools_json_ms", "pools_json_ms"),
 }
 SCHED_RATIO = "scheduling_per_host"
+#: Host counts of the PCI filter figure (bench_scheduler's, same hosts).
+FILTER_HOSTS = (1_000, 10_000)
+#: A network every scheduled host has, and one none has.
+FILTER_HIT_PHYSNET = "physnet2"
+FILTER_MISS_PHYSNET = "physnet9"
+FILTER_RATIO = "pci_filter"
 #: Ratios that compare pools: given only when both sides built the same
 #: number of pools (Nova's ``pools``, bench_tracker's ``rebuilt_pools``).
 POOL_RATIOS = frozenset({"pools", "pools_json"})
@@ -177,6 +183,7 @@ def build_payload(
     repeats: int = DEFAULT_REPEATS,
     budget_s: float = DEFAULT_BUDGET_S,
     hosts: int = NOVA_HOSTS,
+    filter_hosts: Sequence[int] = FILTER_HOSTS,
 ) -> dict[str, Any]:
     """The runner's stdin: each size's devices, per workload its spec.
 
@@ -203,6 +210,12 @@ def build_payload(
             "size": str(SCHED_NICS),
             "hosts": hosts,
             "physical_network": SCHED_PHYSNET,
+        },
+        "pci_filter": {
+            "size": str(SCHED_NICS),
+            "hosts": list(filter_hosts),
+            "hit": FILTER_HIT_PHYSNET,
+            "miss": FILTER_MISS_PHYSNET,
         },
         "repeats": repeats,
         "budget_s": budget_s,
@@ -388,7 +401,35 @@ def compute_ratios(
         nova.get("scheduling", {}).get("support_us_per_host"),
         ours_sched.get("support_us_per_host"),
     )
+    result[FILTER_RATIO] = filter_ratios(sriovirt, nova)
     return result
+
+
+def filter_ratios(
+    sriovirt: Mapping[str, Any], nova: Mapping[str, Any]
+) -> dict[str, dict[str, float | None]]:
+    """Nova / sriovirt of the PCI filter, per host count, hit and miss.
+
+    bench_scheduler's ``filter_hit_ms`` / ``filter_miss_ms`` against
+    the runner's: the same request over the same number of hosts with
+    the same host's pools, JSON loading excluded on both sides.
+    """
+    section = sriovirt.get("bench_scheduler")
+    ours_all = (
+        section.get("pci_filter", {}) if isinstance(section, Mapping) else {}
+    )
+    theirs_all = nova.get("pci_filter", {})
+    out: dict[str, dict[str, float | None]] = {}
+    for hosts in sorted(set(ours_all) | set(theirs_all), key=int):
+        ours = ours_all.get(hosts, {})
+        theirs = theirs_all.get(hosts, {})
+        out[hosts] = {
+            kind: ratio(
+                theirs.get(f"filter_{kind}_ms"), ours.get(f"filter_{kind}_ms")
+            )
+            for kind in ("hit", "miss")
+        }
+    return out
 
 
 def run_peer(

@@ -41,6 +41,10 @@ before the timer starts (:class:`DecodedInput`): sriovirt's tracker gets
 its inventory's values already built too, so neither side's figure
 includes decoding JSON, and neither side gets back objects it has seen.
 
+Then ``pci_filter`` (when the payload has it): per host count, those
+stats built for every host, then ``support_requests`` of a 1-VF request
+on a network every host has (``hit``) and on one none has (``miss``).
+
 Then ``scheduling``: ``hosts`` scheduler-side ``PciDeviceStats`` built
 from one host's pools JSON (as ``HostState`` does) and
 ``support_requests`` of one 1-VF Neutron-port request per host.
@@ -389,6 +393,87 @@ def bench_scheduling(
     }
 
 
+def bench_pci_filter(
+    context: Any,
+    *,
+    devices: list[dict[str, Any]],
+    device_spec: list[str],
+    hosts: list[int],
+    hit: str,
+    miss: str,
+    repeats: int,
+    budget: Budget,
+) -> dict[str, Any]:
+    """Nova's PciPassthroughFilter decision over many hosts, hit and miss.
+
+    Per host count: scheduler-side ``PciDeviceStats`` built from one
+    host's pools JSON (untimed here: sriovirt's filter figures exclude
+    its JSON load too), then ``support_requests`` of a 1-VF port request
+    on ``hit`` (every host passes) and on ``miss`` (no host does): what
+    ``PciPassthroughFilter.host_passes`` asks of each host.
+    """
+    configure(device_spec, devices)
+    tracker = new_tracker(context)
+    tracker.update_devices_from_hypervisor_resources(jsonutils.dumps(devices))
+    text = pools_json(tracker.stats)
+    configure([], [])
+    from nova.objects import (
+        pci_device_pool,
+    )
+
+    def request(physnet: str) -> list[Any]:
+        return [
+            objects.InstancePCIRequest(
+                count=1,
+                spec=[
+                    {"physical_network": physnet, "remote_managed": "False"}
+                ],
+                request_id=str(uuid.uuid4()),
+                requester_id=str(uuid.uuid4()),
+            )
+        ]
+
+    out: dict[str, Any] = {}
+    for n in hosts:
+        if budget.left() <= 0:
+            budget.skipped.append(f"pci_filter {n} hosts: time budget spent")
+            continue
+        start = time.perf_counter()
+        all_stats = [
+            stats.PciDeviceStats(
+                None, stats=pci_device_pool.from_pci_stats(text)
+            )
+            for _ in range(n)
+        ]
+        build_ms = (time.perf_counter() - start) * 1000.0
+        figures: dict[str, Any] = {
+            "hosts": n,
+            "pools_per_host": len(all_stats[0].pools),
+            "from_json_ms": round(build_ms, 1),
+        }
+        for name, physnet, expected in (("hit", hit, n), ("miss", miss, 0)):
+            requests = request(physnet)
+
+            def decide(
+                reqs: list[Any] = requests, on: list[Any] = all_stats
+            ) -> int:
+                return sum(1 for s in on if s.support_requests(reqs, None))
+
+            passed = decide()
+            if passed != expected:
+                raise SystemExit(
+                    f"nova passed {passed} of {n} hosts for {physnet}"
+                )
+            total_ms, runs = best_ms(decide, repeats, budget)
+            figures[f"filter_{name}_ms"] = round(total_ms, 3)
+            figures[f"filter_{name}_us_per_host"] = round(
+                total_ms * 1e3 / n, 3
+            )
+            figures[f"filter_{name}_runs"] = runs
+        out[str(n)] = figures
+    return out
+
+
 def main() -> int:
     payload = json.load(sys.stdin)
     logging.basicConfig(level=logging.ERROR)
@@ -412,6 +497,19 @@ def main() -> int:
             device_spec=size["device_spec"]["exact_address"],
             hosts=int(sched["hosts"]),
             physnet=str(sched["physical_network"]),
+            repeats=repeats,
+            budget=budget,
+        )
+    pci_filter = payload.get("pci_filter")
+    if pci_filter:
+        size = payload["sizes"][pci_filter["size"]]
+        report["pci_filter"] = bench_pci_filter(
+            context,
+            devices=copy.deepcopy(size["devices"]),
+            device_spec=size["device_spec"]["exact_address"],
+            hosts=[int(n) for n in pci_filter["hosts"]],
+            hit=str(pci_filter["hit"]),
+            miss=str(pci_filter["miss"]),
             repeats=repeats,
             budget=budget,
         )

@@ -222,6 +222,56 @@ class PciRequestUnsatisfiable(SriovirtError):
     stage: str
 
 
+class InvalidRequestSpec(Invalid):
+    """A boot request the scheduler cannot turn into a Placement query
+    (a port that needs a device but names no physical network, ...)."""
+
+    msg_fmt = "Invalid scheduling request (%(source)s): %(reason)s"
+
+    source: str
+
+
+class TraitConflict(Invalid):
+    """Two parts of one boot request disagree on a trait."""
+
+    msg_fmt = (
+        "Trait %(trait)s is %(wanted)s by %(wanted_by)s but %(denied)s by "
+        "%(denied_by)s"
+    )
+
+    trait: str
+    wanted: str
+    wanted_by: str
+    denied: str
+    denied_by: str
+
+
+class InvalidAllocationCandidates(SriovirtError):
+    """Placement's allocation-candidates answer is not what 1.39 gives."""
+
+    msg_fmt = "Invalid allocation candidates from Placement: %(reason)s"
+
+    reason: str
+
+
+class NoValidHost(SriovirtError):
+    """No host passed Placement and the host filters.
+
+    ``candidates`` is how many hosts Placement returned, ``query`` the
+    allocation-candidates query sent, ``removed`` what each host filter
+    removed and why (already in words).
+    """
+
+    msg_fmt = (
+        "No valid host: Placement returned %(candidates)d candidate "
+        "host(s) for GET /allocation_candidates?%(query)s; %(removed)s"
+    )
+
+    candidates: int
+    query: str
+    removed: str
+
+
 # --- Virtualisation --------------------------------------------------------
 
 

@@ -224,6 +224,38 @@ def test_ratios_are_nova_over_sriovirt_per_workload() -> None:
             },
         },
         "scheduling_per_host": 120.0,
+        "pci_filter": {},
+    }
+
+
+def test_pci_filter_ratios_per_host_count_hit_and_miss() -> None:
+    report = {
+        "bench_scheduler": {
+            "pci_filter": {
+                "1000": {"filter_hit_ms": 2.0, "filter_miss_ms": 4.0},
+                "10000": {"filter_hit_ms": 20.0, "filter_miss_ms": 0.0},
+            }
+        }
+    }
+    nova = {
+        "pci_filter": {
+            "1000": {"filter_hit_ms": 300.0, "filter_miss_ms": 100.0},
+            # The budget cut Nova's 10,000 hosts: no ratio, no guess.
+        }
+    }
+    assert driver.compute_ratios(report, nova)["pci_filter"] == {
+        "1000": {"hit": 150.0, "miss": 25.0},
+        "10000": {"hit": None, "miss": None},
+    }
+
+
+def test_payload_asks_for_the_pci_filter_figure() -> None:
+    payload = driver.build_payload([2], hosts=1, filter_hosts=(10, 20))
+    assert payload["pci_filter"] == {
+        "size": str(driver.SCHED_NICS),
+        "hosts": [10, 20],
+        "hit": "physnet2",
+        "miss": "physnet9",
     }
 
 

@@ -107,6 +107,16 @@ class Database:
         with self._session() as session:
             return compute_nodes.get(session, host, hypervisor_hostname)
 
+    def get_compute_nodes_by_uuids(
+        self, uuids: Collection[str]
+    ) -> dict[str, ComputeNodeRecord]:
+        """The nodes of ``uuids`` (absent ones left out), one query.
+
+        The scheduler reads every candidate host's ``pci_stats`` here.
+        """
+        with self._session() as session:
+            return compute_nodes.get_by_uuids(session, list(uuids))
+
     def get_or_create_compute_node(
         self,
         host: str,

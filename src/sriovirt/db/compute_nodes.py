@@ -9,6 +9,8 @@ This module must not open sessions, commit, or touch other tables.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import sqlalchemy as sa
 from sqlalchemy import orm
 
@@ -39,6 +41,18 @@ def get(
         )
     ).one_or_none()
     return to_record(row) if row is not None else None
+
+
+def get_by_uuids(
+    session: orm.Session, uuids: Collection[str]
+) -> dict[str, ComputeNodeRecord]:
+    """The nodes of ``uuids`` that exist, by uuid, in one query."""
+    if not uuids:
+        return {}
+    rows = session.scalars(
+        sa.select(ComputeNodeRow).where(ComputeNodeRow.uuid.in_(uuids))
+    )
+    return {row.uuid: to_record(row) for row in rows}
 
 
 def add(

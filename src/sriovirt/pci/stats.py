@@ -33,7 +33,7 @@ from sriovirt.pci.request import PciRequest
 
 # The pool values live in pool.py (stats, filters and the tracker share
 # them); they are re-exported because callers met them here first.
-__all__ = ["PciStats", "Pool", "PoolKey", "Selection"]
+__all__ = ["PciStats", "Pool", "PoolKey", "PoolKeyCache", "Selection"]
 
 _POOL_FIELDS: Final = frozenset(
     {"vendor_id", "product_id", "numa_node", "count", "tags"}
@@ -99,6 +99,23 @@ class PciStats:
 
     def total(self) -> int:
         return sum(c.count for c in self._all)
+
+    def free_on_physical_network(
+        self, physical_network: str, dev_type: DevType | None = None
+    ) -> int:
+        """Free devices on one physical network (of one type if given).
+
+        Reads only that network's pools (the index): the scheduler asks
+        this of every candidate host.
+        """
+        cells = self._by_physnet.get(physical_network, ())
+        if dev_type is None:
+            return sum(c.count for c in cells)
+        return sum(c.count for c in cells if c.key.dev_type is dev_type)
+
+    def free_of_type(self, dev_type: DevType) -> int:
+        """Free devices of one type, on every network."""
+        return sum(c.count for c in self._all if c.key.dev_type is dev_type)
 
     def copy(self) -> PciStats:
         return PciStats(self.pools)
@@ -292,8 +309,20 @@ class PciStats:
         )
 
     @classmethod
-    def from_json(cls, text: str, *, source: str = "JSON") -> PciStats:
-        """Parse :meth:`to_json` output; :class:`InvalidPciStats` if bad."""
+    def from_json(
+        cls,
+        text: str,
+        *,
+        source: str = "JSON",
+        keys: PoolKeyCache | None = None,
+    ) -> PciStats:
+        """Parse :meth:`to_json` output; :class:`InvalidPciStats` if bad.
+
+        ``keys`` (the scheduler's, shared by every host it reads): pool
+        keys already parsed, by their JSON identity, so a key seen on one
+        host is not validated and built again for the next; every
+        count is still checked.
+        """
         try:
             data = json.loads(text)
         except (TypeError, ValueError) as exc:
@@ -305,15 +334,87 @@ class PciStats:
                 source=source, reason="expected a JSON list of pools"
             )
         stats = cls()
+        cells = stats._cells
+        by_physnet = stats._by_physnet
+        every = stats._all
         for index, entry in enumerate(data):
-            key, count = _parse_pool(entry, f"{source} pool #{index}")
-            if key in stats._cells:
+            key = None if keys is None else keys.known(entry)
+            if key is None:
+                key, count = _parse_pool(entry, f"{source} pool #{index}")
+                if keys is not None:
+                    keys.remember(entry, key)
+            else:
+                count = entry["count"]
+                if type(count) is not int or count < 0:
+                    raise exception.InvalidPciStats(
+                        source=f"{source} pool #{index}",
+                        reason=f"count {count!r} is not a non-negative "
+                        "integer",
+                    )
+            if key in cells:
                 raise exception.InvalidPciStats(
                     source=f"{source} pool #{index}",
                     reason=f"duplicate pool {key}",
                 )
-            stats.adjust(key, count)
+            # A new key of a checked count: what adjust() would do,
+            # without its lookups (the scheduler reads every host).
+            cell = _Cell(key, count)
+            cells[key] = cell
+            by_physnet.setdefault(key.physical_network, []).append(cell)
+            every.append(cell)
         return stats
+
+
+class PoolKeyCache:
+    """Pool keys by the JSON that describes them, for
+    :meth:`PciStats.from_json` over many hosts.
+
+    The identity is every field but ``count``.  Only plain entries are
+    cached (string ids and tags, an integer or null NUMA node: JSON
+    ``true`` never passes for ``1``); any other entry is parsed, and
+    reported, in full.
+    """
+
+    __slots__ = ("_keys",)
+
+    def __init__(self) -> None:
+        self._keys: dict[object, PoolKey] = {}
+
+    @staticmethod
+    def _identity(entry: object) -> object | None:
+        # Only plain pools are cached: strings, and an int or null NUMA
+        # node (bool is not int here: JSON true never passes for 1, and
+        # every part hashes, so a lookup cannot raise).
+        if type(entry) is not dict or entry.keys() != _POOL_FIELDS:
+            return None
+        tags = entry["tags"]
+        vendor = entry["vendor_id"]
+        product = entry["product_id"]
+        numa = entry["numa_node"]
+        if (
+            type(tags) is not dict
+            or type(vendor) is not str
+            or type(product) is not str
+            or (numa is not None and type(numa) is not int)
+        ):
+            return None
+        items = tuple(tags.items())
+        for _, value in items:
+            if type(value) is not str:
+                return None
+        return (vendor, product, numa, items)
+
+    def known(self, entry: object) -> PoolKey | None:
+        ident = self._identity(entry)
+        return None if ident is None else self._keys.get(ident)
+
+    def remember(self, entry: object, key: PoolKey) -> None:
+        ident = self._identity(entry)
+        if ident is not None:
+            self._keys[ident] = key
+
+    def __len__(self) -> int:
+        return len(self._keys)
 
 
 def _take(

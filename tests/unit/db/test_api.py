@@ -224,3 +224,35 @@ def test_database_at_unknown_revision_is_not_written(
         pytest.raises(exception.DatabaseRevisionUnknown),
     ):
         db.check_synced()
+
+
+def test_compute_nodes_by_uuids_in_one_query(tmp_path: pathlib.Path) -> None:
+    from sqlalchemy import event
+
+    url = f"sqlite:///{tmp_path / 'nodes.sqlite'}"
+    api.sync(url)
+    with api.Database(url) as db:
+        uuids = []
+        for i in range(30):
+            node = db.get_or_create_compute_node(f"host{i}", f"node{i}")
+            uuids.append(node.uuid)
+        db.save_pci_state(
+            db.get_or_create_compute_node("host3", "node3").id, [], "[]"
+        )
+        statements: list[str] = []
+
+        def count(*args: Any) -> None:
+            statements.append(str(args[2]))
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        found = db.get_compute_nodes_by_uuids([*uuids, "missing-uuid"])
+        event.remove(db.engine, "before_cursor_execute", count)
+        assert [s for s in statements if s.startswith("SELECT")] == [
+            statements[0]
+        ]
+        assert len(statements) == 1
+        assert set(found) == set(uuids)
+        assert found[uuids[3]].host == "host3"
+        assert found[uuids[3]].pci_stats == "[]"
+        assert found[uuids[4]].pci_stats is None
+        assert db.get_compute_nodes_by_uuids([]) == {}

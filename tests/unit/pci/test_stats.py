@@ -13,7 +13,7 @@ from sriovirt.pci.address import PciAddress
 from sriovirt.pci.device import DevType, HostPciDevice
 from sriovirt.pci.pool import Pool, PoolKey
 from sriovirt.pci.request import PciRequest
-from sriovirt.pci.stats import PciStats
+from sriovirt.pci.stats import PciStats, PoolKeyCache
 from sriovirt.pci.tracker import PciTracker
 from sriovirt.pci.whitelist import Whitelist
 
@@ -549,3 +549,106 @@ def test_pools_count_the_free_whitelisted_devices(
         )
     ]
     assert _published(tracker.stats) == _expected_pools(entries, free)
+
+
+def test_free_counts_by_physical_network_and_type() -> None:
+    def entry(net: str | None, dev_type: str, count: int) -> dict[str, object]:
+        tags = {"dev_type": dev_type}
+        if net:
+            tags["physical_network"] = net
+        return {
+            "vendor_id": "8086",
+            "product_id": "154c",
+            "numa_node": None,
+            "count": count,
+            "tags": tags,
+        }
+
+    stats = PciStats.from_json(
+        json.dumps(
+            [
+                entry("physnet1", "type-VF", 3),
+                entry("physnet1", "type-PF", 1),
+                entry("physnet2", "type-VF", 5),
+                entry(None, "type-VF", 7),
+            ]
+        )
+    )
+    assert stats.free_on_physical_network("physnet1") == 4
+    assert stats.free_on_physical_network("physnet1", DevType.VF) == 3
+    assert stats.free_on_physical_network("physnet1", DevType.PF) == 1
+    assert stats.free_on_physical_network("physnet9") == 0
+    assert stats.free_of_type(DevType.VF) == 15
+    assert stats.free_of_type(DevType.PCI) == 0
+
+
+def _pool_entry(count: object = 2, numa: object = 0) -> dict[str, object]:
+    return {
+        "vendor_id": "8086",
+        "product_id": "154c",
+        "numa_node": numa,
+        "count": count,
+        "tags": {"dev_type": "type-VF", "physical_network": "physnet1"},
+    }
+
+
+def test_pool_key_cache_parses_each_key_once_and_checks_every_count() -> None:
+    keys = PoolKeyCache()
+    first = PciStats.from_json(json.dumps([_pool_entry(2)]), keys=keys)
+    second = PciStats.from_json(json.dumps([_pool_entry(5)]), keys=keys)
+    assert len(keys) == 1
+    assert first.pools[0].key is second.pools[0].key
+    assert second == PciStats.from_json(json.dumps([_pool_entry(5)]))
+    for bad in (-1, "3", True, 1.0):
+        with pytest.raises(
+            exception.InvalidPciStats, match=r"pool #0: count .* is not a"
+        ):
+            PciStats.from_json(json.dumps([_pool_entry(bad)]), keys=keys)
+    # JSON true is not NUMA node 1, though equal as dict keys.
+    PciStats.from_json(json.dumps([_pool_entry(numa=1)]), keys=keys)
+    with pytest.raises(exception.InvalidPciStats, match="numa_node True"):
+        PciStats.from_json(json.dumps([_pool_entry(numa=True)]), keys=keys)
+    # A duplicate pool is still one, cached or not.
+    with pytest.raises(exception.InvalidPciStats, match="duplicate pool"):
+        PciStats.from_json(
+            json.dumps([_pool_entry(1), _pool_entry(2)]), keys=keys
+        )
+    # Entries that are not plain pools are parsed (and reported) in full.
+    odd = _pool_entry()
+    odd["tags"] = {"dev_type": "type-VF", "x": [1]}
+    with pytest.raises(exception.InvalidPciStats, match="tags"):
+        PciStats.from_json(json.dumps([odd]), keys=keys)
+    assert len(keys) == 2
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["physnet1", "physnet2"]),
+            st.integers(0, 5),
+            st.sampled_from(["type-VF", "type-PF"]),
+            st.sampled_from([None, 0, 1]),
+        ),
+        max_size=6,
+        unique_by=lambda t: (t[0], t[2], t[3]),
+    )
+)
+def test_pool_key_cache_gives_what_a_full_parse_gives(
+    pools: list[tuple[str, int, str, int | None]],
+) -> None:
+    text = json.dumps(
+        [
+            {
+                "vendor_id": "8086",
+                "product_id": "154c",
+                "numa_node": numa,
+                "count": count,
+                "tags": {"dev_type": dev_type, "physical_network": net},
+            }
+            for net, count, dev_type, numa in pools
+        ]
+    )
+    keys = PoolKeyCache()
+    once = PciStats.from_json(text, keys=keys)
+    again = PciStats.from_json(text, keys=keys)
+    assert once == again == PciStats.from_json(text)
