@@ -182,6 +182,36 @@ def test_claim_gives_up_after_repeated_conflicts(
     assert _statuses(db) == before
 
 
+def test_reload_after_a_conflict_retries_as_long_as_the_change(
+    db: api.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Under many writers (20 boots at once), the reload that follows a
+    # conflicting claim meets the next writer too; it used to give up
+    # after START_ATTEMPTS immediate tries and fail the boot with "run
+    # it again" while VFs were still free.
+    rt = _rt(db)
+    rt.start()
+    conflicts = {"claim": 1, "reload": CHANGE_ATTEMPTS - 1}
+    save = rt.save
+    pauses: list[float] = []
+
+    def busy(stats_json: str | None = None) -> PciSaveResult:
+        kind = "claim" if rt.tracker.instances else "reload"
+        if conflicts[kind]:
+            conflicts[kind] -= 1
+            raise exception.PciStateConflict(node=HOST, reason="busy (test)")
+        return save(stats_json)
+
+    monkeypatch.setattr(rt, "save", busy)
+    monkeypatch.setattr("time.sleep", pauses.append)
+    (dev,) = rt.claim(A, [_vf_request("physnet0")]).devices
+    assert conflicts == {"claim": 0, "reload": 0}
+    assert _statuses(db)[str(dev.address)] == "claimed"
+    # A pause before each retry of the reload, and one before the
+    # claim is applied again.
+    assert len(pauses) == (CHANGE_ATTEMPTS - 1) + 1
+
+
 def test_failed_write_takes_the_claim_back(
     db: api.Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
