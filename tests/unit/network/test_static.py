@@ -141,6 +141,21 @@ def test_unbind_of_a_port_bound_in_the_file_keeps_its_foreign_keys(
     assert after["binding:vif_type"] == "unbound"
 
 
+def test_a_port_another_device_holds_is_not_bound_again(
+    tmp_path: Path,
+) -> None:
+    net = backend(tmp_path, [port(1)])
+    first = net.bind_port(port_id(1), vf(1))
+    state = net.state_file.read_bytes()
+    with pytest.raises(exception.VifError) as err:
+        net.bind_port(port_id(1), vf(2))
+    message = str(err.value)
+    assert port_id(1) in message and "device_id 'inst-1'" in message
+    assert net.state_file.read_bytes() == state
+    # The holder binding it again is fine (same result).
+    assert net.bind_port(port_id(1), vf(1)) == first
+
+
 def test_bindings_survive_the_process_and_the_file_is_not_written(
     tmp_path: Path,
 ) -> None:
