@@ -294,6 +294,71 @@ def test_failed_boot_is_one_line_and_leaves_nothing(
     assert "not found" in _one_error_line(missing)
 
 
+def test_bad_ports_and_networks_are_one_line_and_leave_nothing(
+    env: Env,
+) -> None:
+    """A port or network wrong in one way each: refused when the ports
+    are read, before anything is claimed or bound."""
+    bad_mac, bad_vlan, no_physnet = (
+        f"6f0c1e2a-0000-4000-8000-0000000002{n:02d}" for n in range(3)
+    )
+    vlan_5000 = "3c5d7e9f-0000-4000-8000-000000000250"
+    ports_file = env.dir / "ports.json"
+    doc = json.loads(ports_file.read_text())
+    direct = doc["ports"][0]
+    doc["networks"].append(
+        {
+            **doc["networks"][0],
+            "id": vlan_5000,
+            "provider:segmentation_id": 5000,
+        }
+    )
+    for port_id, network_id, mac in (
+        (bad_mac, VLAN_NET, "fa:16:3e:00:02:zz"),
+        (bad_vlan, vlan_5000, "fa:16:3e:00:02:01"),
+        (
+            no_physnet,
+            "3c5d7e9f-0000-4000-8000-000000000003",
+            "fa:16:3e:00:02:02",
+        ),
+    ):
+        doc["ports"].append(
+            {
+                **direct,
+                "id": port_id,
+                "network_id": network_id,
+                "mac_address": mac,
+            }
+        )
+    ports_file.write_text(json.dumps(doc))
+    server = env.boot("a", "--port", DIRECT)
+    before = env.snapshot()
+    for args, words in (
+        (("--port", NORMAL, "--port", NORMAL), (NORMAL, "name a port twice")),
+        (
+            ("--port", NORMAL, "--port", DIRECT),
+            (DIRECT, f"in use: device_id '{server['uuid']}'"),
+        ),
+        (("--port", bad_mac), (bad_mac, "mac_address 'fa:16:3e:00:02:zz'")),
+        (
+            ("--port", bad_vlan),
+            (bad_vlan, "provider:segmentation_id 5000 is outside 1-4094"),
+        ),
+        (
+            ("--port", no_physnet),
+            (no_physnet, "no segment with a provider:physical_network"),
+        ),
+    ):
+        line = _one_error_line(env.run("server", "boot", "bad", *args))
+        assert line.startswith(
+            "sriovirt server boot: error: Boot of server 'bad'"
+        )
+        assert "failed at step read ports" in line
+        for word in words:
+            assert word in line
+    assert env.snapshot() == before
+
+
 def test_name_reuse_is_refused(env: Env) -> None:
     env.boot("vm", "--port", DIRECT)
     before = env.snapshot()

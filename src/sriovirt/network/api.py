@@ -8,7 +8,8 @@ API v2.0 JSON objects (the inner ``port``/``network`` objects).
 
 :func:`port_request` reads an *unbound* port and its network into a
 :class:`~sriovirt.network.values.PortRequest` (what to claim before
-binding); a *bound* port is read by
+binding; a port that could never be plugged is refused there, before
+anything is claimed); a *bound* port is read by
 :meth:`sriovirt.network.model.VIF.from_port`.  :func:`unbound_fields`
 says what unbinding writes: exactly the keys a binding added are
 removed from ``binding:profile``, every other key stays.
@@ -176,13 +177,20 @@ def port_request(
 ) -> PortRequest:
     """An unbound port and its network -> what to claim for it.
 
-    Raises :class:`~sriovirt.exception.VifError` naming the port for an
-    unsupported vnic type or a PCI vnic type on a network without a
-    physical network.
+    Raises :class:`~sriovirt.exception.VifError` naming the port for a
+    port another server or device uses (:func:`in_use`), an
+    unsupported vnic type, a PCI vnic type on a network without a
+    physical network, or a value binding does not change and the guest
+    NIC needs (its ``mac_address``): a port that cannot be plugged is
+    refused before a device is claimed or the port bound for it.
     """
     port_id = neutron_body.port_id(port)
     fail = Fail(port_id)
     body = neutron_body.unwrap(port, "port", fail)
+    taken = in_use(body, None)
+    if taken is not None:
+        raise fail(taken)
+    neutron_body.mac_address(body, fail)
     vnic_type = _vnic_type(body.get("binding:vnic_type"), fail)
     net = neutron_body.network(network, port_id)
     physnets = net.physical_networks
@@ -199,6 +207,25 @@ def port_request(
         vnic_type=vnic_type,
         physical_network=physnets[0] if physnets else None,
         dev_type=dev_type,
+    )
+
+
+def in_use(port: Mapping[str, Any], device_id: str | None) -> str | None:
+    """Why ``port`` cannot be bound to ``device_id`` (None: to a new
+    server) because another server or device holds it, or None.
+
+    As Nova does, a port whose ``device_id`` is set belongs to that
+    device: binding it again would move its MAC and binding under a
+    running guest.
+    """
+    holder = port.get("device_id")
+    if holder in (None, "", device_id):
+        return None
+    return (
+        f"it is in use: device_id {show(holder)} (device_owner "
+        f"{show(port.get('device_owner'))}, binding:host_id "
+        f"{show(port.get('binding:host_id'))}); delete that server or "
+        "unbind the port first"
     )
 
 

@@ -11,7 +11,10 @@ from_port` (the public entry point) calls these readers in order.
 
 This is what real Neutron returns for the SR-IOV mechanism drivers:
 ``vlan`` is a string (``'42'``; ``'0'`` on a flat network) and is
-normalised to an ``int``.
+normalised to an ``int``.  A network's ``vlan`` segment must carry its
+VLAN id, 1-4094 (what Neutron allocates): the static backend tags the
+guest's traffic with it, so a missing or reserved id is refused rather
+than bound untagged or as VLAN 4095.
 
 Pure: this module must not talk to Neutron, libvirt, the database or
 configuration, and must not render XML.
@@ -27,6 +30,8 @@ from sriovirt.network.checks import show
 from sriovirt.network.json_values import Fail
 from sriovirt.network.values import (
     MAX_SEGMENTATION_ID,
+    MAX_VLAN_ID,
+    MIN_VLAN_ID,
     PCI_VNIC_TYPES,
     SUPPORTED_BINDINGS,
     UNBOUND_VIF_TYPES,
@@ -305,14 +310,24 @@ def _pci_slot(
 
 
 def _segment(body: Mapping[str, Any], where: str, fail: Fail) -> Segment:
+    network_type = json_values.opt_str(
+        body, "provider:network_type", f"{where}.provider:network_type", fail
+    )
     seg_id = body.get("provider:segmentation_id")
+    field = f"{where}.provider:segmentation_id"
+    if network_type == "vlan":
+        # The VLAN the guest's traffic is tagged with: a missing or
+        # reserved id must not become untagged (0) or VLAN 4095.
+        if seg_id is None:
+            raise fail(
+                f"{field} is missing; a vlan segment needs its VLAN id "
+                f"({MIN_VLAN_ID}-{MAX_VLAN_ID})"
+            )
+        bottom, top = MIN_VLAN_ID, MAX_VLAN_ID
+    else:
+        bottom, top = 0, MAX_SEGMENTATION_ID
     return Segment(
-        network_type=json_values.opt_str(
-            body,
-            "provider:network_type",
-            f"{where}.provider:network_type",
-            fail,
-        ),
+        network_type=network_type,
         physical_network=json_values.opt_str(
             body,
             "provider:physical_network",
@@ -321,12 +336,7 @@ def _segment(body: Mapping[str, Any], where: str, fail: Fail) -> Segment:
         ),
         segmentation_id=None
         if seg_id is None
-        else json_values.integer(
-            seg_id,
-            f"{where}.provider:segmentation_id",
-            fail,
-            top=MAX_SEGMENTATION_ID,
-        ),
+        else json_values.integer(seg_id, field, fail, bottom=bottom, top=top),
     )
 
 

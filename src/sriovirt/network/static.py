@@ -15,7 +15,9 @@ two files:
   the process: every change is a read-modify-write under an exclusive
   ``fcntl`` lock on a lock file beside it, written to a temporary file
   and renamed over it, so concurrent processes never lose each other's
-  bindings and a reader never sees half a file.
+  bindings and a reader never sees half a file.  A port another device
+  holds (its ``device_id``) is not bound again, checked under that lock:
+  of two boots racing for one port, one binds it and the other fails.
 
 The binding itself is computed by :mod:`~sriovirt.network.binding`; a
 ``binding_failed`` result is not stored: the port is left unbound and
@@ -39,7 +41,7 @@ from typing import Any
 
 from sriovirt import exception
 from sriovirt.network import binding as rules
-from sriovirt.network.api import PortBinding, unbound_fields
+from sriovirt.network.api import PortBinding, in_use, unbound_fields
 from sriovirt.network.checks import show
 from sriovirt.network.ports_file import Document, PortsFile
 
@@ -90,6 +92,11 @@ class StaticNetwork:
         network = doc.networks[base["network_id"]]
         with self._locked_state() as state:
             current = _view(base, state.get(port_id))
+            # Checked under the lock: a boot that read the port unbound
+            # must not take it from one that bound it since.
+            taken = in_use(current, binding.device_id)
+            if taken is not None:
+                raise exception.VifError(port_id=port_id, reason=taken)
             fields = binding.fields(current)
             result = rules.bind({**base, **fields}, network, binding)
             if not result.failed:

@@ -27,6 +27,9 @@ MAX_VLAN = 4095
 #: 0 is Neutron's "unknown" and writes no ``<mtu>``.
 MIN_MTU, MAX_MTU = 68, 65535
 MAX_SEGMENTATION_ID = 2**32 - 1
+#: The VLAN ids a ``vlan`` segment can have (802.1Q reserves 0 and 4095;
+#: Neutron's ``network_vlan_ranges`` stay within 1-4094).
+MIN_VLAN_ID, MAX_VLAN_ID = 1, 4094
 #: libvirt's 802.1Qbh port profile id limit (40 bytes with the NUL).
 MAX_PROFILEID = 39
 

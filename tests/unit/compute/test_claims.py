@@ -10,7 +10,12 @@ import pytest
 
 from sriovirt import exception
 from sriovirt.compute.claims import Claim
-from sriovirt.compute.resource_tracker import CHANGE_ATTEMPTS
+from sriovirt.compute.resource_tracker import (
+    CHANGE_ATTEMPTS,
+    LOAD_ATTEMPTS,
+    PAUSE_FIRST,
+    PAUSE_MAX,
+)
 from sriovirt.db import api
 from sriovirt.db.records import PciSaveResult
 from sriovirt.pci.request import PciRequest
@@ -180,6 +185,38 @@ def test_claim_gives_up_after_repeated_conflicts(
     # Memory is the stored state again: nothing claimed anywhere.
     assert rt.tracker.devices_of(A) == []
     assert _statuses(db) == before
+
+
+def test_the_load_after_a_conflict_is_retried_after_pauses(
+    db: api.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Under many writers (20 boots at once) the load that follows a
+    # conflicting claim meets the next writer too; it used to give up
+    # after START_ATTEMPTS immediate tries and fail the boot with "run
+    # it again" while VFs were still free.
+    rt = _rt(db)
+    rt.start()
+    conflicts = {"claim": 1, "load": LOAD_ATTEMPTS - 1}
+    save = rt.save
+    pauses: list[float] = []
+
+    def busy(stats_json: str | None = None) -> PciSaveResult:
+        kind = "claim" if rt.tracker.instances else "load"
+        if conflicts[kind]:
+            conflicts[kind] -= 1
+            raise exception.PciStateConflict(node=HOST, reason="busy (test)")
+        return save(stats_json)
+
+    monkeypatch.setattr(rt, "save", busy)
+    monkeypatch.setattr("time.sleep", pauses.append)
+    (dev,) = rt.claim(A, [_vf_request("physnet0")]).devices
+    assert conflicts == {"claim": 0, "load": 0}
+    assert _statuses(db)[str(dev.address)] == "claimed"
+    # A pause before each retry of the load, and one before the claim
+    # is applied again; their bounds double up to PAUSE_MAX.
+    assert len(pauses) == (LOAD_ATTEMPTS - 1) + 1
+    assert all(0.0 <= p <= PAUSE_MAX for p in pauses)
+    assert max(pauses) > PAUSE_FIRST
 
 
 def test_failed_write_takes_the_claim_back(

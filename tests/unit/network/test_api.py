@@ -29,7 +29,12 @@ VXLAN_NET = {
 
 
 def port(vnic: str | None, **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"id": PORT_ID, "network_id": NET_ID, **extra}
+    body: dict[str, Any] = {
+        "id": PORT_ID,
+        "network_id": NET_ID,
+        "mac_address": "fa:16:3e:00:00:01",
+        **extra,
+    }
     if vnic is not None:
         body["binding:vnic_type"] = vnic
     return body
@@ -102,6 +107,87 @@ def test_sriov_port_on_a_network_without_physnet_is_refused(
 def test_unsupported_vnic_type_is_refused(vnic: Any) -> None:
     with pytest.raises(exception.VifError, match="binding:vnic_type"):
         api.port_request(port(vnic), VLAN_NET)
+
+
+@pytest.mark.parametrize(
+    ("mac", "reason"),
+    [
+        ("fa:16:3e:zz:00:01", "is not a MAC address"),
+        ("01:00:5e:00:00:01", "is a multicast address"),
+        (None, "is missing or not a string"),
+    ],
+)
+def test_port_the_guest_cannot_use_is_refused_before_any_claim(
+    mac: str | None, reason: str
+) -> None:
+    # A boot reads its ports into requests before it claims: a MAC the
+    # guest NIC cannot take must stop it there, not after a VF was
+    # claimed and the port bound (which concurrent boots would see).
+    with pytest.raises(exception.VifError) as err:
+        api.port_request(port("direct", mac_address=mac), VLAN_NET)
+    message = str(err.value)
+    assert PORT_ID in message and f"mac_address {mac!r} {reason}" in message
+
+
+@pytest.mark.parametrize(
+    ("segment", "reason"),
+    [
+        ({"provider:segmentation_id": 0}, "0 is outside 1-4094"),
+        ({"provider:segmentation_id": 4095}, "4095 is outside 1-4094"),
+        ({"provider:segmentation_id": "5000"}, "'5000' is outside 1-4094"),
+        ({"provider:segmentation_id": None}, "is missing; a vlan segment"),
+    ],
+)
+def test_vlan_network_without_a_usable_vlan_id_is_refused(
+    segment: dict[str, Any], reason: str
+) -> None:
+    # Bound by the static backend, 0 or no id became an untagged port
+    # and 4095 a reserved tag; 5000 failed only after the claim.
+    with pytest.raises(exception.VifError) as err:
+        api.port_request(port("direct"), {**VLAN_NET, **segment})
+    message = str(err.value)
+    assert PORT_ID in message
+    assert f"network.provider:segmentation_id {reason}" in message
+
+
+def test_vlan_ids_of_other_segment_types_are_not_vlans() -> None:
+    net = {
+        "id": NET_ID,
+        "segments": [
+            {"provider:network_type": "vxlan", "provider:segmentation_id": 0},
+            {
+                "provider:network_type": "flat",
+                "provider:physical_network": "physnet1",
+            },
+            {
+                "provider:network_type": "vlan",
+                "provider:physical_network": "physnet2",
+                "provider:segmentation_id": 4094,
+            },
+        ],
+    }
+    assert api.port_request(port("direct"), net).physical_network == (
+        "physnet1"
+    )
+    with pytest.raises(exception.VifError, match=r"segments\[2\]"):
+        net["segments"][2]["provider:segmentation_id"] = 4095
+        api.port_request(port("direct"), net)
+
+
+def test_port_another_server_holds_is_refused() -> None:
+    held = port(
+        "direct",
+        device_id="00000000-0000-4000-8000-0000000000aa",
+        device_owner="compute:nova",
+        **{"binding:host_id": "host1"},
+    )
+    with pytest.raises(exception.VifError) as err:
+        api.port_request(held, VLAN_NET)
+    message = str(err.value)
+    assert PORT_ID in message and "it is in use" in message
+    assert "device_id '00000000-0000-4000-8000-0000000000aa'" in message
+    assert "'compute:nova'" in message and "'host1'" in message
+    assert api.in_use(held, "00000000-0000-4000-8000-0000000000aa") is None
 
 
 def test_port_of_another_network_is_refused() -> None:

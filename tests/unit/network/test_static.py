@@ -119,7 +119,8 @@ def test_binding_failed_unbinds_a_port_bound_before(tmp_path: Path) -> None:
     original = port(1, **{"binding:profile": foreign})
     net = backend(tmp_path, [original])
     net.bind_port(port_id(1), vf())
-    other = api.PortBinding(host="host2", device_id="inst2", pci=None)
+    # The same server, bound again without its device: binding_failed.
+    other = api.PortBinding(host="host2", device_id=vf().device_id, pci=None)
     with pytest.raises(exception.PortBindingFailed, match="host2"):
         net.bind_port(port_id(1), other)
     # The same contract as Neutron's: left unbound, foreign keys kept.
@@ -156,6 +157,21 @@ def test_unbind_of_a_port_bound_in_the_file_keeps_its_foreign_keys(
     assert after["binding:profile"] == {"tag": "x"}
     assert after["binding:host_id"] == ""
     assert after["binding:vif_type"] == "unbound"
+
+
+def test_a_port_another_device_holds_is_not_bound_again(
+    tmp_path: Path,
+) -> None:
+    net = backend(tmp_path, [port(1)])
+    first = net.bind_port(port_id(1), vf(1))
+    state = net.state_file.read_bytes()
+    with pytest.raises(exception.VifError) as err:
+        net.bind_port(port_id(1), vf(2))
+    message = str(err.value)
+    assert port_id(1) in message and "device_id 'inst-1'" in message
+    assert net.state_file.read_bytes() == state
+    # The holder binding it again is fine (same result).
+    assert net.bind_port(port_id(1), vf(1)) == first
 
 
 def test_bindings_survive_the_process_and_the_file_is_not_written(
