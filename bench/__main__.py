@@ -39,6 +39,7 @@ BENCHES = [
     "bench.bench_tracker",
     "bench.bench_refresh",
     "bench.bench_xml",
+    "bench.bench_boot",
 ]
 
 #: What ``--peer nova`` compares Nova against (short name -> module).
