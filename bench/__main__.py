@@ -40,6 +40,7 @@ BENCHES = [
     "bench.bench_refresh",
     "bench.bench_xml",
     "bench.bench_scheduler",
+    "bench.bench_boot",
 ]
 
 #: What ``--peer nova`` compares Nova against (short name -> module).

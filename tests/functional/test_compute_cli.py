@@ -76,9 +76,9 @@ def test_reconcile_resumes_servers_and_rolls_back_a_dead_boot(
 def test_reconcile_that_cannot_finish_exits_1_naming_why(env: Env) -> None:
     env.boot("vm-a", "--port", NORMAL)
     _dead_boot(env, DIRECT)
-    bindings = env.state / "port_bindings.json"
-    kept = bindings.read_text()
-    bindings.write_text("{damaged")
+    bindings = env.state / "port_bindings.sqlite"
+    kept = bindings.read_bytes()
+    bindings.write_bytes(b"{damaged")
 
     failed = env.run("compute", "reconcile", "-f", "json")
 
@@ -87,6 +87,6 @@ def test_reconcile_that_cannot_finish_exits_1_naming_why(env: Env) -> None:
     outcomes = {f["name"]: f for f in found}
     assert outcomes["vm-dead"]["outcome"] == "failed"
     assert f"unbind port {DIRECT}" in outcomes["vm-dead"]["detail"]
-    bindings.write_text(kept)
+    bindings.write_bytes(kept)
     again = env.json("compute", "reconcile")
     assert ("vm-dead", "boot rolled back") in _findings(again)

@@ -19,6 +19,7 @@ import pytest
 from lxml import etree
 
 from sriovirt import paths
+from sriovirt.network.binding_store import BindingStore
 from tests.functional.test_cli import _run, manage, sriovirt
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -82,11 +83,7 @@ class Env:
         return self.json("pci", "pools")
 
     def bindings(self) -> dict[str, Any]:
-        path = self.state / "port_bindings.json"
-        if not path.exists():
-            return {}
-        ports: dict[str, Any] = json.loads(path.read_text())["ports"]
-        return ports
+        return BindingStore(self.state / "port_bindings.sqlite").all()
 
     def devices(self) -> dict[str, tuple[str, str | None]]:
         return {

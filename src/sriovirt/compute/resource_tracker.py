@@ -468,6 +468,10 @@ class ResourceTracker:
         nothing claimed when a request cannot be served.
         """
         reqs = tuple(requests)
+        if not reqs:
+            # Claiming nothing (a boot without SR-IOV ports) depends on
+            # no stored row and changes none: no O(devices) store.
+            return Claim(self, instance_uuid, reqs, ())
         cells = None if numa_cells is None else tuple(numa_cells)
         devices = self._persist(
             lambda: self.tracker.claim(instance_uuid, reqs, cells),
@@ -484,6 +488,8 @@ class ResourceTracker:
 
     def abort_claim(self, claim: Claim) -> None:
         """Free (and store) exactly the devices of ``claim``."""
+        if not claim.devices:
+            return  # releases nothing, whatever is stored
         claimed = {d.address: d.request_id for d in claim.devices}
         self._persist(
             lambda: self.tracker.release(claim.instance_uuid, claimed)

@@ -42,9 +42,11 @@ opts: list[cfg.Opt] = [
     ),
     cfg.StrOpt(
         "bindings_file",
-        default="$state_path/port_bindings.json",
+        default="$state_path/port_bindings.sqlite",
         help="Static backend: where the ports' bindings are kept across "
-        "processes (written atomically under a lock file beside it).",
+        "processes: a SQLite file, one row per port, each change one "
+        "transaction.  A JSON state file of the earlier format at this "
+        "path is converted in place on first use.",
     ),
 ]
 

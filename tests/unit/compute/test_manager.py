@@ -344,8 +344,8 @@ def test_a_failed_delete_keeps_the_rows_and_can_run_again(
     pools = world.pools()
     world.manager.build_and_run_instance(_boot(DIRECT, NORMAL))
     state = world.network.state_file
-    kept = state.read_text()
-    state.write_text("{damaged")
+    kept = state.read_bytes()
+    state.write_bytes(b"{damaged")
     with pytest.raises(exception.DeleteFailed) as err:
         world.manager.terminate_instance(UUID)
     assert err.value.step == f"unbind port {DIRECT}"
@@ -354,6 +354,6 @@ def test_a_failed_delete_keeps_the_rows_and_can_run_again(
     assert world.driver.list_instances() == ()
     assert world.db.get_instance(UUID) is not None
     assert world.pools() != pools
-    state.write_text(kept)
+    state.write_bytes(kept)
     world.manager.terminate_instance(UUID)
     world.assert_nothing_left(pools)

@@ -59,12 +59,12 @@ def test_a_rollback_that_cannot_finish_is_left_for_reconcile(
     )
     world.driver.host._call("create", lambda c: c.createXML(xml, 0))
     state = world.network.state_file
-    kept: list[str] = []
+    kept: list[bytes] = []
 
     def damage(server: str, step: str) -> None:
         if step == "spawn":
-            kept.append(state.read_text())
-            state.write_text("{damaged")
+            kept.append(state.read_bytes())
+            state.write_bytes(b"{damaged")
 
     world.manager.on_step = damage
     with pytest.raises(exception.BuildFailed) as err:
@@ -79,7 +79,7 @@ def test_a_rollback_that_cannot_finish_is_left_for_reconcile(
     assert (row.vm_state, row.task_state) == ("building", "rolling back")
     world.driver.destroy(UUID)
 
-    state.write_text(kept[0])
+    state.write_bytes(kept[0])
     report = reconcile.reconcile(world.manager, resume=True)
     assert _findings(report) == [(UUID, Outcome.ROLLED_BACK)]
     world.assert_nothing_left(pools)

@@ -26,7 +26,7 @@ def _conf(tmp_path: Path, *lines: str) -> cfg.ConfigOpts:
 def test_defaults_give_a_working_static_backend(tmp_path: Path) -> None:
     opts = _conf(tmp_path)
     assert opts.network.backend == "static"
-    assert opts.network.bindings_file == f"{tmp_path}/port_bindings.json"
+    assert opts.network.bindings_file == f"{tmp_path}/port_bindings.sqlite"
     net = StaticNetwork(
         ports_file=Path(opts.network.ports_file),
         state_file=Path(opts.network.bindings_file),

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
+import signal
+import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +16,7 @@ import pytest
 
 from sriovirt import exception
 from sriovirt.network import api
+from sriovirt.network.binding_store import BindingStore
 from sriovirt.network.model import VIF, VifType
 from sriovirt.network.static import StaticNetwork
 from sriovirt.pci.address import PciAddress
@@ -287,30 +292,64 @@ def test_bad_yaml_and_missing_file_are_one_line(tmp_path: Path) -> None:
         assert "\n" not in str(err.value)
 
 
+def _other_schema(path: Path) -> None:
+    path.unlink()
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (x)")
+    conn.commit()
+    conn.close()
+
+
+def _bad_row(path: Path) -> None:
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "UPDATE bindings SET overlay = ? WHERE port_id = ?",
+        ('{"x": 1}', port_id(1)),
+    )
+    conn.commit()
+    conn.close()
+
+
 @pytest.mark.parametrize(
     ("damage", "reason"),
     [
-        (lambda text: text[: len(text) // 2], "is not JSON"),
-        (lambda text: "", "is not JSON"),
-        (lambda text: "\x00\x00garbage", "is not JSON"),
-        (lambda text: "[]", "is not an object with version 1"),
-        (lambda text: '{"version": 1, "ports": []}', "ports [] is not"),
         (
-            lambda text: '{"version": 1, "ports": {"p": {"x": 1}}}',
+            lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]),
+            "cannot be read: database disk image is malformed",
+        ),
+        (lambda p: p.write_bytes(b""), "is empty; it is only ever created"),
+        (
+            lambda p: p.write_bytes(b"\x00\x00garbage"),
+            "is neither a SQLite binding store nor a JSON state file",
+        ),
+        (lambda p: p.write_text("[]"), "is not an object with version 1"),
+        (
+            lambda p: p.write_text('{"version": 1, "ports": []}'),
+            "ports [] is not",
+        ),
+        (
+            lambda p: p.write_text('{"version": 1, "ports": {"p": {"x": 1}}}'),
             "ports.p {'x': 1} is not an object of",
         ),
+        (_bad_row, f"ports.{port_id(1)} {{'x': 1}} is not an object of"),
+        (_other_schema, "not a binding store of version 1 (table bindings)"),
     ],
 )
 def test_damaged_state_file_is_a_clear_error(
     tmp_path: Path, damage: Any, reason: str
 ) -> None:
-    net = backend(tmp_path, [port(1), port(2)])
-    net.bind_port(port_id(1), vf())
+    net = backend(tmp_path, [port(n) for n in range(1, 40)])
+    for n in range(1, 40, 2):  # a few pages: truncating breaks a page
+        net.bind_port(port_id(n), vf(n))
     state = tmp_path / "state" / "bindings.json"
-    state.write_text(damage(state.read_text()))
+    damage(state)
+    # The process that had the file open, and a new one.
+    fresh = StaticNetwork(ports_file=net._ports.path, state_file=state)
     for call in (
         lambda: net.show_port(port_id(1)),
-        lambda: net.bind_port(port_id(2), vf()),
+        lambda: net.bind_port(port_id(1), vf()),
+        lambda: fresh.show_port(port_id(1)),
+        fresh.bound_ports,
     ):
         with pytest.raises(exception.InvalidNetworkFile) as err:
             call()
@@ -319,25 +358,96 @@ def test_damaged_state_file_is_a_clear_error(
         assert reason in message and "\n" not in message
 
 
-def test_failed_write_leaves_the_state_whole(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_state_file_of_the_json_format_is_converted(tmp_path: Path) -> None:
+    net = backend(tmp_path, [port(1), port(2)])
+    state = tmp_path / "state" / "bindings.json"
+    state.parent.mkdir()
+    overlay = {
+        "binding:host_id": "host7",
+        "device_id": "inst-7",
+        "binding:vif_type": "hw_veb",
+    }
+    state.write_text(
+        json.dumps({"version": 1, "ports": {port_id(1): overlay}})
+    )
+    assert net.show_port(port_id(1)) == {**port(1), **overlay}
+    assert state.read_bytes().startswith(b"SQLite format 3\x00")
+    net.bind_port(port_id(2), vf(2))
+    assert set(net.bound_ports()) == {port_id(1), port_id(2)}
+
+
+def test_a_read_creates_no_file(tmp_path: Path) -> None:
+    net = backend(tmp_path, [port(1)])
+    assert net.show_port(port_id(1)) == port(1)
+    assert net.bound_ports() == {}
+    assert not (tmp_path / "state").exists()
+
+
+def _hold_a_write(
+    ports_file: str, state_file: str, ready: Any, port: str
+) -> None:
+    """Write a binding inside a transaction and never commit it."""
+    store = BindingStore(Path(state_file))
+    with store.transaction() as state:
+        state[port] = {"device_id": "never-committed"}
+        ready.set()
+        time.sleep(600)
+
+
+def test_a_writer_killed_mid_transaction_leaves_the_state_whole(
+    tmp_path: Path,
 ) -> None:
     net = backend(tmp_path, [port(1), port(2)])
     net.bind_port(port_id(1), vf(1))
-    state = tmp_path / "state" / "bindings.json"
-    before = state.read_text()
+    before = net.bound_ports()
+    ctx = multiprocessing.get_context("spawn")
+    ready = ctx.Event()
+    proc = ctx.Process(
+        target=_hold_a_write,
+        args=(str(net._ports.path), str(net.state_file), ready, port_id(2)),
+    )
+    proc.start()
+    try:
+        assert ready.wait(60), "the writer never got into its transaction"
+        # It holds the write lock: its change is not visible.
+        assert net.show_port(port_id(2)) == port(2)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.join(30)
+    assert proc.exitcode == -signal.SIGKILL
+    # Its uncommitted row is gone; the lock it held is free again.
+    assert net.bound_ports() == before
+    assert net.bind_port(port_id(2), vf(2))["device_id"] == "inst-2"
+    assert set(net.bound_ports()) == {port_id(1), port_id(2)}
 
-    def broken(*args: Any, **kwargs: Any) -> None:
-        raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("sriovirt.network.static.os.replace", broken)
-    with pytest.raises(OSError, match="No space"):
-        net.bind_port(port_id(2), vf(2))
-    assert state.read_text() == before
-    assert sorted(p.name for p in state.parent.iterdir()) == [
-        "bindings.json",
-        "bindings.json.lock",
-    ]
+def test_a_bind_reads_and_writes_one_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store is never read or written whole by a bind: the statements
+    a bind or unbind runs on the bindings table name its port."""
+    net = backend(tmp_path, [port(n) for n in range(3)])
+    net.bind_port(port_id(0), vf(0))
+    statements: list[str] = []
+    real_connect = sqlite3.connect
+
+    def traced(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        conn = real_connect(*args, **kwargs)
+        conn.set_trace_callback(statements.append)
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", traced)
+    net.bind_port(port_id(1), vf(1))
+    net.unbind_port(port_id(0))
+    monkeypatch.undo()
+    data = [s for s in statements if "bindings" in s]
+    assert len(data) == 4, data  # read + write, twice
+    assert all(port_id(1) in s or port_id(0) in s for s in data), data
+    # Listing every binding is a whole read: the check above can fail.
+    statements.clear()
+    monkeypatch.setattr(sqlite3, "connect", traced)
+    net.bound_ports()
+    assert any(port_id(0) not in s and "bindings" in s for s in statements)
 
 
 def _bind_and_unbind(
