@@ -200,6 +200,8 @@ class ResourceTracker:
         self._stored: dict[str, PciDeviceRecord] | None = None
         #: Addresses of stored rows that cannot be read: left alone.
         self._unreadable: dict[str, str] = {}
+        #: ``compute_nodes.pci_generation`` as last read or written.
+        self._pci_generation: int | None = None
         self.lock = threading.RLock()
         self._node: ComputeNodeRecord | None = None
         # The tracker generation last written; any other value means
@@ -272,7 +274,7 @@ class ResourceTracker:
     ) -> StartReport:
         self.db.check_synced()
         node = self.node
-        rows = self.db.read_pci_devices(node.id)
+        rows, self._pci_generation = self.db.read_pci_state(node.id)
         stored, unreadable = self._decode_rows(node, rows)
         self._stored = {r.address: r for r in rows}
         self._unreadable = unreadable
@@ -436,6 +438,9 @@ class ResourceTracker:
                 keep=self._unreadable.keys(),
             )
             self._saved_generation = generation
+            self._pci_generation = saved.generation
+            # All of it is stored: the changes since are what comes next.
+            self.tracker.take_changes()
             stored = {r.address: r for r in records}
             if self._stored is not None:
                 for address in self._unreadable:
@@ -505,6 +510,28 @@ class ResourceTracker:
         devices = self._persist(lambda: self.tracker.free(instance_uuid))
         return tuple(ClaimedDevice.of(d) for d in devices)
 
+    def _save_changes(self) -> PciSaveResult:
+        """Store the devices the last change touched and the pools, if
+        the node's PCI state is still the generation last read or
+        written (else PciStateConflict, nothing written)."""
+        assert self._stored is not None and self._pci_generation is not None
+        changed = self.tracker.take_changes()
+        generation = self.tracker.generation
+        saved = self.db.save_pci_changes(
+            self.node.id,
+            changed,
+            self.tracker.stats.to_json(),
+            expected_generation=self._pci_generation,
+        )
+        self._saved_generation = generation
+        self._pci_generation = saved.generation
+        for address, record in changed.items():
+            if record is None:
+                self._stored.pop(address, None)
+            else:
+                self._stored[address] = record
+        return saved
+
     def _persist(
         self,
         change: Callable[[], _T],
@@ -521,9 +548,15 @@ class ResourceTracker:
             if self._stored is None:
                 self.load_and_refresh()
             for attempt in range(1, CHANGE_ATTEMPTS + 1):
+                # Nothing unsaved before the change: storing what it
+                # touched is enough (and costs only that).
+                small = not self.unsaved and self._pci_generation is not None
                 result = change()
                 try:
-                    self.save()
+                    if small:
+                        self._save_changes()
+                    else:
+                        self.save()
                 except exception.PciStateConflict as error:
                     LOG.info("Loading PCI state again: %s", error)
                     # The load stores too (it refreshes), so under many

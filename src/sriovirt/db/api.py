@@ -178,6 +178,41 @@ class Database:
         with self._session() as session:
             return pci_devices.read(session, compute_node_id)
 
+    def read_pci_state(
+        self, compute_node_id: int
+    ) -> tuple[list[PciDeviceRecord], int]:
+        """The node's rows (as :meth:`read_pci_devices`) and its
+        ``pci_generation``, read in one transaction."""
+        with self._session() as session:
+            return (
+                pci_devices.read(session, compute_node_id),
+                pci_devices.generation(session, compute_node_id),
+            )
+
+    def save_pci_changes(
+        self,
+        compute_node_id: int,
+        changed: Mapping[str, PciDeviceRecord | None],
+        pci_stats: str,
+        *,
+        expected_generation: int,
+    ) -> PciSaveResult:
+        """Store the rows of a claim, allocation or free: each address of
+        ``changed`` with its record (None: the device is gone) and the
+        pools, one transaction, only if no other writer stored the
+        node's PCI state since ``expected_generation`` (else
+        :class:`~sriovirt.exception.PciStateConflict`, nothing written).
+        Costs what changed: no row other than those is read."""
+        with self._session() as session:
+            return pci_devices.save_changes(
+                session,
+                self.masked_url,
+                compute_node_id,
+                changed,
+                pci_stats,
+                expected_generation=expected_generation,
+            )
+
     def save_pci_state(
         self,
         compute_node_id: int,

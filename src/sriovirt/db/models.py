@@ -70,6 +70,11 @@ class ComputeNodeRow(TimestampMixin, Base):
     hypervisor_hostname: Mapped[str] = mapped_column(String(NAME_LEN))
     #: JSON list of pools, as PciDevicePoolList/PciStats.to_json() write.
     pci_stats: Mapped[str | None] = mapped_column(Text)
+    #: Incremented by every write of the node's PCI state (rows or
+    #: pools): the compare-and-swap token of a claim's small write.
+    pci_generation: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0"
+    )
 
 
 class PciDeviceRow(TimestampMixin, Base):

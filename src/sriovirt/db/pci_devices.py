@@ -2,9 +2,11 @@
 
 Rows become :class:`~sriovirt.db.records.PciDeviceRecord` values here
 (``extra_info`` JSON text <-> a dict of strings) and nowhere else.
-:func:`save_state` is the one writer of a node's PCI state: it locks the
-node, compares the stored rows with what the caller expects
-(compare-and-swap), and writes only the differences in bulk.
+:func:`save_state` writes a node's whole PCI state: it locks the node,
+compares the stored rows with what the caller expects (compare-and-swap),
+and writes only the differences in bulk.  :func:`save_changes` writes the
+few rows a claim, allocation or free changed: its compare-and-swap is the
+node's ``pci_generation``, which every write of either kind increments.
 
 This module must not open sessions or commit (the transaction belongs
 to :class:`~sriovirt.db.api.Database`), nor decide what the reserved
@@ -84,6 +86,16 @@ def _values(dev: PciDeviceRecord) -> dict[str, Any]:
 # --- Reading ----------------------------------------------------------------
 
 
+def generation(session: orm.Session, compute_node_id: int) -> int:
+    """The node's ``pci_generation`` (0 when the node does not exist)."""
+    value = session.scalar(
+        sa.select(ComputeNodeRow.pci_generation).where(
+            ComputeNodeRow.id == compute_node_id
+        )
+    )
+    return int(value or 0)
+
+
 def read(session: orm.Session, compute_node_id: int) -> list[PciDeviceRecord]:
     """The node's rows as stored, ordered by address, with their ids."""
     rows = session.scalars(
@@ -151,17 +163,94 @@ def save_state(
     # The ORM objects loaded above would be stale after bulk
     # statements; nothing reads them again.
     old_stats = node.pci_stats
+    old_generation = node.pci_generation
     session.expunge_all()
     _write(session, writes)
     stats_updated = _write_stats(
         session, compute_node_id, old_stats, pci_stats, now
     )
-    return PciSaveResult(
+    result = PciSaveResult(
         inserted=len(writes.inserts),
         updated=len(writes.updates),
         deleted=len(writes.deleted_ids),
         stats_updated=stats_updated,
     )
+    return _bump(session, compute_node_id, old_generation, result)
+
+
+def save_changes(
+    session: orm.Session,
+    masked_url: str,
+    compute_node_id: int,
+    changed: Mapping[str, PciDeviceRecord | None],
+    pci_stats: str,
+    *,
+    expected_generation: int,
+) -> PciSaveResult:
+    """Write the rows at the addresses of ``changed`` (None: delete the
+    row) and the pools, if the node is still at ``expected_generation``
+    (else :class:`~sriovirt.exception.PciStateConflict`, nothing
+    written).  Costs what changed, never a read of every row."""
+    node = _lock_node(session, compute_node_id, masked_url)
+    if node is None:
+        raise exception.DatabaseError(
+            connection=masked_url,
+            reason=f"compute node {compute_node_id} does not exist",
+        )
+    if node.pci_generation != expected_generation:
+        raise exception.PciStateConflict(
+            connection=masked_url,
+            node=f"{node.host}/{node.hypervisor_hostname}",
+            reason=f"another process wrote its PCI state since this one "
+            f"read it (generation {node.pci_generation}, expected "
+            f"{expected_generation}); nothing written, run it again",
+        )
+    old_stats = node.pci_stats
+    now = models.utcnow()
+    stored = {
+        row.address: row
+        for chunk in chunks(sorted(changed))
+        for row in session.scalars(
+            sa.select(PciDeviceRow).where(
+                PciDeviceRow.compute_node_id == compute_node_id,
+                PciDeviceRow.address.in_(chunk),
+            )
+        )
+    }
+    wanted = {a: r for a, r in changed.items() if r is not None}
+    writes = _diff(compute_node_id, wanted, stored, now)
+    # Only the addresses given were read: what is left in ``stored`` is
+    # exactly the rows to delete (changed to None).
+    session.expunge_all()
+    _write(session, writes)
+    stats_updated = _write_stats(
+        session, compute_node_id, old_stats, pci_stats, now
+    )
+    result = PciSaveResult(
+        inserted=len(writes.inserts),
+        updated=len(writes.updates),
+        deleted=len(writes.deleted_ids),
+        stats_updated=stats_updated,
+    )
+    return _bump(session, compute_node_id, expected_generation, result)
+
+
+def _bump(
+    session: orm.Session,
+    compute_node_id: int,
+    old_generation: int,
+    result: PciSaveResult,
+) -> PciSaveResult:
+    """Increment the node's generation when anything was written; the
+    result with the generation now stored."""
+    if not result.written:
+        return dataclasses.replace(result, generation=old_generation)
+    session.execute(
+        sa.update(ComputeNodeRow)
+        .where(ComputeNodeRow.id == compute_node_id)
+        .values(pci_generation=old_generation + 1)
+    )
+    return dataclasses.replace(result, generation=old_generation + 1)
 
 
 def _stored_rows(

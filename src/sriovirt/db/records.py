@@ -53,6 +53,8 @@ class PciSaveResult:
     deleted: int = 0
     #: Whether ``compute_nodes.pci_stats`` changed.
     stats_updated: bool = False
+    #: ``compute_nodes.pci_generation`` after the write (None: unknown).
+    generation: int | None = None
 
     @property
     def written(self) -> int:

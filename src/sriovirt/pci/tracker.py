@@ -130,6 +130,8 @@ class PciTracker:
         #: Bumped by every change of the tracked state (devices, their
         #: status or owner), so a persister can tell "nothing to write".
         self.generation = 0
+        #: Addresses whose record changed since :meth:`take_changes`.
+        self._changed: set[PciAddress] = set()
         self._spec_cache: dict[
             int, tuple[SpecLike, str | None, tuple[tuple[str, str], ...]]
         ] = {}
@@ -178,6 +180,23 @@ class PciTracker:
     def records(self) -> list[PciDeviceRecord]:
         """Every tracked device as a storable record."""
         return [pci_record.to_record(dev) for dev in self._devices.values()]
+
+    def take_changes(self) -> dict[str, PciDeviceRecord | None]:
+        """The records of the devices whose status, owner or presence
+        changed since the last call (None: no longer tracked), by
+        address; then forgets them.  Costs what changed.  Attribute
+        updates by :meth:`sync` are not in it: a persister stores a sync
+        whole."""
+        changed = {
+            str(addr): (
+                None
+                if (dev := self._devices.get(addr)) is None
+                else pci_record.to_record(dev)
+            )
+            for addr in self._changed
+        }
+        self._changed.clear()
+        return changed
 
     def set_whitelist(self, whitelist: DeviceMatcher) -> None:
         """Use another whitelist from the next :meth:`sync` on."""
@@ -338,6 +357,7 @@ class PciTracker:
     def _attach(self, dev: PciDevice) -> None:
         self.generation += 1
         addr = dev.address
+        self._changed.add(addr)
         self._devices[addr] = dev
         self._pools.assign(dev)
         self._relatives.add(dev)
@@ -351,6 +371,7 @@ class PciTracker:
     def _detach(self, dev: PciDevice) -> None:
         self.generation += 1
         addr = dev.address
+        self._changed.add(addr)
         if dev.status is _AVAILABLE:
             self._pools.remove(dev)
         del self._devices[addr]
@@ -366,6 +387,7 @@ class PciTracker:
         old = dev.status
         if target is old:
             return
+        self._changed.add(dev.address)
         if target is _AVAILABLE:
             dev.unblock()
             self._pools.add(dev)
@@ -399,6 +421,7 @@ class PciTracker:
     def _set(self, dev: PciDevice, old: DeviceStatus) -> None:
         """Book-keeping after ``dev`` moved from ``old`` (claim/alloc/free)."""
         self.generation += 1
+        self._changed.add(dev.address)
         new = dev.status
         if old is _AVAILABLE and new is not _AVAILABLE:
             self._pools.remove(dev)

@@ -102,6 +102,56 @@ def test_save_pci_state_writes_only_differences(db: api.Database) -> None:
     assert stored_node is not None and stored_node.pci_stats == "[]"
 
 
+def test_save_pci_changes_writes_only_the_given_rows_at_its_generation(
+    db: api.Database,
+) -> None:
+    node = db.get_or_create_compute_node("h1", "h1")
+    devices = _devices(20)
+    assert db.read_pci_state(node.id) == ([], 0)
+    first = db.save_pci_state(node.id, devices, STATS)
+    assert first.generation == 1
+    # Nothing written: the generation stays.
+    assert db.save_pci_state(node.id, devices, STATS).generation == 1
+
+    claimed = dataclasses.replace(
+        devices[1],
+        status="claimed",
+        instance_uuid=INSTANCE,
+        request_id=REQUEST,
+    )
+    result = db.save_pci_changes(
+        node.id,
+        {claimed.address: claimed, devices[2].address: None},
+        "[]",
+        expected_generation=1,
+    )
+    assert (result.updated, result.deleted, result.generation) == (1, 1, 2)
+    rows, generation = db.read_pci_state(node.id)
+    assert generation == 2
+    stored = {r.address: r for r in rows}
+    assert stored[claimed.address].request_id == REQUEST
+    assert devices[2].address not in stored
+    assert len(stored) == 20
+
+    # A writer that read generation 1 is refused, nothing written.
+    other = dataclasses.replace(
+        devices[3], status="claimed", instance_uuid=REQUEST
+    )
+    with pytest.raises(exception.PciStateConflict, match="generation 2"):
+        db.save_pci_changes(
+            node.id, {other.address: other}, STATS, expected_generation=1
+        )
+    rows, generation = db.read_pci_state(node.id)
+    assert generation == 2
+    assert {r.address: r for r in rows}[other.address] == devices[3]
+    # A whole save bumps it too, so a small one after it is refused.
+    db.save_pci_state(node.id, devices, STATS)
+    with pytest.raises(exception.PciStateConflict):
+        db.save_pci_changes(
+            node.id, {other.address: other}, STATS, expected_generation=2
+        )
+
+
 def test_save_pci_state_is_per_node(db: api.Database) -> None:
     one = db.get_or_create_compute_node("h1", "h1")
     two = db.get_or_create_compute_node("h2", "h2")

@@ -72,13 +72,6 @@ def test_a_boot_lists_no_device(no_listing: World, port: str) -> None:
     w.manager.terminate_instance(record.uuid)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ResourceTracker.save() stores a claim/allocate/free with "
-    "Database.save_pci_state of ALL tracked records, which reads and "
-    "compares every stored row (O(devices) per step, ~60 ms at 1,024 "
-    "devices); it needs a save of the changed rows only (lead-owned db)",
-)
 def test_a_direct_port_claim_stores_only_what_changed(
     no_records: World,
 ) -> None:

@@ -6,6 +6,9 @@ real SQLite file): every test checks what another process would read.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 from sriovirt import exception
@@ -167,17 +170,21 @@ def test_claim_gives_up_after_repeated_conflicts(
     rt.start()
     before = _statuses(db)
     calls: list[int] = []
-    save = rt.save
 
-    def busy_for_claims(stats_json: str | None = None) -> PciSaveResult:
-        # Another writer gets in before every write of the claim; the
-        # reload in between (nothing claimed) stores fine.
-        if not rt.tracker.instances:
-            return save(stats_json)
-        calls.append(1)
-        raise exception.PciStateConflict(node=HOST, reason="busy (test)")
+    def busy_for_claims(write: Callable[..., PciSaveResult]) -> Any:
+        def busy(*args: Any) -> PciSaveResult:
+            # Another writer gets in before every write of the claim;
+            # the reload in between (nothing claimed) stores fine.
+            if not rt.tracker.instances:
+                return write(*args)
+            calls.append(1)
+            raise exception.PciStateConflict(node=HOST, reason="busy (test)")
 
-    monkeypatch.setattr(rt, "save", busy_for_claims)
+        return busy
+
+    # Both ways a change is stored: whole, or only what it touched.
+    monkeypatch.setattr(rt, "save", busy_for_claims(rt.save))
+    monkeypatch.setattr(rt, "_save_changes", busy_for_claims(rt._save_changes))
     monkeypatch.setattr("time.sleep", lambda _s: None)
     with pytest.raises(exception.PciStateConflict, match="busy"):
         rt.claim(A, [_vf_request("physnet0")])
@@ -197,17 +204,22 @@ def test_the_load_after_a_conflict_is_retried_after_pauses(
     rt = _rt(db)
     rt.start()
     conflicts = {"claim": 1, "load": LOAD_ATTEMPTS - 1}
-    save = rt.save
     pauses: list[float] = []
 
-    def busy(stats_json: str | None = None) -> PciSaveResult:
-        kind = "claim" if rt.tracker.instances else "load"
-        if conflicts[kind]:
-            conflicts[kind] -= 1
-            raise exception.PciStateConflict(node=HOST, reason="busy (test)")
-        return save(stats_json)
+    def busy(write: Callable[..., PciSaveResult]) -> Any:
+        def maybe(*args: Any) -> PciSaveResult:
+            kind = "claim" if rt.tracker.instances else "load"
+            if conflicts[kind]:
+                conflicts[kind] -= 1
+                raise exception.PciStateConflict(
+                    node=HOST, reason="busy (test)"
+                )
+            return write(*args)
 
-    monkeypatch.setattr(rt, "save", busy)
+        return maybe
+
+    monkeypatch.setattr(rt, "save", busy(rt.save))
+    monkeypatch.setattr(rt, "_save_changes", busy(rt._save_changes))
     monkeypatch.setattr("time.sleep", pauses.append)
     (dev,) = rt.claim(A, [_vf_request("physnet0")]).devices
     assert conflicts == {"claim": 0, "load": 0}
@@ -231,6 +243,7 @@ def test_failed_write_takes_the_claim_back(
         )
 
     monkeypatch.setattr(rt, "save", down)
+    monkeypatch.setattr(rt, "_save_changes", down)
     with pytest.raises(exception.DatabaseError):
         rt.claim(A, [_vf_request("physnet0")])
     assert rt.tracker.devices_of(A) == []

@@ -424,14 +424,14 @@ def test_start_rebuilds_when_another_writer_got_in_first(
     other = _rt(db)
     other.start()
     rt = _rt(db)
-    original = api.Database.read_pci_devices
+    original = api.Database.read_pci_state
     reads: list[int] = []
 
     def read_then_other_writes(
         self: api.Database, compute_node_id: int
-    ) -> list[PciDeviceRecord]:
+    ) -> tuple[list[PciDeviceRecord], int]:
         found = original(self, compute_node_id)
-        reads.append(len(found))
+        reads.append(len(found[0]))
         if len(reads) == 1:
             # Between this read and the write: another process claims.
             other.tracker.claim(A, [_vf_request("physnet1")])
@@ -439,9 +439,7 @@ def test_start_rebuilds_when_another_writer_got_in_first(
             other.save()
         return found
 
-    monkeypatch.setattr(
-        api.Database, "read_pci_devices", read_then_other_writes
-    )
+    monkeypatch.setattr(api.Database, "read_pci_state", read_then_other_writes)
     report = rt.start()
     assert reads == [TRACKED, TRACKED]
     assert report.restored == 1 and report.released == ()

@@ -87,6 +87,7 @@ def test_history_and_head() -> None:
         "0001 (initial schema)",
         "0002 (add request_id)",
         "0003 (add instance name and guest)",
+        "0004 (add compute node pci_generation)",
     ]
     assert api.head() == api.history()[-1]
 
