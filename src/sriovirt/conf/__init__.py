@@ -10,9 +10,17 @@ from __future__ import annotations
 
 from oslo_config import cfg
 
-from sriovirt.conf import database, default, libvirt, network, neutron, pci
+from sriovirt.conf import (
+    database,
+    default,
+    libvirt,
+    network,
+    neutron,
+    pci,
+    placement,
+)
 
-_MODULES = (default, pci, libvirt, database, network, neutron)
+_MODULES = (default, pci, libvirt, database, network, neutron, placement)
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
