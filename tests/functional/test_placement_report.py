@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from sriovirt import exception, paths
-from sriovirt.cmd.placement import host_tree
+from sriovirt.compute.placement_report import PlacementReporter, host_tree
 from sriovirt.compute.resource_tracker import ResourceTracker
 from sriovirt.db import api
 from sriovirt.pci.request import PciRequest
@@ -338,3 +338,20 @@ def test_two_processes_first_use_of_one_embedded_database(
     assert check.stdout.strip() == str(
         ["CUSTOM_PROCESS_1", "CUSTOM_PROCESS_2"]
     )
+
+
+@pytest.mark.parametrize("placement", ["loopback"], indirect=True)
+def test_reporter_keeps_serving_through_an_outage(
+    placement: PlacementUnderTest, tracker: ResourceTracker
+) -> None:
+    reporter = PlacementReporter(tracker, _client(placement))
+    assert reporter.report() is not None
+    placement.kill()
+    tracker.claim(INSTANCE, [_pf_request("physnet1")])
+    assert reporter.report() is None
+    assert reporter.last_error is not None
+    assert placement.endpoint in str(reporter.last_error)
+    placement.start()
+    caught_up = reporter.report()
+    assert caught_up is not None and reporter.last_error is None
+    assert _reserved(placement, PF1)["SRIOV_NET_VF"] == 4

@@ -23,6 +23,7 @@ from typing import Any, TextIO
 from oslo_config import cfg
 
 from sriovirt.cmd import compute_driver, host_name, libvirt_uri, output
+from sriovirt.compute.placement_report import host_tree
 from sriovirt.compute.resource_tracker import ResourceTracker
 from sriovirt.conf import pci as pci_conf
 from sriovirt.conf import placement as placement_conf
@@ -45,20 +46,6 @@ def report_client(conf: cfg.ConfigOpts) -> ReportClient:
         f"{conf.placement.auth_type})"
     )
     return ReportClient(adapter, str(endpoint))
-
-
-def host_tree(rt: ResourceTracker, host: str) -> provider_tree.ProviderTree:
-    """The provider tree of ``rt``'s compute node, as it is now."""
-    resources = rt.driver.host_resources()
-    root = provider_tree.root_provider(
-        node_uuid=rt.node.uuid,
-        host=host,
-        vcpus=resources.vcpus,
-        memory_mb=resources.memory_mb,
-        disk_gb=resources.disk_gb,
-        traits=rt.driver.traits(),
-    )
-    return provider_tree.compute_tree(root, rt.tracked_devices())
 
 
 def _database(conf: cfg.ConfigOpts) -> db_api.Database:
