@@ -23,12 +23,15 @@ import pytest
 from sriovirt import exception, paths
 from sriovirt.compute.placement_report import PlacementReporter, host_tree
 from sriovirt.compute.resource_tracker import ResourceTracker
+from sriovirt.conf import placement as placement_conf
 from sriovirt.db import api
 from sriovirt.pci.request import PciRequest
 from sriovirt.pci.whitelist import Whitelist
 from sriovirt.placement import tree as pt
+from sriovirt.placement.embedded import MICROVERSION
 from sriovirt.placement.report import ReportClient, ShownProvider
 from sriovirt.virt.libvirt.driver import LibvirtDriver
+from tests.fixtures.faultproxy import serving
 from tests.fixtures.placement_service import PlacementUnderTest, placement
 
 __all__ = ["placement"]
@@ -249,6 +252,34 @@ def test_a_pf_leaving_the_whitelist_loses_its_provider(
     assert sorted(_shown(placement)) == [HOST, f"{HOST}_{PF1}"]
 
 
+def test_a_child_with_allocations_is_kept_not_deleted(
+    placement: PlacementUnderTest, tracker: ResourceTracker
+) -> None:
+    client = _client(placement)
+    client.sync(host_tree(tracker, HOST))
+    child = pt.child_uuid(tracker.node.uuid, PF2)
+    allocated = placement.adapter().put(
+        f"/allocations/{INSTANCE}",
+        json={
+            "allocations": {child: {"resources": {"SRIOV_NET_VF": 1}}},
+            "project_id": "p",
+            "user_id": "u",
+            "consumer_generation": None,
+            "consumer_type": "INSTANCE",
+        },
+    )
+    assert allocated.status_code == 204, allocated.text
+    tracker.whitelist = Whitelist.from_config(SPEC[:1])
+    tracker.tracker.set_whitelist(tracker.whitelist)
+    tracker.refresh()
+    report = client.sync(host_tree(tracker, HOST))
+    assert report.deleted == ()
+    assert report.kept == (f"{HOST}_{PF2}",)
+    assert f"{HOST}_{PF2}" in _shown(placement)
+    # Not asked again at every sync.
+    assert client.sync(host_tree(tracker, HOST)).requests == 0
+
+
 def test_root_name_taken_by_another_uuid_is_a_clear_error(
     placement: PlacementUnderTest, tracker: ResourceTracker
 ) -> None:
@@ -355,3 +386,30 @@ def test_reporter_keeps_serving_through_an_outage(
     caught_up = reporter.report()
     assert caught_up is not None and reporter.last_error is None
     assert _reserved(placement, PF1)["SRIOV_NET_VF"] == 4
+
+
+@pytest.mark.parametrize("placement", ["loopback"], indirect=True)
+def test_a_500_in_the_middle_of_a_first_sync_then_the_tree_completes(
+    placement: PlacementUnderTest, tracker: ResourceTracker
+) -> None:
+    with serving(placement.endpoint) as proxy:
+        conf = placement.conf()
+        conf.set_override("endpoint_override", proxy.url, group="placement")
+        adapter = placement_conf.load_adapter(conf, MICROVERSION)
+        client = ReportClient(adapter, proxy.url)
+        # The second provider made (the first child) gets a 500.
+        proxy.fail("POST", r"^/resource_providers$", nth=2)
+        with pytest.raises(exception.PlacementUnavailable) as caught:
+            client.sync(host_tree(tracker, HOST))
+        text = str(caught.value)
+        assert proxy.url in text
+        assert "POST /resource_providers" in text and "HTTP 500" in text
+        # Placement holds a partial tree: the root only.
+        assert sorted(_shown(placement)) == [HOST]
+
+        report = client.sync(host_tree(tracker, HOST))
+        assert report.adopted == (HOST,)
+        assert report.created == (f"{HOST}_{PF1}", f"{HOST}_{PF2}")
+        everything = placement.adapter().get("/resource_providers").json()
+        assert len(everything["resource_providers"]) == 3
+        assert client.sync(host_tree(tracker, HOST)).requests == 0

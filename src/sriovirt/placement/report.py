@@ -18,7 +18,8 @@ changed sends no request at all.
   and the request; the remembered tree is dropped, so the next sync
   reads Placement again and catches up.
 * Children no longer wanted are deleted; one Placement refuses to delete
-  (it has allocations) is kept and reported.
+  (it has allocations) is kept and reported, and asked again only after
+  the tree is next read back (a new client, or after an error).
 
 It also reads a tree for display (:meth:`ReportClient.show`).  This
 module speaks Placement's API through a keystoneauth1 Adapter it is
@@ -111,6 +112,9 @@ class ReportClient:
         #: Custom traits and resource classes known to exist.
         self._traits: set[str] = set()
         self._classes: set[str] = set()
+        #: Unwanted providers Placement would not delete (allocations):
+        #: not asked again until the tree is read again.
+        self._undeletable: set[str] = set()
         #: Requests sent since this client was made.
         self.requests = 0
 
@@ -241,6 +245,7 @@ class ReportClient:
                 if tree.root.uuid not in known:
                     self._check_root_name(tree.root)
                 self._known = known
+                self._undeletable.clear()
                 work.adopted = [p.name for p in known.values()]
             wanted = self._adopt_by_name(tree)
             for provider in wanted:
@@ -427,7 +432,11 @@ class ReportClient:
 
     def _delete_unwanted(self, wanted: set[str], work: _Sync) -> None:
         assert self._known is not None
-        unwanted = [p for p in self._known.values() if p.uuid not in wanted]
+        unwanted = [
+            p
+            for p in self._known.values()
+            if p.uuid not in wanted and p.uuid not in self._undeletable
+        ]
         # Children before their parents.
         for provider in sorted(unwanted, key=lambda p: p.parent is None):
             url = f"/resource_providers/{provider.uuid}"
@@ -444,6 +453,7 @@ class ReportClient:
                     _detail(response),
                 )
                 work.kept.append(provider.name)
+                self._undeletable.add(provider.uuid)
             else:
                 self._fail("DELETE", url, response)
 
