@@ -28,7 +28,7 @@ from sriovirt.db import api
 from sriovirt.pci.request import PciRequest
 from sriovirt.pci.whitelist import Whitelist
 from sriovirt.placement import tree as pt
-from sriovirt.placement.embedded import MICROVERSION
+from sriovirt.placement.embedded import MICROVERSION, EmbeddedPlacement
 from sriovirt.placement.report import ReportClient, ShownProvider
 from sriovirt.virt.libvirt.driver import LibvirtDriver
 from tests.fixtures.faultproxy import serving
@@ -413,3 +413,22 @@ def test_a_500_in_the_middle_of_a_first_sync_then_the_tree_completes(
         everything = placement.adapter().get("/resource_providers").json()
         assert len(everything["resource_providers"]) == 3
         assert client.sync(host_tree(tracker, HOST)).requests == 0
+
+
+def test_one_embedded_database_per_process(tmp_path: Path) -> None:
+    first = EmbeddedPlacement(tmp_path / "a")
+    second = EmbeddedPlacement(tmp_path / "b")
+    try:
+        assert first.adapter().get("/").status_code == 200
+        # The same file through another object: the same application.
+        same = EmbeddedPlacement(tmp_path / "a")
+        assert same.app() is first.app()
+        with pytest.raises(exception.PlacementError) as caught:
+            second.app()
+        assert str(tmp_path / "a" / "placement.sqlite") in str(caught.value)
+        assert str(tmp_path / "b" / "placement.sqlite") in str(caught.value)
+        first.close()
+        assert second.adapter().put("/traits/CUSTOM_B").status_code == 201
+    finally:
+        first.close()
+        second.close()
