@@ -239,6 +239,52 @@ def test_a_child_made_under_another_uuid_is_adopted_by_name(
     assert adopted.inventories["SRIOV_NET_VF"].total == 4
 
 
+def test_a_provider_made_meanwhile_by_another_writer_is_adopted(
+    placement: PlacementUnderTest, tracker: ResourceTracker
+) -> None:
+    client = _client(placement)
+    tree = host_tree(tracker, HOST)
+    client.sync(pt.ProviderTree(tree.providers[:2]))
+    # Another process (a second sync) makes the PF2 child first.
+    pf2 = tree.providers[2]
+    made = placement.adapter().post(
+        "/resource_providers",
+        json={
+            "name": pf2.name,
+            "uuid": pf2.uuid,
+            "parent_provider_uuid": pf2.parent,
+        },
+    )
+    assert made.status_code == 200, made.text
+    report = client.sync(tree)
+    assert report.created == ()
+    assert report.updated == (pf2.name,)
+    shown = _shown(placement)
+    assert len(shown) == 3
+    assert shown[pf2.name].provider.inventories["SRIOV_NET_VF"].total == 4
+
+
+def test_a_renamed_host_renames_its_providers_in_place(
+    placement: PlacementUnderTest, tracker: ResourceTracker
+) -> None:
+    client = _client(placement)
+    client.sync(host_tree(tracker, HOST))
+    report = _client(placement).sync(host_tree(tracker, "host-b"))
+    assert report.created == ()
+    assert sorted(report.updated) == [
+        "host-b",
+        f"host-b_{PF1}",
+        f"host-b_{PF2}",
+    ]
+    names = sorted(
+        p["name"]
+        for p in placement.adapter()
+        .get("/resource_providers")
+        .json()["resource_providers"]
+    )
+    assert names == ["host-b", f"host-b_{PF1}", f"host-b_{PF2}"]
+
+
 def test_a_pf_leaving_the_whitelist_loses_its_provider(
     placement: PlacementUnderTest, tracker: ResourceTracker
 ) -> None:

@@ -174,8 +174,10 @@ class ReportClient:
             uuid=uuid,
             name=str(body["name"]),
             parent=body.get("parent_provider_uuid"),
-            # The later generation of the two reads.
-            generation=max(
+            # The earlier generation of the two reads: if the provider
+            # changed in between, the first write conflicts and reads
+            # it again instead of trusting a mixed view.
+            generation=min(
                 inventories["resource_provider_generation"],
                 traits["resource_provider_generation"],
             ),
@@ -301,8 +303,12 @@ class ReportClient:
         assert self._known is not None
         known = self._known.get(wanted.uuid)
         if known is None:
-            known = self._create(wanted)
-            work.created.append(wanted.name)
+            known, made = self._create(wanted)
+            if made:
+                work.created.append(wanted.name)
+        renamed = known.name != wanted.name
+        if renamed:
+            known = self._rename(known, wanted)
         self._ensure_traits(wanted.traits)
         self._ensure_classes(wanted.inventories)
         changed = False
@@ -332,14 +338,20 @@ class ReportClient:
                     ) from None
                 known = fresh
                 self._known[wanted.uuid] = known
-        if changed and wanted.name not in work.created:
+        if (changed or renamed) and wanted.name not in work.created:
             work.updated.append(wanted.name)
 
-    def _create(self, wanted: Provider) -> KnownProvider:
+    def _create(self, wanted: Provider) -> tuple[KnownProvider, bool]:
+        """The provider made, and True; or, when another writer made it
+        first (409), the one it made, adopted, and False."""
         body: dict[str, Any] = {"name": wanted.name, "uuid": wanted.uuid}
         if wanted.parent is not None:
             body["parent_provider_uuid"] = wanted.parent
         response = self._call("POST", "/resource_providers", body)
+        if response.status_code == 409:
+            fresh = self._reread(wanted.uuid)
+            if fresh is not None:
+                return self._confirm(fresh), False
         if response.status_code != 200:
             self._fail(
                 "POST", f"/resource_providers ({wanted.name})", response
@@ -351,9 +363,23 @@ class ReportClient:
             parent=wanted.parent,
             generation=made["generation"],
         )
-        assert self._known is not None
-        self._known[wanted.uuid] = known
-        return known
+        return self._confirm(known), True
+
+    def _rename(self, known: KnownProvider, wanted: Provider) -> KnownProvider:
+        url = f"/resource_providers/{known.uuid}"
+        body: dict[str, Any] = {"name": wanted.name}
+        if known.parent is not None:
+            body["parent_provider_uuid"] = known.parent
+        response = self._call("PUT", url, body)
+        if response.status_code != 200:
+            self._fail("PUT", f"{url} (name {wanted.name!r})", response)
+        return self._confirm(
+            replace(
+                known,
+                name=wanted.name,
+                generation=response.json()["generation"],
+            )
+        )
 
     def _ensure_traits(self, traits: frozenset[str]) -> None:
         for name in sorted(traits - self._traits):
