@@ -31,17 +31,15 @@ SERVICE_TYPE = "placement"
 #: The token Placement's noauth2 strategy takes as admin.
 NOAUTH_TOKEN = "admin"
 
-placement_group = cfg.OptGroup(
-    GROUP,
-    title="Placement",
-    help="Where the compute node's resource providers are reported.  "
+_GROUP_HELP = (
+    "Where the compute node's resource providers are reported.  "
     "Leave auth_type and endpoint_override unset for the embedded "
     "Placement (openstack-placement in-process on "
     "$state_path/placement.sqlite, shared by every sriovirt process of "
     "the machine).  Set endpoint_override alone for a remote Placement "
     "running with [api] auth_strategy = noauth2; set auth_type (e.g. "
     "password) and that plugin's options (auth_url, username, ...) for a "
-    "remote Placement behind Keystone, as in Nova's [placement] group.",
+    "remote Placement behind Keystone, as in Nova's [placement] group."
 )
 
 
@@ -63,7 +61,12 @@ def _ks_opts() -> list[cfg.Opt]:
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_group(placement_group)
+    # A group object of its own per ConfigOpts: oslo.config keeps the
+    # overrides in the OptGroup it is given, so a shared module-level one
+    # would carry one ConfigOpts' overrides into every other.
+    conf.register_group(
+        cfg.OptGroup(GROUP, title="Placement", help=_GROUP_HELP)
+    )
     ks_loading.register_session_conf_options(conf, GROUP)
     ks_loading.register_auth_conf_options(conf, GROUP)
     ks_loading.register_adapter_conf_options(

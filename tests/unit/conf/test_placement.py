@@ -68,3 +68,10 @@ def test_service_conf_is_placements_own() -> None:
     )
     assert service.api.auth_strategy == "noauth2"
     assert not hasattr(sriovirt_conf, "placement_database")
+
+
+def test_overrides_stay_in_their_configopts() -> None:
+    one = _conf()
+    one.set_override("endpoint_override", "http://127.0.0.1:1", "placement")
+    assert placement.mode(one) is placement.Mode.NOAUTH
+    assert placement.mode(_conf()) is placement.Mode.EMBEDDED
