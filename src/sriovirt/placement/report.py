@@ -38,25 +38,17 @@ from urllib.parse import quote
 from keystoneauth1 import exceptions as ks_exc
 
 from sriovirt import exception
+from sriovirt.placement import diff
+from sriovirt.placement.diff import KnownProvider
 from sriovirt.placement.tree import Inventory, Provider, ProviderTree
+
+__all__ = ["KnownProvider", "ReportClient", "ShownProvider", "SyncReport"]
 
 LOG = logging.getLogger(__name__)
 
 #: How often one provider's write is tried against a changed generation.
 CONFLICT_ATTEMPTS = 4
 _CONCURRENT_UPDATE = "placement.concurrent_update"
-
-
-@dataclass(frozen=True, slots=True)
-class KnownProvider:
-    """A provider as Placement last confirmed it."""
-
-    uuid: str
-    name: str
-    parent: str | None
-    generation: int
-    inventories: Mapping[str, Inventory] = field(default_factory=dict)
-    traits: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,7 +241,7 @@ class ReportClient:
                 self._known = known
                 self._undeletable.clear()
                 work.adopted = [p.name for p in known.values()]
-            wanted = self._adopt_by_name(tree)
+            wanted = diff.adopt_by_name(self._known, tree)
             for provider in wanted:
                 self._sync_provider(provider, work)
             self._delete_unwanted({p.uuid for p in wanted}, work)
@@ -279,26 +271,6 @@ class ReportClient:
             )
         return report
 
-    def _adopt_by_name(self, tree: ProviderTree) -> list[Provider]:
-        """The wanted providers, a child taking the uuid of a known
-        provider of its name (made by an earlier version)."""
-        assert self._known is not None
-        by_name = {p.name: p.uuid for p in self._known.values()}
-        renamed: dict[str, str] = {}
-        wanted: list[Provider] = []
-        for provider in tree.providers:
-            uuid = provider.uuid
-            if uuid not in self._known and provider.name in by_name:
-                uuid = by_name[provider.name]
-            renamed[provider.uuid] = uuid
-            parent = (
-                None
-                if provider.parent is None
-                else renamed.get(provider.parent, provider.parent)
-            )
-            wanted.append(replace(provider, uuid=uuid, parent=parent))
-        return wanted
-
     def _sync_provider(self, wanted: Provider, work: _Sync) -> None:
         assert self._known is not None
         known = self._known.get(wanted.uuid)
@@ -306,7 +278,7 @@ class ReportClient:
             known, made = self._create(wanted)
             if made:
                 work.created.append(wanted.name)
-        renamed = known.name != wanted.name
+        renamed = diff.diff_provider(known, wanted).rename
         if renamed:
             known = self._rename(known, wanted)
         self._ensure_traits(wanted.traits)
@@ -314,10 +286,11 @@ class ReportClient:
         changed = False
         for attempt in range(1, CONFLICT_ATTEMPTS + 1):
             try:
-                if dict(known.inventories) != dict(wanted.inventories):
+                needed = diff.diff_provider(known, wanted)
+                if needed.inventories:
                     known = self._put_inventories(known, wanted)
                     changed = True
-                if known.traits != wanted.traits:
+                if needed.traits:
                     known = self._put_traits(known, wanted)
                     changed = True
                 break
@@ -458,13 +431,7 @@ class ReportClient:
 
     def _delete_unwanted(self, wanted: set[str], work: _Sync) -> None:
         assert self._known is not None
-        unwanted = [
-            p
-            for p in self._known.values()
-            if p.uuid not in wanted and p.uuid not in self._undeletable
-        ]
-        # Children before their parents.
-        for provider in sorted(unwanted, key=lambda p: p.parent is None):
+        for provider in diff.unwanted(self._known, wanted, self._undeletable):
             url = f"/resource_providers/{provider.uuid}"
             response = self._call("DELETE", url)
             if response.status_code in (204, 404):
