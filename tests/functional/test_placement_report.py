@@ -31,6 +31,7 @@ from sriovirt.placement import tree as pt
 from sriovirt.placement.embedded import MICROVERSION, EmbeddedPlacement
 from sriovirt.placement.report import ReportClient, ShownProvider
 from sriovirt.virt.libvirt.driver import LibvirtDriver
+from sriovirt.virt.libvirt.host import Host, Versions
 from tests.fixtures.faultproxy import serving
 from tests.fixtures.placement_service import PlacementUnderTest, placement
 
@@ -125,6 +126,40 @@ def test_first_sync_creates_the_tree(
             "CUSTOM_VNIC_TYPE_MACVTAP",
             "CUSTOM_VNIC_TYPE_DIRECT_PHYSICAL",
         }
+
+
+class _VersionsHost(Host):
+    """The sample host, claiming other libvirt/QEMU versions (the test
+    driver is not QEMU); everything else is the real test driver."""
+
+    def __init__(self, uri: str, versions: Versions) -> None:
+        super().__init__(uri)
+        self.claimed = versions
+
+    def versions(self) -> Versions:
+        return self.claimed
+
+
+def test_packed_trait_follows_the_hosts_versions(
+    placement: PlacementUnderTest, tracker: ResourceTracker
+) -> None:
+    uri = paths.test_driver_uri(paths.sample_host())
+    capable = _VersionsHost(uri, Versions(6_003_000, 4_002_000, "QEMU"))
+    tracker.driver = LibvirtDriver(placement.conf(), capable)
+    client = _client(placement)
+    client.sync(host_tree(tracker, HOST))
+    assert (
+        "COMPUTE_NET_VIRTIO_PACKED" in _shown(placement)[HOST].provider.traits
+    )
+
+    # QEMU 4.1.0: one version short, the trait goes on the next sync.
+    capable.claimed = Versions(6_003_000, 4_001_000, "QEMU")
+    report = client.sync(host_tree(tracker, HOST))
+    assert report.updated == (HOST,) and report.requests == 1
+    assert "COMPUTE_NET_VIRTIO_PACKED" not in (
+        _shown(placement)[HOST].provider.traits
+    )
+    capable.close()
 
 
 def test_second_sync_sends_nothing(
