@@ -245,9 +245,12 @@ class ReportClient:
             for provider in wanted:
                 self._sync_provider(provider, work)
             self._delete_unwanted({p.uuid for p in wanted}, work)
-        except exception.PlacementError:
-            # Some writes may have landed: read everything next time.
+        except BaseException:
+            # Some writes may have landed, and a trait or class known to
+            # exist may be gone: read everything again next time.
             self._known = None
+            self._traits.clear()
+            self._classes.clear()
             raise
         report = SyncReport(
             created=tuple(work.created),
