@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.fixtures.placement_service import PlacementUnderTest
 from tests.functional.test_server_cli import PHYSICAL, Env
 
 HOST = "sample-host"
@@ -91,3 +92,30 @@ def test_a_booted_direct_physical_port_reserves_its_vfs(env: Env) -> None:
         r == {"SRIOV_NET_VF": 0, "CUSTOM_SRIOV_NET_PF": 0}
         for r in _reserved(env.json("placement", "show")).values()
     )
+
+
+def test_sync_and_show_on_a_remote_noauth_placement(
+    env: Env, tmp_path: pathlib.Path
+) -> None:
+    remote = PlacementUnderTest("loopback", tmp_path / "remote")
+    remote.start()
+    try:
+        with env.conf.open("a") as conf:
+            conf.write(
+                f"\n[placement]\nendpoint_override = {remote.endpoint}\n"
+            )
+        synced = env.json("placement", "sync")
+        assert synced["placement"] == remote.endpoint
+        assert synced["created"] == [HOST, *CHILDREN]
+        shown = env.json("placement", "show")
+        assert [p["name"] for p in shown["providers"]] == [HOST, *CHILDREN]
+        # Reported there, not to an embedded database.
+        assert not (env.state / "placement.sqlite").exists()
+        remote.kill()
+        down = env.run("placement", "sync")
+        assert down.returncode != 0
+        assert remote.endpoint in down.stderr
+        assert "no answer" in down.stderr
+        assert len(down.stderr.strip().splitlines()) == 1
+    finally:
+        remote.stop()

@@ -29,6 +29,7 @@ given; it must not compute the tree nor read configuration.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -130,9 +131,9 @@ class ReportClient:
         ) as exc:
             raise exception.PlacementUnavailable(
                 endpoint=self.endpoint,
-                reason=f"{method} {url}: no answer "
-                f"({type(exc).__name__}: {exc}); nothing was recorded "
-                "as reported, the next sync reads Placement again",
+                reason=f"{method} {url}: no answer ({_why(exc)}); nothing "
+                "was recorded as reported, the next sync reads Placement "
+                "again",
             ) from None
         if response.status_code >= 500:
             raise exception.PlacementUnavailable(
@@ -456,6 +457,18 @@ class ReportClient:
 
 class _Conflict(Exception):
     """A write met another generation (internal: retried)."""
+
+
+def _why(exc: Exception) -> str:
+    """The root of a keystoneauth connection error, in a few words
+    ("ConnectFailure: Connection refused"), not urllib3's whole story."""
+    text = str(exc)
+    errno = re.search(r"\[Errno -?\d+\] ([^'\")]+)", text)
+    if errno is not None:
+        text = errno.group(1).strip()
+    elif len(text) > 160:
+        text = text[:157] + "..."
+    return f"{type(exc).__name__}: {text}"
 
 
 def _errors(response: Any) -> Sequence[Mapping[str, Any]]:
