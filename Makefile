@@ -36,6 +36,10 @@ run: $(VENV)/.stamp
 	$(BIN)/sriovirt --config-file $(CONF) pci refresh
 	$(BIN)/sriovirt --config-file $(CONF) pci pools
 	$(BIN)/sriovirt --config-file $(CONF) traits
+	@echo "# report the provider tree to Placement (embedded: the real"
+	@echo "# openstack-placement in-process on state_path/placement.sqlite)"
+	$(SRIOVIRT) placement sync
+	$(SRIOVIRT) placement show
 	@echo "# reconcile: finish what an interrupted run left, and start again the"
 	@echo "# guests of existing servers (the test-driver host forgets them)"
 	$(SRIOVIRT) compute reconcile
@@ -58,6 +62,9 @@ run: $(VENV)/.stamp
 	done
 	@echo "# the pools with the servers' devices in use"
 	$(SRIOVIRT) pci pools
+	@echo "# Placement: a used VF reserves its PF, the used PF its VFs"
+	$(SRIOVIRT) placement sync
+	$(SRIOVIRT) placement show
 	$(SRIOVIRT) server delete vm-physical
 	@echo "# the pools again: vm-physical's PF and its VFs are free"
 	$(SRIOVIRT) pci pools

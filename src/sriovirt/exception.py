@@ -487,3 +487,21 @@ class PortBindingFailed(SriovirtError):
     port_id: str
     host: str
     reason: str
+
+
+# --- Placement ---------------------------------------------------------------
+
+
+class PlacementError(SriovirtError):
+    """Placement answered a request with an error, or could not be
+    loaded (embedded)."""
+
+    msg_fmt = "Placement at %(endpoint)s: %(reason)s"
+
+    endpoint: str
+    reason: str
+
+
+class PlacementUnavailable(PlacementError):
+    """No answer from Placement (connection refused or reset, timeout),
+    or a 5xx answer: nothing local was changed, the next sync retries."""

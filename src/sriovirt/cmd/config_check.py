@@ -32,6 +32,7 @@ from sriovirt.cmd import (
     output,
 )
 from sriovirt.conf import pci as pci_conf
+from sriovirt.conf import placement as placement_conf
 from sriovirt.db import api as db_api
 from sriovirt.pci import alias, whitelist
 
@@ -195,6 +196,35 @@ def _check_database(conf: cfg.ConfigOpts) -> Iterator[Finding]:
     )
 
 
+def _check_placement(conf: cfg.ConfigOpts) -> Iterator[Finding]:
+    """Which Placement the report goes to (nothing is contacted)."""
+    mode = placement_conf.mode(conf)
+    if mode is placement_conf.Mode.EMBEDDED:
+        source = source_of(conf, "state_path", None)
+        where = (
+            f"embedded: openstack-placement in-process on "
+            f"{conf.state_path}/placement.sqlite"
+        )
+    elif mode is placement_conf.Mode.NOAUTH:
+        source = source_of(conf, "endpoint_override", "placement")
+        where = (
+            f"remote, noauth2: {conf.placement.endpoint_override} "
+            "(no auth_type set)"
+        )
+    else:
+        source = source_of(conf, "auth_type", "placement")
+        where = (
+            f"remote through Keystone: auth_type "
+            f"{conf.placement.auth_type}"
+            + (
+                f", endpoint {conf.placement.endpoint_override}"
+                if conf.placement.endpoint_override
+                else ", endpoint from the catalog"
+            )
+        )
+    yield Finding(Severity.OK, "[placement]", source, where)
+
+
 CHECKS: tuple[Callable[[cfg.ConfigOpts], Iterator[Finding]], ...] = (
     _check_option_values,
     _check_host,
@@ -202,6 +232,7 @@ CHECKS: tuple[Callable[[cfg.ConfigOpts], Iterator[Finding]], ...] = (
     _check_alias,
     _check_libvirt,
     _check_database,
+    _check_placement,
 )
 
 

@@ -70,7 +70,12 @@ from sriovirt.db.records import (
     PciSaveResult,
 )
 from sriovirt.pci.address import PciAddress
-from sriovirt.pci.device import DeviceStatus, DevType, HostPciDevice
+from sriovirt.pci.device import (
+    DeviceStatus,
+    DevType,
+    HostPciDevice,
+    PciDevice,
+)
 from sriovirt.pci.request import PciRequest
 from sriovirt.pci.tracker import DeviceMatcher, PciTracker, SyncResult
 from sriovirt.virt import driver as virt_driver
@@ -335,6 +340,12 @@ class ResourceTracker:
                 LOG.warning("%s", text)
                 unreadable[row.address] = text
         return decoded, unreadable
+
+    def tracked_devices(self) -> tuple[PciDevice, ...]:
+        """The tracked devices now (read-only: the report to Placement
+        reads their type, physical network and status)."""
+        with self.lock:
+            return self.tracker.devices
 
     @property
     def unsaved(self) -> bool:

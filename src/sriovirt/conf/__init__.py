@@ -17,10 +17,20 @@ from sriovirt.conf import (
     network,
     neutron,
     pci,
+    placement,
     scheduler,
 )
 
-_MODULES = (default, pci, libvirt, database, network, neutron, scheduler)
+_MODULES = (
+    default,
+    pci,
+    libvirt,
+    database,
+    network,
+    neutron,
+    placement,
+    scheduler,
+)
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:

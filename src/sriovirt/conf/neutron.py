@@ -22,14 +22,12 @@ from oslo_config import cfg
 GROUP = "neutron"
 SERVICE_TYPE = "network"
 
-neutron_group = cfg.OptGroup(
-    GROUP,
-    title="Neutron",
-    help="How the neutron network backend ([network] backend = neutron) "
+_GROUP_HELP = (
+    "How the neutron network backend ([network] backend = neutron) "
     "reaches Neutron.  Set auth_type (e.g. password) and that plugin's "
     "options (auth_url, username, password, project_name, ...) here, as "
     "in Nova's [neutron] group.  The credentials need the admin and "
-    "service roles.",
+    "service roles."
 )
 
 
@@ -53,7 +51,8 @@ def _unique(opts: list[cfg.Opt]) -> list[cfg.Opt]:
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_group(neutron_group)
+    # A group object per ConfigOpts: oslo.config keeps overrides in it.
+    conf.register_group(cfg.OptGroup(GROUP, title="Neutron", help=_GROUP_HELP))
     ks_loading.register_session_conf_options(conf, GROUP)
     ks_loading.register_auth_conf_options(conf, GROUP)
     ks_loading.register_adapter_conf_options(

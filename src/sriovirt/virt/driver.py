@@ -171,6 +171,13 @@ class ComputeDriver(abc.ABC):
             f"{type(self).__name__} does not report host versions"
         )
 
+    def host_resources(self) -> HostResources:
+        """The host's capacity for guests (the root provider's
+        inventories)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} does not report host resources"
+        )
+
     def explain_traits(self) -> Sequence[TraitExplanation]:
         """Every trait the driver decides, with the reason for each."""
         raise NotImplementedError(
@@ -186,6 +193,24 @@ class HostVersions:
     library: str
     hypervisor_type: str
     hypervisor: str
+
+
+@dataclass(frozen=True, slots=True)
+class HostResources:
+    """What the host can give guests: logical CPUs, memory in MiB and
+    disk in GiB (whole units, as Placement counts them)."""
+
+    vcpus: int
+    memory_mb: int
+    disk_gb: int
+
+    def __post_init__(self) -> None:
+        for name in ("vcpus", "memory_mb", "disk_gb"):
+            value = getattr(self, name)
+            if type(value) is not int or value < 0:
+                raise exception.Invalid(
+                    reason=f"host {name} {value!r} must be an integer >= 0"
+                )
 
 
 @dataclass(frozen=True, slots=True)

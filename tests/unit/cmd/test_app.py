@@ -349,6 +349,8 @@ def test_help_exits_0(
                 "server show",
                 "server delete",
                 "compute reconcile",
+                "placement sync",
+                "placement show",
             },
         ),
         ("sriovirt.manage", {"db sync", "db version"}),

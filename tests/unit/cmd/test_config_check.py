@@ -199,3 +199,42 @@ def test_every_bad_alias_is_reported_not_only_the_first(
     assert len(warnings) == 1 and "vendor_id" in warnings[0]
     # Every line of the report is one line.
     assert all("\n" not in m for m in errors + warnings)
+
+
+def _placement(report: dict[str, Any]) -> dict[str, Any]:
+    (finding,) = [
+        f for f in report["findings"] if f["option"] == "[placement]"
+    ]
+    return finding
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        ((), "embedded: openstack-placement in-process on "),
+        (
+            ("[placement]", "endpoint_override = http://127.0.0.1:8778"),
+            "remote, noauth2: http://127.0.0.1:8778",
+        ),
+        (
+            ("[placement]", "auth_type = password"),
+            "remote through Keystone: auth_type password, endpoint from "
+            "the catalog",
+        ),
+    ],
+)
+def test_placement_mode_is_reported_without_contacting_it(
+    write_conf: WriteConf,
+    capsys: pytest.CaptureFixture[str],
+    extra: tuple[str, ...],
+    says: str,
+) -> None:
+    conf = write_conf(*extra)
+    assert sriovirt_manage("--config-file", str(conf), "db", "sync") == 0
+    status, report = _check(conf, capsys)
+    assert status == 0
+    finding = _placement(report)
+    assert finding["severity"] == "ok"
+    assert finding["message"].startswith(says)
+    # Nothing loaded: no embedded database made by a check.
+    assert not (conf.parent / "state" / "placement.sqlite").exists()

@@ -44,3 +44,9 @@ def test_load_adapter_uses_the_options(tmp_path: object) -> None:
     assert adapter.service_type == "network"
     assert adapter.get_endpoint() == "http://127.0.0.1:9696"
     assert adapter.session.timeout == 7
+
+
+def test_overrides_stay_in_their_configopts() -> None:
+    one = _conf()
+    one.set_override("endpoint_override", "http://127.0.0.1:1", "neutron")
+    assert _conf().neutron.endpoint_override is None

@@ -14,6 +14,7 @@ already.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 
 from oslo_config import cfg
@@ -191,6 +192,22 @@ class LibvirtDriver(driver.ComputeDriver):
             hypervisor_type=v.hv_type,
             hypervisor=int_to_version(v.hv_version),
         )
+
+    def host_resources(self) -> driver.HostResources:
+        """CPUs and memory from libvirt; disk from the filesystem of
+        ``[DEFAULT] state_path`` (where guest state lives)."""
+        vcpus, memory_mb = self.host.node_info()
+        path = str(self._conf.state_path)
+        try:
+            st = os.statvfs(path)
+        except OSError as exc:
+            raise exception.HypervisorError(
+                uri=self.host.uri,
+                operation="disk size query",
+                reason=f"[DEFAULT] state_path {path!r}: {exc.strerror}",
+            ) from None
+        disk_gb = st.f_blocks * st.f_frsize // (1024**3)
+        return driver.HostResources(vcpus, memory_mb, disk_gb)
 
     def explain_traits(self) -> tuple[driver.TraitExplanation, ...]:
         return tuple(

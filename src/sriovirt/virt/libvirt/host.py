@@ -148,6 +148,16 @@ class Host:
 
         return self._call("version query", get)
 
+    def node_info(self) -> tuple[int, int]:
+        """``(logical CPUs, memory in MiB)`` of the host
+        (``virNodeGetInfo``)."""
+
+        def get(conn: libvirt.virConnect) -> tuple[int, int]:
+            info = conn.getInfo()
+            return int(info[2]), int(info[1])
+
+        return self._call("node info query", get)
+
     def node_device_xmls(self) -> list[str]:
         """XML of every PCI and network node device of the host."""
 
