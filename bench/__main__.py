@@ -12,6 +12,11 @@ and the ratios Nova time / sriovirt time.  The benches the ratios need
 out.  bench_match and bench_tracker run each workload of
 :data:`bench.workload.WORKLOADS` (``--workload`` picks some).
 
+bench_decision (whole scheduling decisions through the real Placement)
+takes its own knobs: ``--decision-hosts`` (host counts, default
+100,1000), ``--decision-placement`` (embedded, loopback) and
+``--decision-populate``.
+
 ``--output FILE`` writes the JSON there instead of stdout (and names the
 file on stderr); ``--table`` prints one human-readable table of both
 workloads on stderr (:mod:`bench.table`).  ``make bench-nova`` uses
@@ -41,6 +46,7 @@ BENCHES = [
     "bench.bench_xml",
     "bench.bench_scheduler",
     "bench.bench_boot",
+    "bench.bench_decision",
 ]
 
 #: What ``--peer nova`` compares Nova against (short name -> module).
@@ -51,6 +57,8 @@ PEER_BENCHES = {
 }
 #: NIC counts of a peer run when ``--sizes`` is not given.
 PEER_SIZES = (2, 8, 32)
+#: Host counts of bench_decision when ``--decision-hosts`` is not given.
+DECISION_HOSTS = (100, 1_000)
 #: Benches whose ``run`` takes ``workloads=``.
 WORKLOAD_BENCHES = frozenset({"bench.bench_match", "bench.bench_tracker"})
 
@@ -145,6 +153,31 @@ def _parser() -> argparse.ArgumentParser:
         "Nova peer; repeatable (default: all)",
     )
     parser.add_argument(
+        "--decision-hosts",
+        type=_sizes,
+        default=DECISION_HOSTS,
+        metavar="N,N",
+        help="host counts of bench_decision (whole decisions through real "
+        "Placement), default 100,1000; 1,000 hosts take about a minute",
+    )
+    parser.add_argument(
+        "--decision-placement",
+        action="append",
+        choices=["embedded", "loopback"],
+        default=None,
+        help="bench_decision's Placement: in-process or a wsgiref server "
+        "on loopback; repeatable (default: both)",
+    )
+    parser.add_argument(
+        "--decision-populate",
+        choices=["bulk", "report"],
+        default="bulk",
+        help="how bench_decision fills Placement: bulk (2 hosts through "
+        "the report client, the rest written from the same trees and "
+        "checked by a report client; default) or report (every host "
+        "through the report client, ~0.1 s a host)",
+    )
+    parser.add_argument(
         "--output",
         type=Path,
         default=None,
@@ -164,9 +197,10 @@ def _run_bench(
     module_name: str,
     sizes: tuple[int, ...] | None,
     workloads: tuple[str, ...] = WORKLOADS,
+    extra: dict[str, object] | None = None,
 ) -> object:
     module = importlib.import_module(module_name)
-    kwargs: dict[str, object] = {}
+    kwargs: dict[str, object] = dict(extra or {})
     if sizes is not None:
         kwargs["sizes"] = sizes
     if module_name in WORKLOAD_BENCHES:
@@ -216,10 +250,22 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     else:
         modules = {name: names[name] for name in selected}
+    extra: dict[str, dict[str, object]] = {
+        "bench.bench_decision": {
+            "hosts": args.decision_hosts,
+            "populate": args.decision_populate,
+        },
+    }
+    if args.decision_placement:
+        extra["bench.bench_decision"]["placements"] = tuple(
+            dict.fromkeys(args.decision_placement)
+        )
     report: dict[str, object] = {}
     for name, module_name in modules.items():
         try:
-            report[name] = _run_bench(module_name, sizes, workloads)
+            report[name] = _run_bench(
+                module_name, sizes, workloads, extra.get(module_name)
+            )
         except ModuleNotFoundError as exc:
             if not args.peer or exc.name != module_name:
                 raise
