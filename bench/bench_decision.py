@@ -59,6 +59,12 @@ pools parsed, filters, weigher, sort).  Each is a median and p90 in ms;
 total`` (everything outside Placement's own answer).  The target is
 ``ours_share`` < 0.10.
 
+``ours_parts_ms`` (per request, on Placement's last answer, best of
+:data:`PARTS_REPEAT`) says where ours goes: ``candidates`` (the JSON to
+values), ``pools_cold`` / ``pools_warm`` (every candidate's pools
+parsed / found in a primed cache) and ``select`` (host states, the
+PCI filter, the weigher, the sort).
+
 ``placements``: ``embedded`` (the WSGI app in this process, no socket)
 and ``loopback`` (the same app and database served by wsgiref in a
 child process, reached over HTTP through keystoneauth as a remote
@@ -83,6 +89,7 @@ import sqlalchemy as sa
 from oslo_config import cfg
 
 from bench import placement_loopback
+from bench.timing import best_ms
 from bench.workload import build_device_spec, build_devices
 from sriovirt import conf as sriovirt_conf
 from sriovirt.conf import placement as placement_conf
@@ -100,14 +107,24 @@ from sriovirt.scheduler.destinations import (
     SchedulerSettings,
     select_destinations,
 )
-from sriovirt.scheduler.host_state import PoolsCache
-from sriovirt.scheduler.placement_query import AllocationCandidatesQuery
+from sriovirt.scheduler.host_state import (
+    PoolsCache,
+    candidates_from_response,
+)
+from sriovirt.scheduler.placement_query import (
+    AllocationCandidatesQuery,
+    allocation_candidates_query,
+)
+from sriovirt.scheduler.request_filter import apply_request_filters
 from sriovirt.scheduler.request_spec import RequestSpec, build_request_spec
+from sriovirt.scheduler.selection import select_hosts
 
 #: Host counts, in order (each fleet grows from the previous one).
 HOSTS = (100, 1_000)
 #: Timed decisions per request and cache mode.
 REPEAT = 10
+#: Best of how many runs each step of ours is (``ours_parts_ms``).
+PARTS_REPEAT = 5
 #: NICs per host (2 PFs each).
 NICS = 1
 #: Hosts sent through the report client before the bulk write.
@@ -184,6 +201,7 @@ class TimedCandidates:
         self.http_s = 0.0
         self.decode_s = 0.0
         self.body_bytes = 0
+        self.last_body: Mapping[str, object] = {}
 
     def allocation_candidates(
         self, query: AllocationCandidatesQuery
@@ -201,6 +219,7 @@ class TimedCandidates:
         self.http_s = answered - started
         self.decode_s = time.perf_counter() - answered
         self.body_bytes = len(response.content)
+        self.last_body = body
         return body
 
 
@@ -544,8 +563,47 @@ def _request_figures(
             "answer_kb": round(candidates / 1024, 1),
             "cold": cold,
             "warm": warm,
+            "ours_parts_ms": _ours_parts(spec, source.last_body, fleet),
         }
     return out
+
+
+def _ours_parts(
+    spec: RequestSpec, body: Mapping[str, object], fleet: Fleet
+) -> dict[str, float]:
+    """Best of :data:`PARTS_REPEAT` of each step of ours on Placement's
+    last answer: ``candidates`` (the JSON to values), ``pools_cold`` /
+    ``pools_warm`` (every candidate's pools JSON parsed / found in a
+    primed cache), ``select`` (host states, filters, weigher, sort)."""
+    spec = apply_request_filters(spec)
+    query = allocation_candidates_query(
+        spec, limit=SchedulerSettings().max_placement_results
+    )
+    found = candidates_from_response(body)
+    records = fleet.database.get_compute_nodes_by_uuids(
+        {c.root_uuid for c in found}
+    )
+    rows = {u: (r.host, r.pci_stats) for u, r in records.items()}
+    cache = PoolsCache()
+    pools = cache.load(rows)
+    parts = {
+        "candidates": best_ms(
+            lambda: candidates_from_response(body), PARTS_REPEAT
+        ),
+        "pools_cold": best_ms(lambda: PoolsCache().load(rows), PARTS_REPEAT),
+        "pools_warm": best_ms(lambda: cache.load(rows), PARTS_REPEAT),
+        "select": best_ms(
+            lambda: select_hosts(
+                spec,
+                found,
+                pools,
+                query=query,
+                max_hosts=SchedulerSettings().max_attempts,
+            ),
+            PARTS_REPEAT,
+        ),
+    }
+    return {k: round(v, 2) for k, v in parts.items()}
 
 
 def run(
