@@ -44,6 +44,7 @@ from bench.timing import gc_off
 from bench.workload import VENDOR_ID, VF_PRODUCT_ID, build_devices
 from sriovirt import conf as sriovirt_conf
 from sriovirt import paths
+from sriovirt.compute.journal import InstanceLocks
 from sriovirt.compute.manager import BootRequest, ComputeManager
 from sriovirt.compute.resource_tracker import ResourceTracker
 from sriovirt.db import api
@@ -243,6 +244,7 @@ class _World:
             network=_Timed(self.network, "network", self.clock),
             database=_Timed(self.db, "database", self.clock),
             host=HOST,
+            locks=InstanceLocks(workdir / "locks"),
         )
         self.servers = 0
         self._runs = 0
