@@ -39,6 +39,7 @@ from lxml import etree
 from oslo_config import cfg
 
 from sriovirt import conf as sriovirt_conf
+from sriovirt.compute.journal import InstanceLocks
 from sriovirt.compute.manager import BootRequest, ComputeManager
 from sriovirt.compute.resource_tracker import ResourceTracker
 from sriovirt.db import api
@@ -177,6 +178,7 @@ def _world(
             network=network,
             database=db,
             host=HOST,
+            locks=InstanceLocks(tmp_path / "locks"),
         )
         try:
             yield World(manager, drv, network, db, rt, ports)

@@ -33,7 +33,7 @@ def test_static_is_the_default(tmp_path: Path) -> None:
     network = network_backend.from_config(conf)
     assert isinstance(network, StaticNetwork)
     assert isinstance(network, NetworkAPI)
-    assert network.state_file == tmp_path / "port_bindings.json"
+    assert network.state_file == tmp_path / "port_bindings.sqlite"
 
 
 def test_neutron_uses_the_neutron_group_and_sends_nothing(
