@@ -543,6 +543,19 @@ class ResourceTracker:
                 self._stored[address] = record
         return saved
 
+    def _reload_after(self, error: exception.PciStateConflict) -> None:
+        """Load what the writer that got in first stored."""
+        LOG.info("Loading PCI state again: %s", error)
+        # The load stores too (it refreshes), so under many writers it
+        # meets the next one: it gets attempts of its own.  Its store,
+        # under the node's lock, leaves the change applied next a short
+        # window to lose (a load that wrote nothing measured worse).
+        self._load(
+            lambda: self._start(None, release=False),
+            fresh_first=True,
+            attempts=LOAD_ATTEMPTS,
+        )
+
     def _persist(
         self,
         change: Callable[[], _T],
@@ -569,17 +582,7 @@ class ResourceTracker:
                     else:
                         self.save()
                 except exception.PciStateConflict as error:
-                    LOG.info("Loading PCI state again: %s", error)
-                    # The load stores too (it refreshes), so under many
-                    # writers it meets the next one: it gets attempts
-                    # of its own.  Its store, under the node's lock,
-                    # leaves the change applied next a short window to
-                    # lose (a load that wrote nothing measured worse).
-                    self._load(
-                        lambda: self._start(None, release=False),
-                        fresh_first=True,
-                        attempts=LOAD_ATTEMPTS,
-                    )
+                    self._reload_after(error)
                     if attempt == CHANGE_ATTEMPTS:
                         raise
                     _pause(attempt)

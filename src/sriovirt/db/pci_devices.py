@@ -160,22 +160,7 @@ def save_state(
         wanted.pop(address, None)
     now = models.utcnow()
     writes = _diff(compute_node_id, wanted, stored, now)
-    # The ORM objects loaded above would be stale after bulk
-    # statements; nothing reads them again.
-    old_stats = node.pci_stats
-    old_generation = node.pci_generation
-    session.expunge_all()
-    _write(session, writes)
-    stats_updated = _write_stats(
-        session, compute_node_id, old_stats, pci_stats, now
-    )
-    result = PciSaveResult(
-        inserted=len(writes.inserts),
-        updated=len(writes.updates),
-        deleted=len(writes.deleted_ids),
-        stats_updated=stats_updated,
-    )
-    return _bump(session, compute_node_id, old_generation, result)
+    return _apply(session, node, writes, pci_stats, now)
 
 
 def save_changes(
@@ -197,19 +182,36 @@ def save_changes(
             connection=masked_url,
             reason=f"compute node {compute_node_id} does not exist",
         )
-    if node.pci_generation != expected_generation:
+    _check_generation(node, expected_generation, masked_url)
+    now = models.utcnow()
+    stored = _rows_at(session, compute_node_id, changed)
+    wanted = {a: r for a, r in changed.items() if r is not None}
+    writes = _diff(compute_node_id, wanted, stored, now)
+    # Only the addresses given were read: what is left in ``stored`` is
+    # exactly the rows to delete (changed to None).
+    return _apply(session, node, writes, pci_stats, now)
+
+
+def _check_generation(
+    node: ComputeNodeRow, expected: int, masked_url: str
+) -> None:
+    if node.pci_generation != expected:
         raise exception.PciStateConflict(
             connection=masked_url,
             node=f"{node.host}/{node.hypervisor_hostname}",
             reason=f"another process wrote its PCI state since this one "
             f"read it (generation {node.pci_generation}, expected "
-            f"{expected_generation}); nothing written, run it again",
+            f"{expected}); nothing written, run it again",
         )
-    old_stats = node.pci_stats
-    now = models.utcnow()
-    stored = {
+
+
+def _rows_at(
+    session: orm.Session, compute_node_id: int, addresses: Iterable[str]
+) -> dict[str, PciDeviceRow]:
+    """The node's stored rows at ``addresses`` (those that exist)."""
+    return {
         row.address: row
-        for chunk in chunks(sorted(changed))
+        for chunk in chunks(sorted(addresses))
         for row in session.scalars(
             sa.select(PciDeviceRow).where(
                 PciDeviceRow.compute_node_id == compute_node_id,
@@ -217,40 +219,42 @@ def save_changes(
             )
         )
     }
-    wanted = {a: r for a, r in changed.items() if r is not None}
-    writes = _diff(compute_node_id, wanted, stored, now)
-    # Only the addresses given were read: what is left in ``stored`` is
-    # exactly the rows to delete (changed to None).
+
+
+def _apply(
+    session: orm.Session,
+    node: ComputeNodeRow,
+    writes: _Writes,
+    pci_stats: str,
+    now: datetime.datetime,
+) -> PciSaveResult:
+    """Run ``writes`` and store the pools; when anything was written,
+    increment the node's generation.  What was written, with the
+    generation now stored."""
+    node_id, old_stats, generation = (
+        node.id,
+        node.pci_stats,
+        node.pci_generation,
+    )
+    # The ORM objects loaded before would be stale after bulk
+    # statements; nothing reads them again.
     session.expunge_all()
     _write(session, writes)
-    stats_updated = _write_stats(
-        session, compute_node_id, old_stats, pci_stats, now
-    )
+    stats_updated = _write_stats(session, node_id, old_stats, pci_stats, now)
     result = PciSaveResult(
         inserted=len(writes.inserts),
         updated=len(writes.updates),
         deleted=len(writes.deleted_ids),
         stats_updated=stats_updated,
     )
-    return _bump(session, compute_node_id, expected_generation, result)
-
-
-def _bump(
-    session: orm.Session,
-    compute_node_id: int,
-    old_generation: int,
-    result: PciSaveResult,
-) -> PciSaveResult:
-    """Increment the node's generation when anything was written; the
-    result with the generation now stored."""
-    if not result.written:
-        return dataclasses.replace(result, generation=old_generation)
-    session.execute(
-        sa.update(ComputeNodeRow)
-        .where(ComputeNodeRow.id == compute_node_id)
-        .values(pci_generation=old_generation + 1)
-    )
-    return dataclasses.replace(result, generation=old_generation + 1)
+    if result.written:
+        generation += 1
+        session.execute(
+            sa.update(ComputeNodeRow)
+            .where(ComputeNodeRow.id == node_id)
+            .values(pci_generation=generation)
+        )
+    return dataclasses.replace(result, generation=generation)
 
 
 def _stored_rows(
