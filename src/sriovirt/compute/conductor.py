@@ -37,6 +37,8 @@ from typing import Protocol
 from sriovirt import exception
 from sriovirt.compute.boot import BootRequest
 from sriovirt.db.records import InstanceRecord
+from sriovirt.network import api as network_api
+from sriovirt.pci.alias import PciAlias
 from sriovirt.scheduler.destinations import (
     CandidatesSource,
     NodesSource,
@@ -47,8 +49,11 @@ from sriovirt.scheduler.host_state import (
     AllocationCandidate,
     HostState,
     PoolsCache,
+    candidates_from_response,
+    group_candidates,
 )
-from sriovirt.scheduler.request_spec import RequestSpec
+from sriovirt.scheduler.placement_query import allocation_candidates_query
+from sriovirt.scheduler.request_spec import RequestSpec, build_request_spec
 
 LOG = logging.getLogger(__name__)
 
@@ -77,6 +82,49 @@ class Compute(Protocol):
     def terminate_instance(self, instance_uuid: str) -> InstanceRecord: ...
 
 
+#: :attr:`BuildFailed.aftermath` of a boot refused before scheduling.
+NOTHING_DONE = "nothing was claimed or allocated"
+
+
+def request_spec_of(
+    boot: BootRequest,
+    network: network_api.NetworkAPI,
+    aliases: Mapping[str, PciAlias] | None = None,
+) -> RequestSpec:
+    """The scheduler's request of ``boot``: its flavor and image, and
+    its ports read from ``network``.  Raises
+    :class:`~sriovirt.exception.BuildFailed` at step ``read ports`` or
+    ``request spec`` (nothing done), as the compute names its steps."""
+
+    def failed(step: str, exc: Exception) -> exception.BuildFailed:
+        return exception.BuildFailed(
+            instance=f"{boot.name!r} ({boot.uuid})",
+            step=step,
+            reason=str(exc),
+            aftermath=NOTHING_DONE,
+        )
+
+    try:
+        if len(set(boot.port_ids)) != len(boot.port_ids):
+            raise exception.Invalid(
+                reason=f"ports {list(boot.port_ids)} name a port twice"
+            )
+        ports = [network_api.request_for(network, p) for p in boot.port_ids]
+    except exception.SriovirtError as exc:
+        raise failed("read ports", exc) from exc
+    try:
+        return build_request_spec(
+            vcpus=boot.vcpus,
+            memory_mb=boot.memory_mb,
+            extra_specs=boot.flavor_extra_specs,
+            image_properties=boot.image_properties,
+            ports=ports,
+            aliases=aliases,
+        )
+    except exception.SriovirtError as exc:
+        raise failed("request spec", exc) from exc
+
+
 #: Project and user of the allocations when the caller names none.
 DEFAULT_OWNER = "sriovirt"
 
@@ -103,9 +151,16 @@ class SchedulerManager:
         self.pools_cache = PoolsCache()
 
     def schedule_and_build(
-        self, boot: BootRequest, spec: RequestSpec
+        self,
+        boot: BootRequest,
+        spec: RequestSpec,
+        *,
+        force_host: str | None = None,
     ) -> InstanceRecord:
         """Boot ``boot`` on the best host that takes it; its row.
+
+        ``force_host``: that host only, the filters not run (Nova's
+        forced destination); its resources are still claimed.
 
         Raises what the request filters raise,
         :class:`~sriovirt.exception.NoValidHost` (no host fits),
@@ -114,22 +169,49 @@ class SchedulerManager:
         (nothing left allocated, unless the error says so) and
         :class:`~sriovirt.exception.ServerNameInUse` (allocation freed).
         """
-        found = select_destinations(
-            spec,
-            placement=self.placement,
-            nodes=self.nodes,
-            settings=self.settings,
-            pools_cache=self.pools_cache,
-        )
+        if force_host is not None:
+            hosts = self._forced(spec, force_host)
+        else:
+            found = select_destinations(
+                spec,
+                placement=self.placement,
+                nodes=self.nodes,
+                settings=self.settings,
+                pools_cache=self.pools_cache,
+            )
+            spec, hosts = found.spec, found.selection.hosts
         attempts: list[str] = []
-        for host in found.selection.hosts:
-            record = self._try_host(boot, found.spec, host, attempts)
+        for host in hosts:
+            record = self._try_host(boot, spec, host, attempts)
             if record is not None:
                 return record
         raise exception.SchedulingFailed(
             instance=f"{boot.name!r} ({boot.uuid})",
-            count=len(found.selection.hosts),
+            count=len(hosts),
             attempts="; ".join(attempts),
+        )
+
+    def _forced(self, spec: RequestSpec, host: str) -> tuple[HostState, ...]:
+        """``host`` alone, as Nova's forced destination: no request
+        filter (no trait added) and no host filter run, but the
+        resources are still claimed in Placement from its candidates."""
+        query = allocation_candidates_query(
+            spec, limit=self.settings.max_placement_results
+        )
+        candidates = candidates_from_response(
+            self.placement.allocation_candidates(query)
+        )
+        grouped = group_candidates(candidates)
+        records = self.nodes.get_compute_nodes_by_uuids(set(grouped))
+        for uuid, record in records.items():
+            if record.host == host:
+                return (
+                    HostState(uuid, host, None, None, tuple(grouped[uuid])),
+                )
+        raise exception.NoValidHost(
+            candidates=len(grouped),
+            query=query.query_string(),
+            removed=f"none of them is the forced host {host}",
         )
 
     def _try_host(
