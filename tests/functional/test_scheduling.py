@@ -21,6 +21,7 @@ holds.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Iterator
@@ -39,6 +40,7 @@ from sriovirt.compute.boot import BootRequest
 from sriovirt.compute.conductor import SchedulerManager
 from sriovirt.compute.manager import ComputeManager
 from sriovirt.compute.multihost import HostSetup, open_hosts
+from sriovirt.compute.placement_report import PlacementReporter
 from sriovirt.db import api
 from sriovirt.db.migration import sync as db_sync
 from sriovirt.network import api as network_api
@@ -48,11 +50,11 @@ from sriovirt.pci.device import IN_USE, DevType, HostPciDevice
 from sriovirt.pci.whitelist import Whitelist
 from sriovirt.placement import tree as pt
 from sriovirt.placement.allocations import AllocationClient
-from sriovirt.placement.embedded import EmbeddedPlacement
 from sriovirt.scheduler.destinations import SchedulerSettings
 from sriovirt.scheduler.request_spec import RequestSpec, build_request_spec
 from sriovirt.virt.libvirt.driver import LibvirtDriver
 from sriovirt.virt.libvirt.host import Host, Versions
+from tests.fixtures.placement_service import PlacementUnderTest
 
 PF1 = "0000:81:00.0"
 PF2 = "0000:82:00.0"
@@ -155,7 +157,7 @@ def _conf(host: str, state_path: Path) -> cfg.ConfigOpts:
 
 @dataclass
 class Cloud:
-    placement: EmbeddedPlacement
+    placement: PlacementUnderTest
     client: AllocationClient
     database: api.Database
     network: StaticNetwork
@@ -184,6 +186,30 @@ class Cloud:
 
 @pytest.fixture
 def cloud(tmp_path: Path) -> Iterator[Cloud]:
+    """The three hosts on an embedded Placement."""
+    placement = PlacementUnderTest("embedded", tmp_path / "placement")
+    placement.start()
+    try:
+        with _cloud(tmp_path, placement) as found:
+            yield found
+    finally:
+        placement.stop()
+
+
+@pytest.fixture
+def remote_cloud(tmp_path: Path) -> Iterator[Cloud]:
+    """The three hosts on a loopback Placement server (can be killed)."""
+    placement = PlacementUnderTest("loopback", tmp_path / "placement")
+    placement.start()
+    try:
+        with _cloud(tmp_path, placement) as found:
+            yield found
+    finally:
+        placement.stop()
+
+
+@contextlib.contextmanager
+def _cloud(tmp_path: Path, placement: PlacementUnderTest) -> Iterator[Cloud]:
     url = f"sqlite:///{tmp_path / 'sriovirt.sqlite'}"
     db_sync(url)
     ports = tmp_path / "ports.json"
@@ -207,7 +233,6 @@ def cloud(tmp_path: Path) -> Iterator[Cloud]:
     network = StaticNetwork(
         ports_file=ports, state_file=tmp_path / "bindings.json"
     )
-    placement = EmbeddedPlacement(tmp_path / "placement")
     setups = []
     hosts: list[Host] = []
     for name, (pfs, packed) in HOSTS.items():
@@ -233,10 +258,10 @@ def cloud(tmp_path: Path) -> Iterator[Cloud]:
             database=database,
             network=network,
             placement_adapter=placement.adapter(),
-            placement_endpoint=placement.describe(),
+            placement_endpoint=placement.endpoint,
             locks_dir=tmp_path / "locks",
         )
-        client = AllocationClient(placement.adapter(), placement.describe())
+        client = AllocationClient(placement.adapter(), placement.endpoint)
         scheduler = SchedulerManager(
             placement=client,
             nodes=database,
@@ -250,7 +275,6 @@ def cloud(tmp_path: Path) -> Iterator[Cloud]:
         assert_placement_matches_trackers(found)
     for host in hosts:
         host.close()
-    placement.close()
 
 
 def assert_placement_matches_trackers(cloud: Cloud) -> None:
@@ -423,3 +447,76 @@ def test_racing_boots_for_the_last_vfs(cloud: Cloud) -> None:
         "host-c": 2,
     }
     assert len(results) - len(won) == 12
+
+
+# --- Placement does not answer -----------------------------------------------
+
+
+def _in_use(cloud: Cloud) -> dict[str, int]:
+    return {
+        name: sum(1 for d in m.rt.tracked_devices() if d.status in IN_USE)
+        for name, m in cloud.computes.items()
+    }
+
+
+def test_placement_outage_while_scheduling(remote_cloud: Cloud) -> None:
+    cloud = remote_cloud
+    cloud.boot("before", port_id(1, 0))
+    before = _in_use(cloud)
+    cloud.placement.kill()
+    boot = BootRequest(name="during", port_ids=(port_id(1, 1),))
+    with pytest.raises(exception.PlacementUnavailable) as err:
+        cloud.scheduler.schedule_and_build(boot, cloud.spec(boot))
+    text = str(err.value)
+    assert cloud.placement.endpoint in text
+    assert "GET /allocation_candidates: no answer" in text
+    # Nothing claimed, no row, no port bound.
+    assert _in_use(cloud) == before
+    for manager in cloud.computes.values():
+        assert (
+            cloud.database.get_instance_by_name(manager.host, "during") is None
+        )
+    assert cloud.network.show_port(port_id(1, 1))["device_id"] == ""
+
+    # Placement is back (same database): the same boot lands, once.
+    cloud.placement.start()
+    record = cloud.scheduler.schedule_and_build(boot, cloud.spec(boot))
+    allocations = cloud.client.allocations(boot.uuid)
+    assert sum(r.get("SRIOV_NET_VF", 0) for r in allocations.values()) == 1, (
+        allocations
+    )
+    assert record.host in cloud.computes
+
+
+def test_placement_outage_while_the_compute_reports(
+    remote_cloud: Cloud,
+) -> None:
+    """Placement dies after the claim, before the compute's report: the
+    boot still succeeds (the outage is logged), and the next report
+    catches up once Placement is back."""
+    cloud = remote_cloud
+
+    def kill_at_allocate(server: str, step: str) -> None:
+        if step == "allocate":
+            cloud.placement.kill()
+
+    for manager in cloud.computes.values():
+        manager.on_step = kill_at_allocate
+    host = cloud.boot("reported-late", port_id(1, 0))
+    manager = cloud.computes[host]
+    manager.on_step = None
+    reporter = manager.reporter
+    assert isinstance(reporter, PlacementReporter)
+    assert isinstance(reporter.last_error, exception.PlacementUnavailable)
+    cloud.placement.start()
+    assert reporter.report() is not None
+    assert reporter.last_error is None
+    # The PF of the used VF is reserved now (PF/VF exclusivity).
+    node = manager.rt.node.uuid
+    pf = _pf_of_server(cloud, host, "reported-late")
+    inventories = (
+        cloud.placement.adapter()
+        .get(f"/resource_providers/{pt.child_uuid(node, pf)}/inventories")
+        .json()["inventories"]
+    )
+    assert inventories[pt.PF_RESOURCE_CLASS]["reserved"] == 1
