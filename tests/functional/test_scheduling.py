@@ -492,8 +492,8 @@ def test_placement_outage_while_the_compute_reports(
     remote_cloud: Cloud,
 ) -> None:
     """Placement dies after the claim, before the compute's report: the
-    boot still succeeds (the outage is logged), and the next report
-    catches up once Placement is back."""
+    boot still succeeds (the outage is logged), and the report after the
+    next refresh catches up once Placement is back."""
     cloud = remote_cloud
 
     def kill_at_allocate(server: str, step: str) -> None:
@@ -509,7 +509,8 @@ def test_placement_outage_while_the_compute_reports(
     assert isinstance(reporter, PlacementReporter)
     assert isinstance(reporter.last_error, exception.PlacementUnavailable)
     cloud.placement.start()
-    assert reporter.report() is not None
+    # The next periodic refresh reports, and catches up.
+    manager.refresh_resources()
     assert reporter.last_error is None
     # The PF of the used VF is reserved now (PF/VF exclusivity).
     node = manager.rt.node.uuid

@@ -45,7 +45,7 @@ from sriovirt.compute import boot as boot_values
 from sriovirt.compute import journal
 from sriovirt.compute.boot import BootRequest, PortPlan
 from sriovirt.compute.claims import Claim
-from sriovirt.compute.resource_tracker import ResourceTracker
+from sriovirt.compute.resource_tracker import RefreshReport, ResourceTracker
 from sriovirt.db import api as db_api
 from sriovirt.db.records import InstanceRecord
 from sriovirt.network import api as network_api
@@ -329,6 +329,15 @@ class ComputeManager:
             clear_task_state=True,
             domain_xml=self.driver.guest_xml(boot.uuid),
         )
+
+    # --- periodic ------------------------------------------------------------
+
+    def refresh_resources(self) -> RefreshReport:
+        """One periodic refresh of the host's devices, then a report to
+        Placement (an outage logged: the next one catches up)."""
+        report = self.rt.refresh()
+        self._report()
+        return report
 
     # --- delete --------------------------------------------------------------
 
