@@ -294,5 +294,13 @@ class SchedulerManager:
         if compute is None:
             raise exception.ServerNotFound(server=instance_uuid, host=host)
         record = compute.terminate_instance(instance_uuid)
-        self.placement.delete(instance_uuid)
+        try:
+            self.placement.delete(instance_uuid)
+        except exception.PlacementError as exc:
+            raise exception.PlacementError(
+                endpoint=exc.endpoint,
+                reason=f"server {instance_uuid} was deleted on {host}, but "
+                f"its allocation is left ({exc.reason}): DELETE "
+                f"/allocations/{instance_uuid} once Placement answers",
+            ) from exc
         return record

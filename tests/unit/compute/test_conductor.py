@@ -215,3 +215,20 @@ def test_delete_terminates_then_frees(db: api.Database) -> None:
     assert placement.deleted == ["some-uuid"]
     with pytest.raises(exception.ServerNotFound):
         manager.delete("nowhere", "some-uuid")
+
+
+def test_delete_says_the_allocation_is_left_when_placement_is_down(
+    db: api.Database,
+) -> None:
+    placement, _, manager, _ = _setup(db)
+
+    def down(consumer: str) -> bool:
+        raise exception.PlacementUnavailable(
+            endpoint="double", reason="DELETE: no answer"
+        )
+
+    placement.delete = down  # type: ignore[method-assign]
+    with pytest.raises(exception.PlacementError) as err:
+        manager.delete("a", "some-uuid")
+    assert "was deleted on a" in str(err.value)
+    assert "DELETE /allocations/some-uuid" in str(err.value)
