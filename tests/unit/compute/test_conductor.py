@@ -15,6 +15,7 @@ from sriovirt.compute.conductor import SchedulerManager
 from sriovirt.db import api
 from sriovirt.db.records import InstanceRecord
 from sriovirt.network.values import VnicType
+from sriovirt.scheduler.destinations import SchedulerSettings
 from sriovirt.scheduler.placement_query import AllocationCandidatesQuery
 from sriovirt.scheduler.request_spec import RequestSpec, build_request_spec
 from tests.unit.scheduler.test_request_spec import port
@@ -232,3 +233,17 @@ def test_delete_says_the_allocation_is_left_when_placement_is_down(
         manager.delete("a", "some-uuid")
     assert "was deleted on a" in str(err.value)
     assert "DELETE /allocations/some-uuid" in str(err.value)
+
+
+def test_max_attempts_bounds_the_hosts_tried(db: api.Database) -> None:
+    placement, computes, _, _ = _setup(db, a=True, b=True)
+    manager = SchedulerManager(
+        placement=placement,
+        nodes=db,
+        computes=computes,
+        settings=SchedulerSettings(max_attempts=1),
+    )
+    with pytest.raises(exception.SchedulingFailed) as err:
+        manager.schedule_and_build(BOOT, _spec())
+    assert "1 host(s) tried: a:" in str(err.value)
+    assert computes["b"].boots == []
