@@ -447,6 +447,18 @@ def test_racing_boots_for_the_last_vfs(cloud: Cloud) -> None:
         "host-c": 2,
     }
     assert len(results) - len(won) == 12
+    # The losers left nothing: no row, no bound port, no device.
+    rows = {
+        r.name
+        for m in cloud.computes.values()
+        for r in cloud.database.get_instances_by_host(m.host)
+    }
+    assert len(rows) == 8
+    for n, result in enumerate(results):
+        bound = cloud.network.show_port(port_id(1, n))["device_id"]
+        assert (f"race-{n:02d}" in rows) == (not result.startswith("error"))
+        assert bool(bound) == (not result.startswith("error"))
+    assert sum(_in_use(cloud).values()) == 8
 
 
 # --- Placement does not answer -----------------------------------------------
