@@ -54,7 +54,10 @@ run: $(VENV)/.stamp
 	$(SRIOVIRT) server boot vm-direct --port $(PORT)1 -f value -c status
 	$(SRIOVIRT) server boot vm-macvtap --port $(PORT)2 -f value -c status
 	$(SRIOVIRT) server boot vm-physical --port $(PORT)3 -f value -c status
-	$(SRIOVIRT) server boot vm-packed --port $(PORT)4 \
+	@echo "# the test driver is not QEMU: no host has COMPUTE_NET_VIRTIO_PACKED,"
+	@echo "# so the packed server is forced onto the host (no filters run;"
+	@echo "# its resources are still claimed in Placement)"
+	$(SRIOVIRT) server boot vm-packed --port $(PORT)4 --force-host sample-host \
 	    --flavor-extra-spec hw:virtio_packed_ring=true -f value -c status
 	$(SRIOVIRT) server list
 	@for s in $(SAMPLE_SERVERS); do \

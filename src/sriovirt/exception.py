@@ -356,6 +356,20 @@ class FlavorImageConflict(Invalid):
 # --- Compute manager -------------------------------------------------------
 
 
+class SchedulingFailed(SriovirtError):
+    """Every host tried for a boot failed it (or Placement refused its
+    claim): ``attempts`` names each try and why, in order."""
+
+    msg_fmt = (
+        "Server %(instance)s was not booted: %(count)d host(s) tried: "
+        "%(attempts)s"
+    )
+
+    instance: str
+    count: int
+    attempts: str
+
+
 class BuildFailed(SriovirtError):
     """A boot failed at ``step``; ``aftermath`` says whether every
     earlier step was rolled back or what is left for reconcile."""

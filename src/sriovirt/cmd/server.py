@@ -5,7 +5,12 @@ There is no RPC yet: each command builds the compute manager from the
 configuration (the driver ``[DEFAULT] compute_driver`` names, the
 resource tracker loaded and refreshed but never started, so a command
 releases no claim, the network service of ``[network]`` and the
-database) and calls it.  ``show`` and ``list`` read the database (the
+database) and calls it.  ``boot`` goes through the scheduler
+(:class:`~sriovirt.compute.conductor.SchedulerManager` over this one
+host and the Placement of ``[placement]``, embedded by default):
+allocation candidates, filters, the allocation claimed, then the
+manager, pinned to the allocated PF; ``delete`` terminates the server,
+then deletes its allocation.  ``show`` and ``list`` read the database (the
 stored guest XML, the PCI requests and devices) and the network service
 (the ports' binding), never the hypervisor: the embedded test-driver
 host forgets its guests when the process that made them exits.
@@ -28,18 +33,27 @@ from oslo_config import cfg
 
 from sriovirt import cmd, exception
 from sriovirt.cmd import host_name, network_backend, output
+from sriovirt.cmd import placement as placement_cmd
 from sriovirt.cmd.progress import StepProgress
 from sriovirt.compute import boot as boot_values
+from sriovirt.compute import conductor, multihost
 from sriovirt.compute.boot import BootRequest
+from sriovirt.compute.conductor import SchedulerManager
 from sriovirt.compute.journal import InstanceLocks
 from sriovirt.compute.manager import ComputeManager, StepHook
 from sriovirt.compute.resource_tracker import ResourceTracker
 from sriovirt.conf import pci as pci_conf
+from sriovirt.conf import placement as placement_conf
 from sriovirt.db import api as db_api
 from sriovirt.db.records import InstanceRecord
 from sriovirt.network import api as network_api
 from sriovirt.objects.instance_pci_requests import InstancePCIRequests
+from sriovirt.pci.alias import parse_aliases
 from sriovirt.pci.whitelist import Whitelist
+from sriovirt.placement.allocations import AllocationClient
+from sriovirt.placement.embedded import EmbeddedPlacement
+from sriovirt.scheduler.destinations import SchedulerSettings
+from sriovirt.scheduler.request_spec import RequestSpec
 from sriovirt.virt import loader
 from sriovirt.virt.driver import ComputeDriver
 
@@ -60,11 +74,28 @@ class Host:
     db: db_api.Database
 
     def manager(
-        self, conf: cfg.ConfigOpts, on_step: StepHook | None = None
+        self,
+        conf: cfg.ConfigOpts,
+        on_step: StepHook | None = None,
+        placement: _Placement | None = None,
     ) -> ComputeManager:
         """The manager, its resource tracker loaded and refreshed (never
-        started: only reconcile releases claims, and only dead ones)."""
+        started: only reconcile releases claims, and only dead ones);
+        with ``placement``, it reports its tree after each change."""
         wl = Whitelist.from_options(pci_conf.device_spec_values(conf))
+        locks = Path(str(conf.state_path)) / "locks"
+        if placement is not None:
+            setup = multihost.HostSetup(self.host, self.driver, wl)
+            return multihost.open_hosts(
+                [setup],
+                database=self.db,
+                network=self.network,
+                placement_adapter=placement.adapter,
+                placement_endpoint=placement.endpoint,
+                locks_dir=locks,
+                start=False,
+                on_step=on_step,
+            )[self.host]
         rt = ResourceTracker(self.host, self.driver, self.db, wl)
         rt.load_and_refresh()
         return ComputeManager(
@@ -73,8 +104,29 @@ class Host:
             network=self.network,
             database=self.db,
             host=self.host,
-            locks=InstanceLocks(Path(str(conf.state_path)) / "locks"),
+            locks=InstanceLocks(locks),
             on_step=on_step,
+        )
+
+    def scheduler(
+        self,
+        conf: cfg.ConfigOpts,
+        placement: _Placement,
+        manager: ComputeManager,
+    ) -> SchedulerManager:
+        """The scheduler over this one host (the registry of the
+        in-process hosts: issue 11 brings the RPC transport)."""
+        return SchedulerManager(
+            placement=AllocationClient(placement.adapter, placement.endpoint),
+            nodes=self.db,
+            computes={self.host: manager},
+            settings=SchedulerSettings(
+                max_attempts=conf.scheduler.max_attempts,
+                free_vf_weight_multiplier=(
+                    conf.scheduler.free_vf_weight_multiplier
+                ),
+                max_placement_results=conf.scheduler.max_placement_results,
+            ),
         )
 
     def get(self, name: str) -> InstanceRecord:
@@ -82,6 +134,38 @@ class Host:
         if found is None:
             raise exception.ServerNotFound(server=repr(name), host=self.host)
         return found
+
+
+@dataclasses.dataclass(frozen=True)
+class _Placement:
+    """The Placement of the ``[placement]`` options: an Adapter and the
+    name errors give it."""
+
+    adapter: Any
+    endpoint: str
+
+
+@contextlib.contextmanager
+def open_placement(conf: cfg.ConfigOpts) -> Iterator[_Placement]:
+    """Embedded (closed after) or remote, as ``[placement]`` says."""
+    if placement_conf.mode(conf) is placement_conf.Mode.EMBEDDED:
+        embedded = EmbeddedPlacement(Path(str(conf.state_path)))
+        try:
+            yield _Placement(embedded.adapter(), embedded.describe())
+        finally:
+            embedded.close()
+        return
+    client = placement_cmd.report_client(conf)
+    yield _Placement(client.adapter, client.endpoint)
+
+
+def request_spec(
+    conf: cfg.ConfigOpts, network: network_api.NetworkAPI, boot: BootRequest
+) -> RequestSpec:
+    """The scheduler's request of ``boot``: flavor, image, its ports."""
+    return conductor.request_spec_of(
+        boot, network, parse_aliases(list(conf.pci.alias))
+    )
 
 
 @contextlib.contextmanager
@@ -293,6 +377,13 @@ class Boot(_ServerDocument):
             "--memory-mb", type=_positive, default=64, metavar="N"
         )
         parser.add_argument("--vcpus", type=_positive, default=1, metavar="N")
+        parser.add_argument(
+            "--force-host",
+            metavar="HOST",
+            help="boot on this host without running the scheduler's "
+            "filters (Nova's forced destination): no trait is required "
+            "of it, but its resources are still claimed in Placement",
+        )
         return parser
 
     def report(self, parsed_args: argparse.Namespace) -> ServerReport:
@@ -311,9 +402,13 @@ class Boot(_ServerDocument):
         )
         progress = StepProgress(sys.stderr)
         try:
-            with open_host(conf) as found:
-                manager = found.manager(conf, progress)
-                record = manager.build_and_run_instance(request)
+            with open_host(conf) as found, open_placement(conf) as placement:
+                spec = request_spec(conf, found.network, request)
+                manager = found.manager(conf, progress, placement)
+                scheduler = found.scheduler(conf, placement, manager)
+                record = scheduler.schedule_and_build(
+                    request, spec, force_host=parsed_args.force_host
+                )
                 return _report(found, record, "booted")
         finally:
             progress.clear()
@@ -375,10 +470,11 @@ class Delete(output.Document[DeleteReport]):
         conf = output.conf_of(self)
         progress = StepProgress(sys.stderr)
         try:
-            with open_host(conf) as found:
+            with open_host(conf) as found, open_placement(conf) as placement:
                 record = found.get(parsed_args.name)
-                manager = found.manager(conf, progress)
-                done = manager.terminate_instance(record.uuid)
+                manager = found.manager(conf, progress, placement)
+                scheduler = found.scheduler(conf, placement, manager)
+                done = scheduler.delete(found.host, record.uuid)
         finally:
             progress.clear()
         return DeleteReport(done)

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import json
 import uuid as uuid_lib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from sriovirt import exception
 from sriovirt.compute.claims import Claim, ClaimedDevice
 from sriovirt.db.records import InstanceRecord
 from sriovirt.network import api as network_api
@@ -26,8 +27,10 @@ from sriovirt.objects.instance_pci_requests import (
     InstancePCIRequest,
     InstancePCIRequests,
 )
-from sriovirt.pci.device import DevType
+from sriovirt.pci.address import PciAddress
+from sriovirt.pci.device import DevType, PciDevice
 from sriovirt.pci.request import PciRequest
+from sriovirt.placement import tree as provider_tree
 from sriovirt.virt.driver import Instance
 
 
@@ -42,6 +45,10 @@ class BootRequest:
     memory_mb: int = 64
     vcpus: int = 1
     uuid: str = field(default_factory=lambda: str(uuid_lib.uuid4()))
+    #: Port id -> the PF resource provider the scheduler's Placement
+    #: allocation took its VF (or PF) from: the claim takes a device of
+    #: exactly that PF.  Empty: no scheduler, any matching device.
+    port_providers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,6 +70,48 @@ def port_plan(request: PortRequest) -> PortPlan:
         }
         pci = PciRequest(spec=[spec], requester_id=request.port_id)
     return PortPlan(request=request, pci_request=pci)
+
+
+def pinned_pfs(
+    boot: BootRequest,
+    plans: Sequence[PortPlan],
+    node_uuid: str,
+    devices: Iterable[PciDevice],
+) -> dict[str, PciAddress]:
+    """PCI request id -> PF address, for each port the scheduler placed
+    on a PF provider of this node (``boot.port_providers``).
+
+    A provider's uuid is computed from the node's uuid and the PF's
+    address (:func:`~sriovirt.placement.tree.child_uuid`), so it is
+    found among the PFs of the tracked devices.  Raises
+    :class:`~sriovirt.exception.Invalid` for a provider that is no PF of
+    this node, or a port the boot does not have.
+    """
+    if not boot.port_providers:
+        return {}
+    pfs: dict[str, PciAddress] = {}
+    for dev in devices:
+        pf = dev.address if dev.dev_type is DevType.PF else dev.parent_addr
+        if pf is not None:
+            pfs.setdefault(provider_tree.child_uuid(node_uuid, str(pf)), pf)
+    by_port = {p.request.port_id: p for p in plans}
+    out: dict[str, PciAddress] = {}
+    for port_id, provider in sorted(boot.port_providers.items()):
+        plan = by_port.get(port_id)
+        if plan is None or plan.pci_request is None:
+            raise exception.Invalid(
+                reason=f"the scheduler placed port {port_id} on provider "
+                f"{provider}, but the boot has no SR-IOV port {port_id}"
+            )
+        pf = pfs.get(provider)
+        if pf is None:
+            raise exception.Invalid(
+                reason=f"the scheduler placed port {port_id} on provider "
+                f"{provider}, which is no PF provider of node {node_uuid} "
+                f"(its PFs: {', '.join(sorted(map(str, pfs.values())))})"
+            )
+        out[plan.pci_request.request_id] = pf
+    return out
 
 
 def guest_instance(boot: BootRequest) -> Instance:

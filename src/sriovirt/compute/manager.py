@@ -38,14 +38,14 @@ import contextlib
 import functools
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sriovirt import exception
 from sriovirt.compute import boot as boot_values
 from sriovirt.compute import journal
 from sriovirt.compute.boot import BootRequest, PortPlan
 from sriovirt.compute.claims import Claim
-from sriovirt.compute.resource_tracker import ResourceTracker
+from sriovirt.compute.resource_tracker import RefreshReport, ResourceTracker
 from sriovirt.db import api as db_api
 from sriovirt.db.records import InstanceRecord
 from sriovirt.network import api as network_api
@@ -60,6 +60,14 @@ _T = TypeVar("_T")
 
 #: ``on_step(server, step)``: called before each step of a boot or delete.
 StepHook = Callable[[str, str], None]
+
+
+class Reporter(Protocol):
+    """What keeps Placement current
+    (:class:`~sriovirt.compute.placement_report.PlacementReporter`)."""
+
+    def report(self) -> object: ...
+
 
 __all__ = ["BootRequest", "ComputeManager"]
 
@@ -77,6 +85,7 @@ class ComputeManager:
         host: str,
         locks: journal.InstanceLocks,
         on_step: StepHook | None = None,
+        reporter: Reporter | None = None,
     ) -> None:
         self.driver = driver
         self.rt = resource_tracker
@@ -87,6 +96,9 @@ class ComputeManager:
         #: Called with the server and the step name before each step:
         #: progress for a terminal, or a test's stop point.
         self.on_step = on_step
+        #: Keeps Placement current after each claim and free (None: no
+        #: Placement).  It logs an outage; the next report catches up.
+        self.reporter = reporter
 
     # --- boot ----------------------------------------------------------------
 
@@ -220,13 +232,24 @@ class ComputeManager:
         requests = [p.pci_request for p in plans if p.pci_request]
 
         def claim() -> Claim:
+            # Only a scheduled boot walks the tracked devices (for its
+            # providers' PFs): a boot costs no O(devices) otherwise.
+            pinned = (
+                boot_values.pinned_pfs(
+                    boot, plans, self.rt.node.uuid, self.rt.tracked_devices()
+                )
+                if boot.port_providers
+                else {}
+            )
             try:
-                return self.rt.claim(instance.uuid, requests)
+                return self.rt.claim(instance.uuid, requests, pinned=pinned)
             except exception.PciRequestUnsatisfiable as exc:
                 need = boot_values.wanted(plans, exc.request_id)
                 raise exception.Invalid(reason=f"{need}: {exc}") from exc
 
         held = self._step(boot, "claim", claim)
+        # Registered before the free: the undo runs it after the free.
+        undo.callback(self._report)
         # The abort frees what the claim holds, allocated since or not:
         # it is the undo of the allocation below too.  Not after a failed
         # undo: a port still bound names its device in its profile, so
@@ -238,7 +261,20 @@ class ComputeManager:
             unless_failed=True,
         )
         self._step(boot, "allocate", lambda: self.rt.allocate(instance.uuid))
+        self._report()
         return held
+
+    def _report(self) -> None:
+        """Tell Placement what changed; never fails the boot or delete
+        (Placement's own error is logged, the next report catches up)."""
+        if self.reporter is None:
+            return
+        try:
+            self.reporter.report()
+        except exception.SriovirtError as exc:
+            LOG.warning(
+                "Resource providers of %s not reported: %s", self.host, exc
+            )
 
     def _bind(
         self,
@@ -294,6 +330,15 @@ class ComputeManager:
             domain_xml=self.driver.guest_xml(boot.uuid),
         )
 
+    # --- periodic ------------------------------------------------------------
+
+    def refresh_resources(self) -> RefreshReport:
+        """One periodic refresh of the host's devices, then a report to
+        Placement (an outage logged: the next one catches up)."""
+        report = self.rt.refresh()
+        self._report()
+        return report
+
     # --- delete --------------------------------------------------------------
 
     def terminate_instance(self, instance_uuid: str) -> InstanceRecord:
@@ -346,6 +391,7 @@ class ComputeManager:
             unbind = functools.partial(self._unbind_own, port_id, uuid)
             step(f"unbind port {port_id}", unbind)
         step("free devices", lambda: self.rt.free(uuid))
+        self._report()
         step("delete rows", lambda: self.db.delete_instance(uuid))
         self.locks.forget(uuid)
 

@@ -15,6 +15,7 @@ tracker.
 from __future__ import annotations
 
 import logging
+import threading
 
 from sriovirt import exception
 from sriovirt.compute.resource_tracker import ResourceTracker
@@ -46,11 +47,17 @@ class PlacementReporter:
         self.client = client
         #: The last outage, until a report succeeds again.
         self.last_error: exception.PlacementUnavailable | None = None
+        # The report client is not thread-safe: one report at a time.
+        self._lock = threading.Lock()
 
     def report(self) -> SyncReport | None:
         """Send what changed; None when Placement did not answer (logged;
         the next call reads Placement again and catches up).  Any other
         Placement error is raised."""
+        with self._lock:
+            return self._report()
+
+    def _report(self) -> SyncReport | None:
         tree = host_tree(self.rt, self.rt.host)
         try:
             result = self.client.sync(tree)

@@ -57,7 +57,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -477,8 +477,12 @@ class ResourceTracker:
         instance_uuid: str,
         requests: Iterable[PciRequest],
         numa_cells: Iterable[int] | None = None,
+        pinned: Mapping[str, PciAddress] | None = None,
     ) -> Claim:
         """Claim devices for every request, all or nothing, and store it.
+
+        ``pinned``: request id -> the PF whose device (or VFs) must
+        serve it (the scheduler's Placement allocation).
 
         Raises :class:`~sriovirt.exception.PciRequestUnsatisfiable` with
         nothing claimed when a request cannot be served.
@@ -490,7 +494,7 @@ class ResourceTracker:
             return Claim(self, instance_uuid, reqs, ())
         cells = None if numa_cells is None else tuple(numa_cells)
         devices = self._persist(
-            lambda: self.tracker.claim(instance_uuid, reqs, cells),
+            lambda: self.tracker.claim(instance_uuid, reqs, cells, pinned),
             undo=lambda devs: self.tracker.release(
                 instance_uuid, {d.address: d.request_id for d in devs}
             ),

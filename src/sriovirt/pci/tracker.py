@@ -439,9 +439,13 @@ class PciTracker:
         instance_uuid: str,
         requests: Iterable[PciRequest],
         numa_cells: Iterable[int] | None = None,
+        pinned: Mapping[str, PciAddress] | None = None,
     ) -> list[PciDevice]:
         """Claim devices for every request, all or nothing.
 
+        ``pinned`` maps a request id to a PF address: that request is
+        served by exactly that PF (a ``type-PF`` request) or by VFs
+        whose parent it is (the PF provider Placement allocated from).
         Raises :class:`~sriovirt.exception.PciRequestUnsatisfiable` (with
         the stage) and leaves the tracker unchanged when any request
         cannot be served.
@@ -459,7 +463,11 @@ class PciTracker:
         done: list[PciDevice] = []
         try:
             for req in reqs:
-                self._claim_request(instance_uuid, req, cells, done)
+                pf = (pinned or {}).get(req.request_id)
+                if pf is None:
+                    self._claim_request(instance_uuid, req, cells, done)
+                else:
+                    self._claim_pinned(instance_uuid, req, pf, done)
         except BaseException:
             for dev in reversed(done):
                 self._free_one(dev, instance_uuid)
@@ -503,6 +511,45 @@ class PciTracker:
             self._claim_one(dev, instance_uuid, req.request_id)
             done.append(dev)
             need -= 1
+
+    def _claim_pinned(
+        self,
+        instance_uuid: str,
+        req: PciRequest,
+        pf: PciAddress,
+        done: list[PciDevice],
+    ) -> None:
+        """Claim ``req.count`` free devices of PF ``pf`` (the PF itself,
+        or its VFs) that match one of the request's alternatives."""
+        pf_dev = self._devices.get(pf)
+        family = [
+            *([pf_dev] if pf_dev is not None else []),
+            *self._relatives.children(pf),
+        ]
+        need = req.count
+        for dev in family:
+            if not need:
+                break
+            if dev.status is not _AVAILABLE:
+                continue
+            items = self._pools.key(dev.address).items
+            if not any(
+                alt.required <= items and alt.forbidden.isdisjoint(items)
+                for alt in req.spec
+            ):
+                continue
+            self._claim_one(dev, instance_uuid, req.request_id)
+            done.append(dev)
+            need -= 1
+        if need:
+            raise exception.PciRequestUnsatisfiable(
+                request_id=req.request_id,
+                reason=f"PF {pf} (the provider Placement allocated from) "
+                f"has {req.count - need} free device(s) matching "
+                f"{'; or '.join(str(a) for a in req.spec)}, "
+                f"{req.count} wanted",
+                stage="pinned PF",
+            )
 
     def _claim_one(
         self, dev: PciDevice, instance_uuid: str, request_id: str | None

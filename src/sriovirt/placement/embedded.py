@@ -13,7 +13,10 @@ migrations (``placement.db.sqlalchemy.migration.upgrade``), under an
 exclusive ``flock`` on ``placement.sqlite.lock`` so that two processes
 starting at once do not both create it; the standard traits and resource
 classes are synced under the same lock.  The file is switched to WAL
-journaling once, so readers do not wait for a writer.
+journaling once, so readers do not wait for a writer; writes (any
+method but GET) are serialised, across threads and processes (a
+``flock`` on ``placement.sqlite.w``), because SQLite fails at once a
+transaction that read before another wrote and then wants to write.
 
 Placement's options live in a ``ConfigOpts`` of their own
 (:func:`sriovirt.conf.placement.service_conf`), never in sriovirt's.
@@ -59,6 +62,8 @@ MICROVERSION = "1.39"
 NOAUTH_HEADERS = {"x-auth-token": "admin"}
 
 _lock = threading.Lock()
+#: Serialises this process's writes to the embedded database.
+_write_lock = threading.Lock()
 #: The embedded Placement this process serves ("active"), if any.
 _serving: dict[str, EmbeddedPlacement] = {}
 
@@ -170,7 +175,15 @@ class EmbeddedPlacement:
     def _lazy_app(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Any:
-        return self.app()(environ, start_response)
+        app = self.app()
+        if environ.get("REQUEST_METHOD") in {"GET", "HEAD"}:
+            return app(environ, start_response)
+        # One writer at a time: SQLite refuses at once (database is
+        # locked, no busy wait) a transaction that read and then wants
+        # to write while another one wrote; Placement reads before it
+        # writes.  Threads queue on the lock, processes on the flock.
+        with _write_lock, _file_lock(self.database.with_suffix(".sqlite.w")):
+            return list(app(environ, start_response))
 
     def close(self) -> None:
         """Let this process open another embedded database."""

@@ -665,3 +665,68 @@ def test_steady_sync_re_adds_a_device_freed_while_pending_removal() -> None:
     tracker.sync(devices)
     assert tracker.get(claimed.address).status is S.AVAILABLE
     check_invariants(tracker)
+
+
+# --- claims pinned to a PF (the scheduler's Placement allocation) ----------
+
+
+def one_physnet() -> PciTracker:
+    """Both PFs (and their VFs) on physnet0: pools span the two PFs."""
+    tracker = PciTracker(
+        Whitelist.from_config(
+            [
+                json.dumps(
+                    {
+                        "address": str(pf_addr(n)),
+                        "physical_network": "physnet0",
+                    }
+                )
+                for n in range(2)
+            ]
+        )
+    )
+    tracker.sync(host())
+    return tracker
+
+
+def test_pinned_vf_claim_takes_a_vf_of_that_pf_only() -> None:
+    tracker = one_physnet()
+    req = vf_req(count=2)
+    devs = tracker.claim(A, [req], pinned={req.request_id: pf_addr(1)})
+    assert [d.parent_addr for d in devs] == [pf_addr(1), pf_addr(1)]
+    # Unpinned, the same request would prefer PF 0's VFs (first pool
+    # group): the pin is what moved it.
+    other = one_physnet().claim(A, [vf_req(count=2)])
+    assert [d.parent_addr for d in other] == [pf_addr(0), pf_addr(0)]
+    check_invariants(tracker)
+
+
+def test_pinned_pf_claim_takes_that_pf() -> None:
+    tracker = one_physnet()
+    req = pf_req()
+    (dev,) = tracker.claim(A, [req], pinned={req.request_id: pf_addr(1)})
+    assert dev.address == pf_addr(1)
+    assert tracker.get(pf_addr(0)).status is S.AVAILABLE
+    check_invariants(tracker)
+
+
+def test_pinned_claim_fails_when_that_pf_has_no_free_vf() -> None:
+    tracker = one_physnet()
+    full = vf_req(count=N_VFS)
+    tracker.claim(A, [full], pinned={full.request_id: pf_addr(1)})
+    req = vf_req()
+    with pytest.raises(exception.PciRequestUnsatisfiable) as err:
+        tracker.claim(B, [req], pinned={req.request_id: pf_addr(1)})
+    assert err.value.stage == "pinned PF"
+    assert str(pf_addr(1)) in str(err.value)
+    # PF 0 still has free VFs: the pin is not relaxed, nothing claimed.
+    assert tracker.stats.support([vf_req(count=N_VFS)])
+    check_invariants(tracker)
+
+
+def test_pinned_claim_still_matches_the_spec() -> None:
+    tracker = one_physnet()
+    req = vf_req(physnet="physnet-other")
+    with pytest.raises(exception.PciRequestUnsatisfiable):
+        tracker.claim(A, [req], pinned={req.request_id: pf_addr(0)})
+    check_invariants(tracker)

@@ -1,0 +1,306 @@
+"""The boot flow between scheduler and compute: choose, claim, hand over.
+
+It lives in ``compute/`` (Nova's conductor role): it drives the
+scheduler (:mod:`sriovirt.scheduler`, which must not import compute)
+and the hosts' compute managers.  :meth:`SchedulerManager.schedule_and_build`
+runs one boot:
+
+1. :func:`~sriovirt.scheduler.destinations.select_destinations` (request
+   filters, Placement's allocation candidates, host filters, weigher):
+   the chosen host and its alternates, at most ``[scheduler]
+   max_attempts``;
+2. for each host in turn: its candidates' allocations are claimed in
+   Placement (``PUT /allocations/{instance}``), the first one Placement
+   accepts wins (a 409 means another boot took it first: the host's next
+   candidate, another PF, is tried);
+3. the host's compute manager boots the server with each SR-IOV port's
+   PF provider (``BootRequest.port_providers``: the compute claims a
+   device of exactly that PF);
+4. when the compute fails the boot (:class:`~sriovirt.exception.BuildFailed`,
+   rolled back there), the allocation is deleted and the next host is
+   tried.  When every host failed,
+   :class:`~sriovirt.exception.SchedulingFailed` names every attempt.
+
+:meth:`SchedulerManager.delete` terminates the server on its host, then
+deletes its allocation.  The hosts' compute managers are passed in as a
+registry (host name -> manager), as Placement and the database are: this
+module must not speak HTTP or SQL itself, nor pick devices.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Mapping
+from typing import Protocol
+
+from sriovirt import exception
+from sriovirt.compute.boot import BootRequest
+from sriovirt.db.records import InstanceRecord
+from sriovirt.network import api as network_api
+from sriovirt.pci.alias import PciAlias
+from sriovirt.scheduler.destinations import (
+    CandidatesSource,
+    NodesSource,
+    SchedulerSettings,
+    select_destinations,
+)
+from sriovirt.scheduler.host_state import (
+    AllocationCandidate,
+    HostState,
+    PoolsCache,
+    candidates_from_response,
+    group_candidates,
+)
+from sriovirt.scheduler.placement_query import allocation_candidates_query
+from sriovirt.scheduler.request_spec import RequestSpec, build_request_spec
+
+LOG = logging.getLogger(__name__)
+
+
+class Allocations(CandidatesSource, Protocol):
+    """What claims and frees a boot's resources in Placement
+    (:class:`~sriovirt.placement.allocations.AllocationClient`)."""
+
+    def claim(
+        self,
+        consumer: str,
+        allocations: Mapping[str, Mapping[str, int]],
+        *,
+        project_id: str,
+        user_id: str,
+    ) -> str | None: ...
+
+    def delete(self, consumer: str) -> bool: ...
+
+
+class Compute(Protocol):
+    """One host's compute manager, as the scheduler drives it."""
+
+    def build_and_run_instance(self, boot: BootRequest) -> InstanceRecord: ...
+
+    def terminate_instance(self, instance_uuid: str) -> InstanceRecord: ...
+
+
+#: :attr:`BuildFailed.aftermath` of a boot refused before scheduling.
+NOTHING_DONE = "nothing was claimed or allocated"
+
+
+def request_spec_of(
+    boot: BootRequest,
+    network: network_api.NetworkAPI,
+    aliases: Mapping[str, PciAlias] | None = None,
+) -> RequestSpec:
+    """The scheduler's request of ``boot``: its flavor and image, and
+    its ports read from ``network``.  Raises
+    :class:`~sriovirt.exception.BuildFailed` at step ``read ports`` or
+    ``request spec`` (nothing done), as the compute names its steps."""
+
+    def failed(step: str, exc: Exception) -> exception.BuildFailed:
+        return exception.BuildFailed(
+            instance=f"{boot.name!r} ({boot.uuid})",
+            step=step,
+            reason=str(exc),
+            aftermath=NOTHING_DONE,
+        )
+
+    try:
+        if len(set(boot.port_ids)) != len(boot.port_ids):
+            raise exception.Invalid(
+                reason=f"ports {list(boot.port_ids)} name a port twice"
+            )
+        ports = [network_api.request_for(network, p) for p in boot.port_ids]
+    except exception.SriovirtError as exc:
+        raise failed("read ports", exc) from exc
+    try:
+        return build_request_spec(
+            vcpus=boot.vcpus,
+            memory_mb=boot.memory_mb,
+            extra_specs=boot.flavor_extra_specs,
+            image_properties=boot.image_properties,
+            ports=ports,
+            aliases=aliases,
+        )
+    except exception.SriovirtError as exc:
+        raise failed("request spec", exc) from exc
+
+
+#: Project and user of the allocations when the caller names none.
+DEFAULT_OWNER = "sriovirt"
+
+
+class SchedulerManager:
+    """Schedules boots onto the hosts of ``computes``."""
+
+    def __init__(
+        self,
+        *,
+        placement: Allocations,
+        nodes: NodesSource,
+        computes: Mapping[str, Compute],
+        settings: SchedulerSettings | None = None,
+        project_id: str = DEFAULT_OWNER,
+        user_id: str = DEFAULT_OWNER,
+    ) -> None:
+        self.placement = placement
+        self.nodes = nodes
+        self.computes = computes
+        self.settings = settings or SchedulerSettings()
+        self.project_id = project_id
+        self.user_id = user_id
+        self.pools_cache = PoolsCache()
+
+    def schedule_and_build(
+        self,
+        boot: BootRequest,
+        spec: RequestSpec,
+        *,
+        force_host: str | None = None,
+    ) -> InstanceRecord:
+        """Boot ``boot`` on the best host that takes it; its row.
+
+        ``force_host``: that host only, the filters not run (Nova's
+        forced destination); its resources are still claimed.
+
+        Raises what the request filters raise,
+        :class:`~sriovirt.exception.NoValidHost` (no host fits),
+        :class:`~sriovirt.exception.SchedulingFailed` (every host tried
+        failed), :class:`~sriovirt.exception.PlacementUnavailable`
+        (nothing left allocated, unless the error says so) and
+        :class:`~sriovirt.exception.ServerNameInUse` (allocation freed).
+        """
+        if force_host is not None:
+            hosts = self._forced(spec, force_host)
+        else:
+            found = select_destinations(
+                spec,
+                placement=self.placement,
+                nodes=self.nodes,
+                settings=self.settings,
+                pools_cache=self.pools_cache,
+            )
+            spec, hosts = found.spec, found.selection.hosts
+        attempts: list[str] = []
+        for host in hosts:
+            record = self._try_host(boot, spec, host, attempts)
+            if record is not None:
+                return record
+        raise exception.SchedulingFailed(
+            instance=f"{boot.name!r} ({boot.uuid})",
+            count=len(hosts),
+            attempts="; ".join(attempts),
+        )
+
+    def _forced(self, spec: RequestSpec, host: str) -> tuple[HostState, ...]:
+        """``host`` alone, as Nova's forced destination: no request
+        filter (no trait added) and no host filter run, but the
+        resources are still claimed in Placement from its candidates."""
+        query = allocation_candidates_query(
+            spec, limit=self.settings.max_placement_results
+        )
+        candidates = candidates_from_response(
+            self.placement.allocation_candidates(query)
+        )
+        grouped = group_candidates(candidates)
+        records = self.nodes.get_compute_nodes_by_uuids(set(grouped))
+        for uuid, record in records.items():
+            if record.host == host:
+                return (
+                    HostState(uuid, host, None, None, tuple(grouped[uuid])),
+                )
+        raise exception.NoValidHost(
+            candidates=len(grouped),
+            query=query.query_string(),
+            removed=f"none of them is the forced host {host}",
+        )
+
+    def _try_host(
+        self,
+        boot: BootRequest,
+        spec: RequestSpec,
+        host: HostState,
+        attempts: list[str],
+    ) -> InstanceRecord | None:
+        compute = self.computes.get(host.host)
+        if compute is None:
+            attempts.append(f"{host.host}: no compute manager for this host")
+            return None
+        candidate = self._claim(boot, host, attempts)
+        if candidate is None:
+            return None
+        providers = {
+            group.port_id: candidate.mappings[group.suffix][0]
+            for group in spec.port_groups
+            if candidate.mappings.get(group.suffix)
+        }
+        placed = dataclasses.replace(boot, port_providers=providers)
+        try:
+            record = compute.build_and_run_instance(placed)
+        except exception.BuildFailed as exc:
+            LOG.info("Boot of %s failed on %s: %s", boot.name, host.host, exc)
+            attempts.append(f"{host.host}: {exc}")
+            self._free(boot)
+            return None
+        except BaseException:
+            self._free(boot)
+            raise
+        LOG.info("Server %s booted on %s", boot.name, host.host)
+        return record
+
+    def _claim(
+        self, boot: BootRequest, host: HostState, attempts: list[str]
+    ) -> AllocationCandidate | None:
+        """The first of the host's candidates Placement lets us claim."""
+        refusals: list[str] = []
+        for candidate in host.candidates:
+            try:
+                refused = self.placement.claim(
+                    boot.uuid,
+                    candidate.allocations,
+                    project_id=self.project_id,
+                    user_id=self.user_id,
+                )
+            except exception.PlacementUnavailable:
+                # The PUT may have landed before the answer was lost.
+                self._free(boot)
+                raise
+            if refused is None:
+                return candidate
+            refusals.append(refused)
+        attempts.append(
+            f"{host.host}: Placement refused the claim of each of its "
+            f"{len(host.candidates)} candidate(s) ({refusals[-1]})"
+        )
+        return None
+
+    def _free(self, boot: BootRequest) -> None:
+        """Delete the boot's allocation; an outage is logged (the
+        allocation then outlives the boot: the error says so)."""
+        try:
+            self.placement.delete(boot.uuid)
+        except exception.PlacementError as exc:
+            LOG.error(
+                "Allocation of %s (%s) not deleted: %s; delete it with "
+                "DELETE /allocations/%s when Placement answers",
+                boot.name,
+                boot.uuid,
+                exc,
+                boot.uuid,
+            )
+
+    def delete(self, host: str, instance_uuid: str) -> InstanceRecord:
+        """Terminate the server on ``host``, then delete its allocation."""
+        compute = self.computes.get(host)
+        if compute is None:
+            raise exception.ServerNotFound(server=instance_uuid, host=host)
+        record = compute.terminate_instance(instance_uuid)
+        try:
+            self.placement.delete(instance_uuid)
+        except exception.PlacementError as exc:
+            raise exception.PlacementError(
+                endpoint=exc.endpoint,
+                reason=f"server {instance_uuid} was deleted on {host}, but "
+                f"its allocation is left ({exc.reason}): DELETE "
+                f"/allocations/{instance_uuid} once Placement answers",
+            ) from exc
+        return record
