@@ -36,6 +36,7 @@ from oslo_config import cfg
 
 from sriovirt import conf as sriovirt_conf
 from sriovirt import exception, paths
+from sriovirt.compute import reconcile
 from sriovirt.compute.boot import BootRequest
 from sriovirt.compute.conductor import SchedulerManager
 from sriovirt.compute.manager import ComputeManager
@@ -370,6 +371,30 @@ def test_delete_frees_the_allocation_and_the_vf(cloud: Cloud) -> None:
     assert cloud.client.allocations(record.uuid)
     cloud.scheduler.delete(host, record.uuid)
     assert cloud.client.allocations(record.uuid) == {}
+
+
+def test_reconcile_of_a_dead_boot_deletes_its_allocation(cloud: Cloud) -> None:
+    host = cloud.boot("dead", port_id(1, 0))
+    manager = cloud.computes[host]
+    record = manager.get_instance_by_name("dead")
+    assert cloud.client.allocations(record.uuid)
+    # What a boot killed before its last step leaves: the row building
+    # (nobody holds its lock), devices, binding, allocation.
+    manager.db.update_instance(
+        record.uuid, vm_state="building", task_state="spawning"
+    )
+    report = reconcile.reconcile(
+        manager, resume=True, allocations=cloud.client
+    )
+    (finding,) = report.findings
+    assert (finding.uuid, finding.outcome) == (
+        record.uuid,
+        reconcile.Outcome.ROLLED_BACK,
+    )
+    assert "Placement allocation deleted" in finding.detail
+    assert cloud.client.allocations(record.uuid) == {}
+    assert manager.db.get_instance(record.uuid) is None
+    assert_placement_matches_trackers(cloud)
 
 
 # --- a compute that fails the boot -------------------------------------------

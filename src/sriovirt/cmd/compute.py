@@ -5,7 +5,9 @@ What the compute service does at its start (see
 deletes completed, claims of boots that never finished released, active
 servers' guests resumed when ``[DEFAULT]
 resume_guests_state_on_host_boot`` is true, changed ports and unknown
-guests reported.  Safe beside live boots and deletes in other processes.
+guests reported, and the Placement allocations of the boots it rolled
+back or deletes it completed deleted.  Safe beside live boots and
+deletes in other processes.
 
 This module must not decide anything itself: it builds the manager,
 runs reconcile and prints its findings.  Exit status 1 when reconcile
@@ -19,9 +21,10 @@ import dataclasses
 from typing import Any, TextIO
 
 from sriovirt.cmd import output
-from sriovirt.cmd.server import open_host
+from sriovirt.cmd.server import open_host, open_placement
 from sriovirt.compute import reconcile
 from sriovirt.compute.reconcile import ReconcileReport
+from sriovirt.placement.allocations import AllocationClient
 
 COLUMNS = ("uuid", "name", "outcome", "detail")
 
@@ -51,10 +54,17 @@ class Reconcile(output.Document[_Report]):
 
     def report(self, parsed_args: argparse.Namespace) -> _Report:
         conf = output.conf_of(self)
-        with open_host(conf) as found:
-            manager = found.manager(conf)
-            resume = bool(conf.resume_guests_state_on_host_boot)
-            return _Report(reconcile.reconcile(manager, resume=resume))
+        resume = bool(conf.resume_guests_state_on_host_boot)
+        with open_host(conf) as found, open_placement(conf) as placement:
+            manager = found.manager(conf, placement=placement)
+            allocations = AllocationClient(
+                placement.adapter, placement.endpoint
+            )
+            return _Report(
+                reconcile.reconcile(
+                    manager, resume=resume, allocations=allocations
+                )
+            )
 
     def render(
         self, report: _Report, out: TextIO, parsed_args: argparse.Namespace

@@ -12,7 +12,9 @@ reconcile``.  For this host, in order:
 2. Devices claimed or allocated for an instance that has no row, and
    whose lock is free, are released (a row deleted by hand, or a claim
    made by a process that never wrote its row).
-3. Active servers: their allocations are kept.  A guest the hypervisor
+3. Active servers: their allocations are kept.  (With Placement, the
+   allocation of every boot rolled back, delete completed or claim
+   released in 1 and 2 is deleted there too.)  A guest the hypervisor
    no longer has, or that is shut off, is defined again from the stored
    guest XML and started when ``resume`` is true (``[DEFAULT]
    resume_guests_state_on_host_boot``), else reported.  Each port is
@@ -36,6 +38,7 @@ import enum
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 from sriovirt import exception
 from sriovirt.compute import boot as boot_values
@@ -68,6 +71,12 @@ ACTIONS = frozenset(
 )
 
 
+class Allocations(Protocol):
+    """Placement's allocations, by consumer (the instance uuid)."""
+
+    def delete(self, consumer: str) -> bool: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     uuid: str
@@ -86,8 +95,17 @@ class ReconcileReport:
         return any(f.outcome is Outcome.FAILED for f in self.findings)
 
 
-def reconcile(manager: ComputeManager, *, resume: bool) -> ReconcileReport:
-    """Reconcile ``manager``'s host; see the module docstring."""
+def reconcile(
+    manager: ComputeManager,
+    *,
+    resume: bool,
+    allocations: Allocations | None = None,
+) -> ReconcileReport:
+    """Reconcile ``manager``'s host; see the module docstring.
+
+    With ``allocations``, the Placement allocation of every boot rolled
+    back, delete completed or claim released is deleted too (the
+    consumer is that boot's own uuid: nobody else's allocation)."""
     manager.rt.load_and_refresh()
     rows = {r.uuid: r for r in manager.db.get_instances_by_host(manager.host)}
     findings: list[Finding] = []
@@ -109,6 +127,8 @@ def reconcile(manager: ComputeManager, *, resume: bool) -> ReconcileReport:
     for guest in guests.values():
         if guest.uuid not in rows:
             findings.extend(_unknown(manager, guest))
+    if allocations is not None:
+        findings = [_free_allocation(allocations, f) for f in findings]
     # INFO: the report is what the caller shows (the command prints it,
     # the service logs it); here it is only the trace.
     for f in findings:
@@ -152,6 +172,33 @@ def _finish(
             return
         outcome = Outcome.DELETED if delete else Outcome.ROLLED_BACK
         yield Finding(uuid, name, outcome, f"its process died while {was}")
+
+
+#: Findings whose boot is gone: its Placement allocation goes too.
+_GONE = frozenset({Outcome.ROLLED_BACK, Outcome.DELETED, Outcome.RELEASED})
+
+
+def _free_allocation(allocations: Allocations, finding: Finding) -> Finding:
+    if finding.outcome not in _GONE:
+        return finding
+    try:
+        deleted = allocations.delete(finding.uuid)
+    except exception.SriovirtError as exc:
+        return Finding(
+            finding.uuid,
+            finding.name,
+            Outcome.FAILED,
+            f"{finding.outcome.value} ({finding.detail}), but its "
+            f"Placement allocation could not be deleted: {exc}",
+        )
+    if not deleted:
+        return finding
+    return Finding(
+        finding.uuid,
+        finding.name,
+        finding.outcome,
+        f"{finding.detail}; its Placement allocation deleted",
+    )
 
 
 def _state(record: InstanceRecord) -> str:
