@@ -148,11 +148,54 @@ class PciStats:
         cells = None if numa_cells is None else frozenset(numa_cells)
         if len(requests) == 1:
             return self._quick(requests[0], cells)
+        apart = self._apart(requests, cells)
+        if apart is not None:
+            return apart
         try:
             self.select(requests, cells)
         except exception.PciRequestUnsatisfiable:
             return False
         return True
+
+    def _apart(
+        self, requests: Sequence[PciRequest], cells: frozenset[int] | None
+    ) -> bool | None:
+        """Several requests whose usable pools do not overlap (ports on
+        different physical networks): each only needs its own pools'
+        free count, so support is each request's alone.  None when two
+        requests share a pool (then select() decides jointly).  Requests
+        interact only through what earlier ones take from a pool, so
+        disjoint pools make the joint answer the separate ones (a
+        property test holds it to select())."""
+        seen: set[int] = set()
+        enough = True
+        for req in requests:
+            usable = self._usable(req, cells)
+            ids = {id(c) for c in usable}
+            if not seen.isdisjoint(ids):
+                return None
+            seen |= ids
+            enough = enough and sum(c.count for c in usable) >= req.count
+        return enough
+
+    def _usable(
+        self, req: PciRequest, cells: frozenset[int] | None
+    ) -> list[_Cell]:
+        """The non-empty pools ``req`` could take from."""
+        alts = req.spec
+        pool_cells: Iterable[_Cell] = self._all
+        if len(alts) == 1 and alts[0].physical_network is not None:
+            pool_cells = self._by_physnet.get(alts[0].physical_network, ())
+        return [
+            c
+            for c in pool_cells
+            if c.count
+            and any(
+                a.required <= c.items and a.forbidden.isdisjoint(c.items)
+                for a in alts
+            )
+            and numa_allows(req.numa_policy, cells, c.numa_node)
+        ]
 
     def _quick(self, req: PciRequest, cells: frozenset[int] | None) -> bool:
         # The scheduler's hot path: one request, no filter chain, no

@@ -652,3 +652,24 @@ def test_pool_key_cache_gives_what_a_full_parse_gives(
     once = PciStats.from_json(text, keys=keys)
     again = PciStats.from_json(text, keys=keys)
     assert once == again == PciStats.from_json(text)
+
+
+def test_requests_on_separate_pools_are_decided_without_select(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Two ports on different physical networks: the scheduler's common
+    # multi-port case is answered per request, never by the joint select.
+    stats = make({key("physnet1"): 2, key("physnet2"): 1})
+    one = PciRequest(spec=[{"physical_network": "physnet1"}])
+    two = PciRequest(spec=[{"physical_network": "physnet2"}])
+
+    def joint(*args: object, **kwargs: object) -> object:
+        raise AssertionError("select() ran for requests on separate pools")
+
+    monkeypatch.setattr(PciStats, "select", joint)
+    assert stats.support([one, two])
+    both = PciRequest(count=2, spec=[{"physical_network": "physnet2"}])
+    assert not stats.support([one, both])  # physnet2 has one
+    # Requests sharing a pool still go through the joint decision.
+    with pytest.raises(AssertionError, match="select"):
+        stats.support([one, one])
