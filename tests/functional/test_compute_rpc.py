@@ -1,0 +1,221 @@
+"""The compute RPC over a real RabbitMQ (oslo.messaging's rabbit driver).
+
+One private broker per session (tests/fixtures/rabbitmq.py); this module
+runs one compute service for :data:`boot_child.HOST`: an RPC server in
+this process, on its own transport, serving a real
+:class:`~sriovirt.compute.manager.ComputeManager` on libvirt's test
+driver in a work directory (tests/functional/boot_child.py), and a client
+(:class:`~sriovirt.compute.rpcapi.ComputeAPI`) on another transport.
+
+The fault tests break the real thing: a call to a host nobody serves,
+and the broker's Erlang VM SIGKILLed mid-session and started again on
+the same port, with the server left running to reconnect by itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from oslo_config import cfg
+
+from sriovirt import conf as sriovirt_conf
+from sriovirt import exception
+from sriovirt.compute import rpc, rpcapi
+from sriovirt.compute.boot import BootRequest
+from sriovirt.compute.manager import ComputeManager
+from sriovirt.compute.rpc_endpoint import ComputeEndpoint
+from tests.fixtures.rabbitmq import Broker
+from tests.functional import boot_child
+
+HOST = boot_child.HOST
+PORT = "6f0c1e2a-0000-4000-8000-000000000001"
+CALL_TIMEOUT = 15.0
+
+
+def make_conf(url: str) -> cfg.ConfigOpts:
+    conf = cfg.ConfigOpts()
+    sriovirt_conf.register_opts(conf)
+    conf([])
+    conf.set_override("transport_url", url)
+    # Reconnect soon after the broker is back (default backoff grows
+    # to 30 s between tries).
+    conf.set_override("rabbit_interval_max", 2, group="oslo_messaging_rabbit")
+    return conf
+
+
+@dataclasses.dataclass
+class Service:
+    api: rpcapi.ComputeAPI
+    manager: ComputeManager
+    conf: cfg.ConfigOpts
+    client_transport: Any
+
+
+@pytest.fixture(scope="module")
+def service(
+    rabbitmq: Broker, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Service]:
+    workdir: Path = tmp_path_factory.mktemp("rpc")
+    boot_child.prepare(workdir)
+    conf = make_conf(rabbitmq.url)
+    with boot_child.manager(workdir) as manager:
+        server_transport = rpc.transport(conf)
+        server = rpc.server(
+            conf, server_transport, HOST, ComputeEndpoint(manager)
+        )
+        server.start()
+        client_transport = rpc.transport(conf)
+        try:
+            api = rpcapi.ComputeAPI(
+                conf, client_transport, timeout=CALL_TIMEOUT
+            )
+            _wait_for(lambda: api.ping(HOST), 30)
+            yield Service(api, manager, conf, client_transport)
+        finally:
+            server.stop()
+            server.wait()
+            server_transport.cleanup()
+            client_transport.cleanup()
+
+
+def _wait_for(call: Any, seconds: float) -> Any:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return call()
+        except exception.ComputeRPCError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def test_ping_answers_host_and_version(service: Service) -> None:
+    times = []
+    for _ in range(30):
+        start = time.perf_counter()
+        answer = service.api.ping(HOST)
+        times.append(time.perf_counter() - start)
+    assert answer == {"host": HOST, "version": rpcapi.LATEST_VERSION}
+    median_ms = statistics.median(times) * 1000
+    print(f"ping over RabbitMQ: median {median_ms:.1f} ms")
+    assert median_ms < 500
+
+
+def test_boot_and_terminate_through_rpc(service: Service) -> None:
+    boot = BootRequest(
+        name="vm-rpc",
+        port_ids=(PORT,),
+        uuid="0b5e5a1d-0000-4000-8000-0000000000a1",
+    )
+    record = service.api.build_and_run_instance(HOST, boot)
+    assert (record.uuid, record.name) == (boot.uuid, "vm-rpc")
+    assert (record.vm_state, record.host) == ("active", HOST)
+    assert record.created_at is not None
+    # The same row the compute stored, and a guest on its hypervisor.
+    assert service.manager.db.get_instance(boot.uuid) == record
+    guests = {g.uuid for g in service.manager.driver.list_instances()}
+    assert boot.uuid in guests
+
+    # The answer is the row the server had; the row is gone.
+    gone = service.api.terminate_instance(HOST, boot.uuid)
+    assert gone == record
+    assert service.manager.db.get_instance(boot.uuid) is None
+    guests = {g.uuid for g in service.manager.driver.list_instances()}
+    assert boot.uuid not in guests
+
+
+def test_compute_error_arrives_as_one_line(service: Service) -> None:
+    boot = BootRequest(
+        name="vm-twice",
+        port_ids=(PORT,),
+        uuid="0b5e5a1d-0000-4000-8000-0000000000a2",
+    )
+    service.api.build_and_run_instance(HOST, boot)
+    try:
+        again = dataclasses.replace(
+            boot, uuid="0b5e5a1d-0000-4000-8000-0000000000a3"
+        )
+        with pytest.raises(exception.RemoteComputeError) as caught:
+            service.api.build_and_run_instance(HOST, again)
+    finally:
+        service.api.terminate_instance(HOST, boot.uuid)
+    error = caught.value
+    text = str(error)
+    assert "\n" not in text
+    assert error.error == "ServerNameInUse"
+    assert text.startswith(
+        f"build_and_run_instance on compute host {HOST} (topic "
+        "sriovirt-compute) failed: ServerNameInUse: Server name "
+        "'vm-twice' is already used"
+    )
+    assert boot.uuid in text
+
+
+def test_unknown_server_uuid_is_a_remote_not_found(service: Service) -> None:
+    uuid = "0b5e5a1d-0000-4000-8000-0000000000ff"
+    with pytest.raises(exception.RemoteComputeError) as caught:
+        service.api.terminate_instance(HOST, uuid)
+    assert caught.value.error == "ServerNotFound"
+    assert uuid in str(caught.value)
+
+
+def test_reconcile_through_rpc(service: Service) -> None:
+    report = service.api.reconcile(HOST, resume=False)
+    assert report.host == HOST
+    assert not report.failed
+
+
+def test_host_without_a_service_fails_fast(service: Service) -> None:
+    api = rpcapi.ComputeAPI(service.conf, service.client_transport, timeout=2)
+    start = time.monotonic()
+    with pytest.raises(exception.ComputeUnreachable) as caught:
+        api.ping("no-such-host")
+    took = time.monotonic() - start
+    assert took < 6, f"took {took:.1f} s"
+    text = str(caught.value)
+    assert text.startswith(
+        "ping on compute host no-such-host (topic sriovirt-compute): "
+        "no answer within 2 s"
+    )
+
+
+def test_broker_crash_then_restart_reconnects(
+    service: Service, rabbitmq: Broker
+) -> None:
+    api = rpcapi.ComputeAPI(
+        service.conf, service.client_transport, timeout=5, retries=1
+    )
+    api.ping(HOST)
+    rabbitmq.crash()
+    try:
+        start = time.monotonic()
+        with pytest.raises(exception.ComputeUnreachable) as caught:
+            api.ping(HOST)
+        outage_call = time.monotonic() - start
+        assert outage_call < 20, f"took {outage_call:.1f} s"
+        assert f"compute host {HOST} (topic sriovirt-compute)" in str(
+            caught.value
+        )
+    finally:
+        rabbitmq.restart()
+    # Neither side restarted: both reconnect by themselves.
+    start = time.monotonic()
+    _wait_for(lambda: api.ping(HOST), 60)
+    back = time.monotonic() - start
+    print(f"outage call failed in {outage_call:.1f} s; ping back {back:.1f} s")
+    boot = BootRequest(
+        name="vm-after-outage",
+        port_ids=(PORT,),
+        uuid="0b5e5a1d-0000-4000-8000-0000000000a4",
+    )
+    assert service.api.build_and_run_instance(HOST, boot).vm_state == (
+        "active"
+    )
+    assert service.api.terminate_instance(HOST, boot.uuid).uuid == boot.uuid
+    assert service.manager.db.get_instance(boot.uuid) is None
