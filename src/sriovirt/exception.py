@@ -415,6 +415,17 @@ class ServerNotFound(NotFound):
     host: str
 
 
+class ServiceNotFound(NotFound):
+    msg_fmt = (
+        "No %(binary)s service on host %(host)s in %(database)s: "
+        "it registers at its first start"
+    )
+
+    binary: str
+    host: str
+    database: str
+
+
 # --- Persistence -----------------------------------------------------------
 
 

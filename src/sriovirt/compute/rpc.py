@@ -29,6 +29,9 @@ from sriovirt.objects.boot_request import BootRequest as BootRequestObject
 #: The topic every compute service listens on; server = its host.
 TOPIC = "sriovirt-compute"
 
+#: The compute service's name in the services table.
+BINARY = "sriovirt-compute"
+
 #: Modules whose exceptions a client may rebuild from a remote answer.
 ALLOWED_REMOTE_EXMODS = ["sriovirt.exception"]
 
