@@ -26,7 +26,7 @@ from oslo_config import cfg
 
 from sriovirt import conf as sriovirt_conf
 from sriovirt import exception
-from sriovirt.compute import rpc, rpcapi
+from sriovirt.compute import rpc, rpcapi, services
 from sriovirt.compute.boot import BootRequest
 from sriovirt.compute.manager import ComputeManager
 from sriovirt.compute.rpc_endpoint import ComputeEndpoint
@@ -183,6 +183,33 @@ def test_host_without_a_service_fails_fast(service: Service) -> None:
         "ping on compute host no-such-host (topic sriovirt-compute): "
         "no answer within 2 s"
     )
+
+
+def test_services_table_gates_the_call(service: Service) -> None:
+    db = service.manager.db
+    db.service_heartbeat(HOST, rpc.BINARY, rpc.TOPIC, rpcapi.LATEST_VERSION)
+    api = rpcapi.ComputeAPI(
+        service.conf,
+        service.client_transport,
+        timeout=CALL_TIMEOUT,
+        service_state=services.service_state(db, 60),
+    )
+    assert api.ping(HOST)["host"] == HOST
+    db.set_service_disabled(HOST, rpc.BINARY, True, "NIC firmware update")
+    try:
+        start = time.monotonic()
+        with pytest.raises(exception.ComputeServiceDown) as caught:
+            api.ping(HOST)
+        assert time.monotonic() - start < 1
+    finally:
+        db.set_service_disabled(HOST, rpc.BINARY, False, None)
+    assert str(caught.value) == (
+        f"ping on compute host {HOST} (topic sriovirt-compute): the "
+        f"sriovirt-compute service of host {HOST} is disabled: NIC "
+        "firmware update"
+    )
+    with pytest.raises(exception.ComputeServiceDown, match="no sriovirt"):
+        api.ping("host-never-registered")
 
 
 def test_broker_crash_then_restart_reconnects(
