@@ -171,6 +171,17 @@ def test_reconcile_through_rpc(service: Service) -> None:
     assert not report.failed
 
 
+def test_client_pinned_to_1_0_during_an_upgrade(service: Service) -> None:
+    conf = make_conf(str(service.conf.transport_url))
+    conf.set_override("compute", "1.0", group="upgrade_levels")
+    api = rpcapi.ComputeAPI(conf, service.client_transport, timeout=5)
+    # The newer server answers a 1.0 call ...
+    assert api.ping(HOST)["host"] == HOST
+    # ... and a 1.1 method is refused on this side, nothing sent.
+    with pytest.raises(exception.RPCVersionTooNew, match="pins 1.0"):
+        api.reconcile(HOST, resume=False)
+
+
 def test_host_without_a_service_fails_fast(service: Service) -> None:
     api = rpcapi.ComputeAPI(service.conf, service.client_transport, timeout=2)
     start = time.monotonic()
