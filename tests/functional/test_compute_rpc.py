@@ -178,7 +178,7 @@ def test_client_pinned_to_1_0_during_an_upgrade(service: Service) -> None:
     # The newer server answers a 1.0 call ...
     assert api.ping(HOST)["host"] == HOST
     # ... and a 1.1 method is refused on this side, nothing sent.
-    with pytest.raises(exception.RPCVersionTooNew, match="pins 1.0"):
+    with pytest.raises(exception.RPCVersionTooNew, match=r"pins 1\.0"):
         api.reconcile(HOST, resume=False)
 
 
