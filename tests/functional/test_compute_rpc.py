@@ -55,6 +55,21 @@ class Service:
     manager: ComputeManager
     conf: cfg.ConfigOpts
     client_transport: Any
+    server_transport: Any
+    server: Any
+
+    def stop_server(self) -> None:
+        self.server.stop()
+        self.server.wait()
+
+    def start_server(self) -> None:
+        self.server = rpc.server(
+            self.conf,
+            self.server_transport,
+            HOST,
+            ComputeEndpoint(self.manager),
+        )
+        self.server.start()
 
 
 @pytest.fixture(scope="module")
@@ -71,15 +86,15 @@ def service(
         )
         server.start()
         client_transport = rpc.transport(conf)
+        api = rpcapi.ComputeAPI(conf, client_transport, timeout=CALL_TIMEOUT)
+        found = Service(
+            api, manager, conf, client_transport, server_transport, server
+        )
         try:
-            api = rpcapi.ComputeAPI(
-                conf, client_transport, timeout=CALL_TIMEOUT
-            )
             _wait_for(lambda: api.ping(HOST), 30)
-            yield Service(api, manager, conf, client_transport)
+            yield found
         finally:
-            server.stop()
-            server.wait()
+            found.stop_server()
             server_transport.cleanup()
             client_transport.cleanup()
 
@@ -194,6 +209,36 @@ def test_host_without_a_service_fails_fast(service: Service) -> None:
         "ping on compute host no-such-host (topic sriovirt-compute): "
         "no answer within 2 s"
     )
+
+
+def test_stopped_service_times_out_and_the_call_expires(
+    service: Service,
+) -> None:
+    """A boot sent while the host's service is stopped fails after the
+    timeout, naming the host; it is not run when the service comes back
+    (the message's time to live is the call's timeout), so a caller that
+    retries elsewhere does not get a second server here."""
+    api = rpcapi.ComputeAPI(service.conf, service.client_transport, timeout=2)
+    boot = BootRequest(
+        name="vm-while-stopped",
+        port_ids=(PORT,),
+        uuid="0b5e5a1d-0000-4000-8000-0000000000a5",
+    )
+    service.stop_server()
+    try:
+        start = time.monotonic()
+        with pytest.raises(exception.ComputeUnreachable) as caught:
+            api.build_and_run_instance(HOST, boot)
+        assert time.monotonic() - start < 6
+    finally:
+        service.start_server()
+    assert str(caught.value).startswith(
+        f"build_and_run_instance on compute host {HOST} (topic "
+        "sriovirt-compute): no answer within 2 s"
+    )
+    _wait_for(lambda: api.ping(HOST), 30)
+    time.sleep(1)
+    assert service.manager.db.get_instance(boot.uuid) is None
 
 
 def test_services_table_gates_the_call(service: Service) -> None:
