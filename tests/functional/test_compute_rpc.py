@@ -15,6 +15,7 @@ the same port, with the server left running to reconnect by itself.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import statistics
 import time
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from typing import Any
 
 import pytest
 from oslo_config import cfg
+from oslo_context.context import RequestContext
 
 from sriovirt import conf as sriovirt_conf
 from sriovirt import exception
@@ -122,13 +124,24 @@ def test_ping_answers_host_and_version(service: Service) -> None:
     assert median_ms < 500
 
 
-def test_boot_and_terminate_through_rpc(service: Service) -> None:
+def test_boot_and_terminate_through_rpc(
+    service: Service, caplog: pytest.LogCaptureFixture
+) -> None:
     boot = BootRequest(
         name="vm-rpc",
         port_ids=(PORT,),
         uuid="0b5e5a1d-0000-4000-8000-0000000000a1",
     )
-    record = service.api.build_and_run_instance(HOST, boot)
+    context = RequestContext()
+    with caplog.at_level(logging.INFO, "sriovirt.compute.rpc_endpoint"):
+        record = service.api.build_and_run_instance(
+            HOST, boot, context=context
+        )
+    # The command's request id, logged by the compute side.
+    assert (
+        f"Boot of vm-rpc ({boot.uuid}) received, request "
+        f"{context.request_id}" in caplog.text
+    )
     assert (record.uuid, record.name) == (boot.uuid, "vm-rpc")
     assert (record.vm_state, record.host) == ("active", HOST)
     assert record.created_at is not None

@@ -15,6 +15,11 @@ endpoint's ``target`` version moves with it):
 * 1.0: ``ping``, ``build_and_run_instance``, ``terminate_instance``
 * 1.1: ``reconcile``
 
+Each method takes an optional request ``context`` (oslo.context): its
+``request_id`` is logged by the compute service, so one boot can be
+followed from the command across processes; without one, each call gets
+a fresh request id.
+
 Every call goes to one host (``prepare(server=host)``), with a
 ``timeout`` (``[DEFAULT] rpc_response_timeout`` unless given) and a
 bounded number of send retries (``[DEFAULT] rpc_retries``: oslo's
@@ -38,7 +43,7 @@ from typing import Any
 
 import oslo_messaging as messaging
 from oslo_config import cfg
-from oslo_context import context as oslo_context
+from oslo_context.context import RequestContext
 from oslo_utils import versionutils
 
 from sriovirt import exception
@@ -114,36 +119,57 @@ class ComputeAPI:
 
     # --- calls ---------------------------------------------------------------
 
-    def ping(self, host: str) -> dict[str, Any]:
+    def ping(
+        self, host: str, *, context: RequestContext | None = None
+    ) -> dict[str, Any]:
         """The host's answer: its host name and the newest version it
         serves.  Checks the service answers before sending work."""
-        answer = self._call(host, "ping", "1.0")
+        answer = self._call(host, "ping", "1.0", context)
         return dict(answer)
 
     def build_and_run_instance(
-        self, host: str, boot: BootRequest
+        self,
+        host: str,
+        boot: BootRequest,
+        *,
+        context: RequestContext | None = None,
     ) -> InstanceRecord:
         """Boot ``boot`` on ``host``; its stored row."""
         answer = self._call(
             host,
             "build_and_run_instance",
             "1.0",
+            context,
             boot=rpc.boot_to_object(boot),
         )
         return _record(answer)
 
     def terminate_instance(
-        self, host: str, instance_uuid: str
+        self,
+        host: str,
+        instance_uuid: str,
+        *,
+        context: RequestContext | None = None,
     ) -> InstanceRecord:
         """Delete the server ``instance_uuid`` on ``host``; its last row."""
         answer = self._call(
-            host, "terminate_instance", "1.0", instance_uuid=instance_uuid
+            host,
+            "terminate_instance",
+            "1.0",
+            context,
+            instance_uuid=instance_uuid,
         )
         return _record(answer)
 
-    def reconcile(self, host: str, *, resume: bool) -> ReconcileReport:
+    def reconcile(
+        self,
+        host: str,
+        *,
+        resume: bool,
+        context: RequestContext | None = None,
+    ) -> ReconcileReport:
         """Reconcile ``host`` now (see :mod:`sriovirt.compute.reconcile`)."""
-        answer = self._call(host, "reconcile", "1.1", resume=resume)
+        answer = self._call(host, "reconcile", "1.1", context, resume=resume)
         return ReconcileReport(
             host=answer["host"],
             findings=tuple(
@@ -160,7 +186,12 @@ class ComputeAPI:
     # --- plumbing ------------------------------------------------------------
 
     def _call(
-        self, host: str, method: str, version: str, **kwargs: Any
+        self,
+        host: str,
+        method: str,
+        version: str,
+        context: RequestContext | None,
+        **kwargs: Any,
     ) -> Any:
         def error(cls: type[exception.ComputeRPCError], reason: str) -> Any:
             return cls(
@@ -184,7 +215,8 @@ class ComputeAPI:
             timeout=self.timeout,
             retry=self.retries,
         )
-        context = oslo_context.RequestContext(overwrite=False)
+        if context is None:
+            context = RequestContext(overwrite=False)
         try:
             return client.call(context, method, **kwargs)
         except messaging.MessagingTimeout:
