@@ -185,6 +185,22 @@ def test_compute_error_arrives_as_one_line(service: Service) -> None:
     assert boot.uuid in text
 
 
+def test_compute_side_bug_arrives_as_one_line(service: Service) -> None:
+    # An argument the endpoint does not take: a TypeError raised on the
+    # compute side, which oslo.messaging rebuilds here with the remote
+    # traceback in its message.
+    with pytest.raises(exception.RemoteComputeError) as caught:
+        service.api._call(HOST, "ping", "1.0", None, surprise=1)
+    assert caught.value.error == "TypeError"
+    text = str(caught.value)
+    assert "\n" not in text
+    assert text.startswith(
+        f"ping on compute host {HOST} (topic sriovirt-compute) failed: "
+        "TypeError: "
+    )
+    assert "surprise" in text
+
+
 def test_unknown_server_uuid_is_a_remote_not_found(service: Service) -> None:
     uuid = "0b5e5a1d-0000-4000-8000-0000000000ff"
     with pytest.raises(exception.RemoteComputeError) as caught:

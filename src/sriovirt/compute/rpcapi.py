@@ -245,9 +245,10 @@ class ComputeAPI:
                 exception.ComputeUnreachable, _first_line(exc)
             ) from None
         except Exception as exc:
-            if not type(exc).__module__.endswith("_Remote"):
+            if not _rebuilt_remote(exc):
                 raise
-            # A builtin exception rebuilt by oslo.messaging: its message
+            # An exception of the compute side rebuilt by oslo.messaging
+            # (a builtin one, e.g. a bug's TypeError): its message
             # carries the remote traceback; keep the first line.
             raise exception.RemoteComputeError(
                 method=method,
@@ -256,6 +257,15 @@ class ComputeAPI:
                 error=type(exc).__name__.removesuffix("_Remote"),
                 reason=_first_line(exc),
             ) from None
+
+
+def _rebuilt_remote(exc: BaseException) -> bool:
+    """Whether oslo.messaging rebuilt ``exc`` from a remote answer: a
+    class it renamed ``*_Remote``, or (a builtin, which it cannot rename)
+    a message it ended with the remote traceback."""
+    return type(exc).__module__.endswith("_Remote") or (
+        "Traceback (most recent call last)" in str(exc)
+    )
 
 
 def _first_line(value: object) -> str:
