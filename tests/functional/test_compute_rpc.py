@@ -15,6 +15,7 @@ the same port, with the server left running to reconnect by itself.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import statistics
 import time
@@ -34,6 +35,7 @@ from sriovirt.compute.manager import ComputeManager
 from sriovirt.compute.rpc_endpoint import ComputeEndpoint
 from tests.fixtures.rabbitmq import Broker
 from tests.functional import boot_child
+from tests.functional.test_cli import sriovirt
 
 HOST = boot_child.HOST
 PORT = "6f0c1e2a-0000-4000-8000-000000000001"
@@ -295,6 +297,30 @@ def test_services_table_gates_the_call(service: Service) -> None:
     )
     with pytest.raises(exception.ComputeServiceDown, match="no sriovirt"):
         api.ping("host-never-registered")
+
+
+def test_ping_command(service: Service, tmp_path: Path) -> None:
+    conf = tmp_path / "c.conf"
+    conf.write_text(
+        f"[DEFAULT]\ntransport_url = {service.conf.transport_url}\n"
+    )
+    ok = sriovirt(tmp_path, conf, "compute", "ping", HOST, "-f", "json")
+    assert ok.returncode == 0, ok.stderr
+    answer = json.loads(ok.stdout)
+    assert (answer["host"], answer["version"]) == (HOST, "1.1")
+    assert answer["ms"] > 0
+
+    lost = sriovirt(
+        tmp_path, conf, "compute", "ping", "nowhere", "--timeout", "1"
+    )
+    assert lost.returncode == 1
+    (line,) = lost.stderr.strip().splitlines()
+    assert "ping on compute host nowhere (topic sriovirt-compute): no " in line
+
+    conf.write_text("[DEFAULT]\n")
+    unset = sriovirt(tmp_path, conf, "compute", "ping", HOST)
+    assert unset.returncode == 2
+    assert "[DEFAULT] transport_url is unset" in unset.stderr
 
 
 def test_broker_crash_then_restart_reconnects(

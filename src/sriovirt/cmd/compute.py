@@ -6,6 +6,9 @@ service_down_time``, enabled or disabled (and why), the RPC version
 each serves.  ``disable HOST --reason ...`` and ``enable HOST`` set
 what the scheduler side reads before sending a host work.
 
+``ping HOST`` calls the host's compute service over the message bus
+(``[DEFAULT] transport_url``) and shows its answer and the round trip.
+
 ``reconcile`` reconciles this host now.
 
 What the compute service does at its start (see
@@ -27,14 +30,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
+import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
 from oslo_config import cfg
 
+from sriovirt import exception
 from sriovirt.cmd import output
 from sriovirt.cmd.server import open_host
-from sriovirt.compute import reconcile, rpc
+from sriovirt.compute import reconcile, rpc, rpcapi
 from sriovirt.compute.reconcile import ReconcileReport
 from sriovirt.db import api as db_api
 from sriovirt.db.services import ServiceRecord
@@ -228,3 +233,62 @@ class Enable(_SetDisabled):
     """enable a compute service again (its disabled reason is cleared)"""
 
     disable = False
+
+
+# --- ping --------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class _Pong:
+    host: str
+    version: str
+    ms: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"host": self.host, "version": self.version, "ms": self.ms}
+
+
+class Ping(output.Document[_Pong]):
+    """call a host's compute service over the message bus and time it"""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            "host", metavar="HOST", help="the compute service's host"
+        )
+        parser.add_argument(
+            "--timeout",
+            type=float,
+            default=10.0,
+            help="seconds to wait for the answer (default 10)",
+        )
+        return parser
+
+    def report(self, parsed_args: argparse.Namespace) -> _Pong:
+        conf = output.conf_of(self)
+        if not conf.transport_url:
+            raise exception.ConfigError(
+                reason="[DEFAULT] transport_url is unset: there is no "
+                "message bus to reach a compute service on (set it to "
+                "rabbit://USER:PASSWORD@HOST:PORT/)"
+            )
+        transport = rpc.transport(conf)
+        try:
+            api = rpcapi.ComputeAPI(
+                conf, transport, timeout=parsed_args.timeout
+            )
+            start = time.perf_counter()
+            answer = api.ping(parsed_args.host)
+            ms = (time.perf_counter() - start) * 1000
+        finally:
+            rpc.cleanup(transport)
+        return _Pong(str(answer["host"]), str(answer["version"]), ms)
+
+    def render(
+        self, report: _Pong, out: TextIO, parsed_args: argparse.Namespace
+    ) -> None:
+        print(
+            f"{rpc.BINARY} on host {report.host} answered in "
+            f"{report.ms:.1f} ms (RPC version {report.version})",
+            file=out,
+        )

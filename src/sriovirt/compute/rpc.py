@@ -14,6 +14,7 @@ manager do) nor read options other than the ones it is handed.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import oslo_messaging as messaging
@@ -62,6 +63,20 @@ class Serializer(ovo_base.VersionedObjectSerializer):
         self, context: dict[str, Any]
     ) -> oslo_context.RequestContext:
         return oslo_context.RequestContext.from_dict(context)
+
+
+def cleanup(transport_: Any, wait: float = 5.0) -> bool:
+    """Release ``transport_``'s connections, waiting at most ``wait``
+    seconds: after a call stuck connecting to an unreachable broker,
+    oslo.messaging's cleanup waits for that call's reconnect loop, which
+    never ends while the broker stays away.  False when it did not
+    finish (its daemon thread ends with the process)."""
+    worker = threading.Thread(
+        target=transport_.cleanup, name="rpc-cleanup", daemon=True
+    )
+    worker.start()
+    worker.join(wait)
+    return not worker.is_alive()
 
 
 def server(

@@ -24,6 +24,9 @@ Every call goes to one host (``prepare(server=host)``), with a
 ``timeout`` (``[DEFAULT] rpc_response_timeout`` unless given) and a
 bounded number of send retries (``[DEFAULT] rpc_retries``: oslo's
 default retries forever through a broker outage, past the timeout).
+A caller never waits more than the timeout plus ``HARD_SLACK`` (10 s):
+oslo.messaging opens its reply queue's connection with unbounded
+reconnects, so a call runs in a daemon thread with that deadline.
 Failures become one-line sriovirt errors naming the method, the host
 and the topic: :class:`~sriovirt.exception.ComputeServiceDown` (the
 service table says so; nothing sent),
@@ -38,6 +41,7 @@ table consulted before sending.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -61,6 +65,10 @@ LATEST_VERSION = "1.1"
 ServiceState = Callable[[str], str | None]
 
 _PIN_OPTION = "[upgrade_levels] compute"
+
+#: Seconds a caller waits past the call's timeout before giving up on
+#: a call stuck connecting to the message bus.
+HARD_SLACK = 10.0
 
 
 def _tuple(version: str) -> tuple[int, ...]:
@@ -99,6 +107,7 @@ class ComputeAPI:
         timeout: float | None = None,
         retries: int | None = None,
         service_state: ServiceState | None = None,
+        slack: float = HARD_SLACK,
     ) -> None:
         self.version_cap = version_cap(conf.upgrade_levels.compute)
         self.timeout = float(
@@ -106,6 +115,7 @@ class ComputeAPI:
         )
         self.retries = conf.rpc_retries if retries is None else retries
         self.service_state = service_state
+        self.slack = slack
         target = messaging.Target(topic=rpc.TOPIC, version=BASE_VERSION)
         self.client = messaging.get_rpc_client(
             transport,
@@ -185,6 +195,37 @@ class ComputeAPI:
 
     # --- plumbing ------------------------------------------------------------
 
+    def _bounded(
+        self,
+        client: Any,
+        context: RequestContext,
+        method: str,
+        kwargs: dict[str, Any],
+    ) -> Any:
+        """``client.call`` with a hard deadline: oslo.messaging's first
+        call opens the reply queue's connection with unbounded
+        reconnects, whatever the call's ``retry`` (a broker down from
+        the start would hang it), so the call runs in a daemon thread
+        and the caller waits at most ``timeout`` + ``slack``."""
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                outcome["answer"] = client.call(context, method, **kwargs)
+            except BaseException as exc:
+                outcome["error"] = exc
+
+        worker = threading.Thread(
+            target=run, name=f"rpc-{method}", daemon=True
+        )
+        worker.start()
+        worker.join(self.timeout + self.slack)
+        if worker.is_alive():
+            raise _BusStuck(self.timeout + self.slack)
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome.get("answer")
+
     def _call(
         self,
         host: str,
@@ -218,7 +259,14 @@ class ComputeAPI:
         if context is None:
             context = RequestContext(overwrite=False)
         try:
-            return client.call(context, method, **kwargs)
+            return self._bounded(client, context, method, kwargs)
+        except _BusStuck as exc:
+            raise error(
+                exception.ComputeUnreachable,
+                f"no connection to the message bus within {exc.seconds:g} "
+                "s: is the broker of [DEFAULT] transport_url running and "
+                "reachable?",
+            ) from None
         except messaging.MessagingTimeout:
             raise error(
                 exception.ComputeUnreachable,
@@ -257,6 +305,14 @@ class ComputeAPI:
                 error=type(exc).__name__.removesuffix("_Remote"),
                 reason=_first_line(exc),
             ) from None
+
+
+class _BusStuck(Exception):
+    """The call did not get through connecting to the message bus."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
 
 
 def _rebuilt_remote(exc: BaseException) -> bool:

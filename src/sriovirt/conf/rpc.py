@@ -10,7 +10,8 @@ registers ``[oslo_messaging_tracing]`` and ``[oslo_messaging_metrics]``
 only on the global ``cfg.CONF``, and every call or RPC server on a
 private ``ConfigOpts`` would fail without them: NoSuchOptError), but
 :func:`list_opts` leaves them to the ``oslo.messaging`` generator
-namespace.
+namespace.  ``transport_url`` defaults to unset here (oslo.messaging's
+own default is ``rabbit://``, a broker on localhost).
 """
 
 from __future__ import annotations
@@ -73,6 +74,9 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
         messaging_metrics.oslo_messaging_metrics,
         group="oslo_messaging_metrics",
     )
+    # oslo.messaging's default is "rabbit://" (a broker on localhost);
+    # sriovirt's is no message bus: unset means the in-process path.
+    conf.set_default("transport_url", None)
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:

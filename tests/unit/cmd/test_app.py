@@ -352,6 +352,7 @@ def test_help_exits_0(
                 "compute list",
                 "compute disable",
                 "compute enable",
+                "compute ping",
                 "placement sync",
                 "placement show",
             },

@@ -142,3 +142,9 @@ def test_request_context_crosses_as_a_dict() -> None:
         serializer.serialize_context(sent)
     )
     assert received.request_id == sent.request_id
+
+
+def test_transport_url_is_unset_by_default() -> None:
+    # oslo.messaging's own default, rabbit://, would be a broker on
+    # localhost; unset is sriovirt's in-process path.
+    assert _conf().transport_url is None
