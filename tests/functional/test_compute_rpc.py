@@ -122,8 +122,7 @@ def test_ping_answers_host_and_version(service: Service) -> None:
         times.append(time.perf_counter() - start)
     assert answer == {"host": HOST, "version": rpcapi.LATEST_VERSION}
     median_ms = statistics.median(times) * 1000
-    print(f"ping over RabbitMQ: median {median_ms:.1f} ms")
-    assert median_ms < 500
+    assert median_ms < 500, f"ping median {median_ms:.1f} ms"
 
 
 def test_boot_and_terminate_through_rpc(
@@ -346,7 +345,7 @@ def test_broker_crash_then_restart_reconnects(
     start = time.monotonic()
     _wait_for(lambda: api.ping(HOST), 60)
     back = time.monotonic() - start
-    print(f"outage call failed in {outage_call:.1f} s; ping back {back:.1f} s")
+    assert back < 60, f"ping back after {back:.1f} s"
     boot = BootRequest(
         name="vm-after-outage",
         port_ids=(PORT,),
