@@ -271,8 +271,8 @@ class ComputeAPI:
             raise error(
                 exception.ComputeUnreachable,
                 f"no answer within {self.timeout:g} s: is the host's "
-                "sriovirt-compute service running? (the call may not have "
-                "been delivered)",
+                "sriovirt-compute service running? (the call may still "
+                "have run there: look before retrying)",
             ) from None
         except messaging.MessageDeliveryFailure as exc:
             raise error(
