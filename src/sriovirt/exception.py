@@ -429,6 +429,17 @@ class ServerNotFound(NotFound):
     host: str
 
 
+class ServiceNotFound(NotFound):
+    msg_fmt = (
+        "No %(binary)s service on host %(host)s in %(database)s: "
+        "it registers at its first start"
+    )
+
+    binary: str
+    host: str
+    database: str
+
+
 # --- Persistence -----------------------------------------------------------
 
 
@@ -519,3 +530,46 @@ class PlacementError(SriovirtError):
 class PlacementUnavailable(PlacementError):
     """No answer from Placement (connection refused or reset, timeout),
     or a 5xx answer: nothing local was changed, the next sync retries."""
+
+
+# --- compute RPC -------------------------------------------------------------
+
+
+class ComputeRPCError(SriovirtError):
+    """A call to a compute service over the message bus failed."""
+
+    msg_fmt = (
+        "%(method)s on compute host %(host)s (topic %(topic)s): %(reason)s"
+    )
+
+    method: str
+    host: str
+    topic: str
+    reason: str
+
+
+class ComputeUnreachable(ComputeRPCError):
+    """No answer in time (the host's service is down or not consuming),
+    or the message bus could not be reached within the retries: the
+    call may not have been delivered."""
+
+
+class ComputeServiceDown(ComputeRPCError):
+    """The services table says the host's service is down or disabled;
+    nothing was sent."""
+
+
+class RemoteComputeError(ComputeRPCError):
+    """The compute service ran the call and it raised; ``error`` is the
+    remote error's class name, ``reason`` its message."""
+
+    msg_fmt = (
+        "%(method)s on compute host %(host)s (topic %(topic)s) failed: "
+        "%(error)s: %(reason)s"
+    )
+
+    error: str
+
+
+class RPCVersionTooNew(ComputeRPCError):
+    """The call needs an RPC version above ``[upgrade_levels] compute``."""

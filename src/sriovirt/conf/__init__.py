@@ -18,6 +18,7 @@ from sriovirt.conf import (
     neutron,
     pci,
     placement,
+    rpc,
     scheduler,
 )
 
@@ -29,6 +30,7 @@ _MODULES = (
     network,
     neutron,
     placement,
+    rpc,
     scheduler,
 )
 

@@ -15,9 +15,10 @@ Entry points:
   engines (from :mod:`sriovirt.db.engine`);
 * :class:`Database`: an engine plus the queries the compute service needs
   (compute node, its PCI devices and pools, instances and their PCI
-  requests), each method one transaction over the per-table modules
-  :mod:`~sriovirt.db.compute_nodes`, :mod:`~sriovirt.db.pci_devices` and
-  :mod:`~sriovirt.db.instances`.
+  requests, services and their heartbeats), each method one transaction
+  over the per-table modules :mod:`~sriovirt.db.compute_nodes`,
+  :mod:`~sriovirt.db.pci_devices`, :mod:`~sriovirt.db.instances` and
+  :mod:`~sriovirt.db.services`.
 
 This module must not hold queries itself (they live per table), read
 configuration or import the objects layer.
@@ -32,7 +33,7 @@ from oslo_utils import uuidutils
 from sqlalchemy import exc, orm
 
 from sriovirt import exception
-from sriovirt.db import compute_nodes, instances, pci_devices
+from sriovirt.db import compute_nodes, instances, pci_devices, services
 from sriovirt.db.engine import (
     create_engine,
     error_reason,
@@ -54,9 +55,11 @@ from sriovirt.db.records import (
     PciDeviceRecord,
     PciSaveResult,
 )
+from sriovirt.db.services import ServiceRecord
 
 __all__ = [
     "Database",
+    "ServiceRecord",
     "check_synced",
     "create_engine",
     "head",
@@ -356,3 +359,37 @@ class Database:
         """PCI requests (JSON text) of several instances, by uuid."""
         with self._session() as session:
             return instances.pci_requests_by_instances(session, instance_uuids)
+
+    # services
+
+    def service_heartbeat(
+        self, host: str, binary: str, topic: str, version: str
+    ) -> ServiceRecord:
+        """Register the service, or count one more heartbeat of it."""
+        with self._session() as session:
+            return services.heartbeat(session, host, binary, topic, version)
+
+    def get_service(self, host: str, binary: str) -> ServiceRecord | None:
+        with self._session() as session:
+            return services.get(session, host, binary)
+
+    def get_services(self, binary: str | None = None) -> list[ServiceRecord]:
+        """Every service (of ``binary``), by host."""
+        with self._session() as session:
+            return services.all_services(session, binary)
+
+    def set_service_disabled(
+        self, host: str, binary: str, disabled: bool, reason: str | None
+    ) -> ServiceRecord:
+        """Disable (with ``reason``) or enable the service; raises
+        :class:`~sriovirt.exception.ServiceNotFound` if it never
+        registered."""
+        with self._session() as session:
+            record = services.set_disabled(
+                session, host, binary, disabled, reason
+            )
+        if record is None:
+            raise exception.ServiceNotFound(
+                binary=binary, host=host, database=self.masked_url
+            )
+        return record

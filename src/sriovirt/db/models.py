@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime
 
 from sqlalchemy import (
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -134,3 +136,25 @@ class InstancePciRequestsRow(TimestampMixin, Base):
     )
     #: JSON list of requests (InstancePCIRequests).
     requests: Mapped[str] = mapped_column(Text, default="[]")
+
+
+class ServiceRow(TimestampMixin, Base):
+    """Added by migration 0005: a service on a host and its heartbeat."""
+
+    __tablename__ = "services"
+    __table_args__ = (UniqueConstraint("host", "binary"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    host: Mapped[str] = mapped_column(String(NAME_LEN))
+    binary: Mapped[str] = mapped_column(String(NAME_LEN))
+    topic: Mapped[str] = mapped_column(String(NAME_LEN))
+    report_count: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0"
+    )
+    last_seen_up: Mapped[datetime.datetime | None] = mapped_column(DateTime())
+    disabled: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    disabled_reason: Mapped[str | None] = mapped_column(String(NAME_LEN))
+    #: The newest RPC API version the service serves.
+    version: Mapped[str] = mapped_column(String(16))

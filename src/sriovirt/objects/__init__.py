@@ -11,7 +11,9 @@ bump, pinned by ``tests/unit/objects/test_fingerprints.py``):
 * ``ComputeNode`` with ``PciDevicePool(List)``: a node and its pools as
   the scheduler side reads them (``compute_nodes.pci_stats``);
 * ``PciDevice(List)``: a node's tracked devices, for anything that sends
-  them (its stored form is :class:`sriovirt.pci.record.PciDeviceRecord`).
+  them (its stored form is :class:`sriovirt.pci.record.PciDeviceRecord`);
+* ``BootRequest`` and ``Instance``: a boot sent to a compute service
+  over RPC, and the server's row it answers (``compute/rpcapi.py``).
 
 Local persistence does not go through them: the resource tracker and
 the database exchange :class:`~sriovirt.pci.record.PciDeviceRecord` and
@@ -40,6 +42,8 @@ _MODULES = (
     "sriovirt.objects.compute_node",
     "sriovirt.objects.instance_pci_requests",
     "sriovirt.objects.image_meta",
+    "sriovirt.objects.boot_request",
+    "sriovirt.objects.instance",
 )
 
 

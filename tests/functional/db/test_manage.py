@@ -54,12 +54,12 @@ def test_db_sync_and_version(db_url: str, tmp_path: pathlib.Path) -> None:
     done = _manage(tmp_path, db_url, "db", "sync")
     assert done.stdout.strip() == (
         f"database {masked} upgraded from 0001 (initial schema) to "
-        "0004 (add compute node pci_generation)"
+        "0005 (add services)"
     )
     assert "Traceback" not in done.stderr
     after = _manage(tmp_path, db_url, "db", "version")
     assert after.stdout.strip() == (
-        f"database {masked} is at 0004 (add compute node pci_generation)"
+        f"database {masked} is at 0005 (add services)"
     )
 
 

@@ -20,14 +20,14 @@ def test_sync_from_empty_reports_steps(db_url: str) -> None:
     assert api.version(db_url) is None
     result = api.sync(db_url)
     assert result.before is None
-    assert result.after is not None and result.after.revision == "0004"
+    assert result.after is not None and result.after.revision == "0005"
     assert str(result) == (
         f"database {api.mask_url(db_url)} upgraded from <none> to "
-        "0004 (add compute node pci_generation)"
+        "0005 (add services)"
     )
     again = api.sync(db_url)
     assert not again.changed
-    assert "already at 0004 (add compute node pci_generation)" in str(again)
+    assert "already at 0005 (add services)" in str(again)
 
 
 def test_request_id_migration_keeps_rows(db_url: str) -> None:
@@ -65,7 +65,7 @@ def test_request_id_migration_keeps_rows(db_url: str) -> None:
             )
         result = api.sync(db_url)
         assert result.before is not None and result.before.revision == "0001"
-        assert result.after is not None and result.after.revision == "0004"
+        assert result.after is not None and result.after.revision == "0005"
         with api.Database(db_url) as db:
             devices = db.get_pci_devices(node_id)
         assert len(devices) == 1
@@ -111,7 +111,7 @@ def test_check_synced(db_url: str) -> None:
     ):
         api.check_synced(db_url)
     api.sync(db_url)
-    assert api.check_synced(db_url).revision == "0004"
+    assert api.check_synced(db_url).revision == "0005"
 
 
 def test_instance_name_migration_keeps_rows(db_url: str) -> None:
@@ -131,7 +131,7 @@ def test_instance_name_migration_keeps_rows(db_url: str) -> None:
     finally:
         engine.dispose()
     result = api.sync(db_url)
-    assert result.after is not None and result.after.revision == "0004"
+    assert result.after is not None and result.after.revision == "0005"
     with api.Database(db_url) as db:
         old = db.get_instance(uuid)
         assert old is not None and old.vm_state == "active"

@@ -88,6 +88,7 @@ def test_history_and_head() -> None:
         "0002 (add request_id)",
         "0003 (add instance name and guest)",
         "0004 (add compute node pci_generation)",
+        "0005 (add services)",
     ]
     assert api.head() == api.history()[-1]
 

@@ -22,8 +22,10 @@ with warnings.catch_warnings():
     from oslo_versionedobjects import fixture as ovo_fixture
 
 EXPECTED = {
+    "BootRequest": "1.0-755b448bb3372341f4a599ea81b36770",
     "ComputeNode": "1.0-3ee5e386f5109a539f2f8849996dca30",
     "ImageMetaProps": "1.0-ec222bb4a622960a007510119befb97d",
+    "Instance": "1.0-6ec3f41eb8c0575b688a881465f4ff07",
     "InstancePCIRequest": "1.0-cc3fd0f2fd794a64b6246a9847dcaf41",
     "InstancePCIRequests": "1.0-3928680ff73c1b9e8a1d15042f6c8287",
     "PciDevice": "1.1-32fc580793a68570e932707f72f60126",
