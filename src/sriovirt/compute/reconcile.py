@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -108,22 +108,13 @@ def reconcile(
     consumer is that boot's own uuid: nobody else's allocation)."""
     manager.rt.load_and_refresh()
     rows = {r.uuid: r for r in manager.db.get_instances_by_host(manager.host)}
-    findings: list[Finding] = []
-    active = []
-    for record in rows.values():
-        action = journal.interrupted(record.vm_state, record.task_state)
-        if action is None:
-            active.append(record)
-        else:
-            findings.extend(_finish(manager, record))
-    orphans = manager.rt.tracker.holders().difference(rows)
-    for uuid in sorted(orphans):
-        findings.extend(_release(manager, uuid))
+    findings = list(_journalled_and_orphans(manager, rows))
     guests = {g.uuid: g for g in manager.driver.list_instances()}
-    for record in active:
-        guest = guests.get(record.uuid)
-        findings.extend(_guest(manager, record, guest, resume))
-        findings.extend(_ports(manager, record))
+    for record in rows.values():
+        if journal.interrupted(record.vm_state, record.task_state) is None:
+            guest = guests.get(record.uuid)
+            findings.extend(_guest(manager, record, guest, resume))
+            findings.extend(_ports(manager, record))
     for guest in guests.values():
         if guest.uuid not in rows:
             findings.extend(_unknown(manager, guest))
@@ -140,6 +131,18 @@ def reconcile(
             f.detail,
         )
     return ReconcileReport(manager.host, tuple(findings))
+
+
+def _journalled_and_orphans(
+    manager: ComputeManager, rows: Mapping[str, InstanceRecord]
+) -> Iterator[Finding]:
+    """Steps 1 and 2: interrupted boots and deletes, then the devices
+    of instances that have no row."""
+    for record in rows.values():
+        if journal.interrupted(record.vm_state, record.task_state):
+            yield from _finish(manager, record)
+    for uuid in sorted(manager.rt.tracker.holders().difference(rows)):
+        yield from _release(manager, uuid)
 
 
 def _finish(
