@@ -78,61 +78,70 @@ def candidates_from_response(
     dicts (the body is not used afterwards; nothing changes them).
     """
 
-    def bad(reason: str) -> exception.InvalidAllocationCandidates:
-        return exception.InvalidAllocationCandidates(reason=reason)
-
     requests = body.get("allocation_requests")
     summaries = body.get("provider_summaries")
     if type(requests) is not list or not _is_map(summaries):
-        raise bad(
+        raise _bad(
             "expected allocation_requests (a list) and "
             "provider_summaries (an object)"
         )
+    roots = _roots(summaries)
+    return [
+        _candidate(index, request, roots)
+        for index, request in enumerate(requests)
+    ]
+
+
+def _bad(reason: str) -> exception.InvalidAllocationCandidates:
+    return exception.InvalidAllocationCandidates(reason=reason)
+
+
+def _roots(summaries: Mapping[Any, Any]) -> dict[str, str]:
+    """provider uuid -> its root provider's uuid."""
     roots: dict[str, str] = {}
     for uuid, summary in summaries.items():
         root = summary.get("root_provider_uuid") if _is_map(summary) else None
         if type(root) is not str:
-            raise bad(f"provider {uuid} has no root_provider_uuid")
+            raise _bad(f"provider {uuid} has no root_provider_uuid")
         roots[uuid] = root
-    out: list[AllocationCandidate] = []
-    for index, request in enumerate(requests):
-        if not _is_map(request):
-            raise bad(f"allocation request #{index} is not an object")
-        raw_allocs = request.get("allocations")
-        if not raw_allocs or not _is_map(raw_allocs):
-            raise bad(f"allocation request #{index} has no allocations")
-        for provider, alloc in raw_allocs.items():
-            resources = alloc.get("resources") if _is_map(alloc) else None
-            if not _is_map(resources) or any(
-                type(n) is not int for n in resources.values()
-            ):
-                raise bad(
-                    f"allocation request #{index}: provider {provider} "
-                    "has no resources"
-                )
-        raw_maps = request.get("mappings", {})
-        if not _is_map(raw_maps):
-            raise bad(
-                f"allocation request #{index}: mappings is not an object"
+    return roots
+
+
+def _candidate(
+    index: int, request: object, roots: Mapping[str, str]
+) -> AllocationCandidate:
+    """One allocation request as a candidate, checked in one pass."""
+    if not _is_map(request):
+        raise _bad(f"allocation request #{index} is not an object")
+    raw_allocs = request.get("allocations")
+    if not raw_allocs or not _is_map(raw_allocs):
+        raise _bad(f"allocation request #{index} has no allocations")
+    allocations = {}
+    for provider, alloc in raw_allocs.items():
+        resources = alloc.get("resources") if _is_map(alloc) else None
+        if not _is_map(resources) or any(
+            type(n) is not int for n in resources.values()
+        ):
+            raise _bad(
+                f"allocation request #{index}: provider {provider} "
+                "has no resources"
             )
-        mappings = {
-            suffix: tuple(providers)
-            for suffix, providers in raw_maps.items()
-            if type(providers) is list
-        }
-        anchor = (mappings.get("") or tuple(raw_allocs))[0]
-        root = roots.get(anchor)
-        if root is None:
-            raise bad(
-                f"allocation request #{index}: provider {anchor} has no "
-                "summary"
-            )
-        allocations = {
-            provider: alloc["resources"]
-            for provider, alloc in raw_allocs.items()
-        }
-        out.append(AllocationCandidate(root, allocations, mappings))
-    return out
+        allocations[provider] = resources
+    raw_maps = request.get("mappings", {})
+    if not _is_map(raw_maps):
+        raise _bad(f"allocation request #{index}: mappings is not an object")
+    mappings = {
+        suffix: tuple(providers)
+        for suffix, providers in raw_maps.items()
+        if type(providers) is list
+    }
+    anchor = (mappings.get("") or tuple(raw_allocs))[0]
+    root = roots.get(anchor)
+    if root is None:
+        raise _bad(
+            f"allocation request #{index}: provider {anchor} has no summary"
+        )
+    return AllocationCandidate(root, allocations, mappings)
 
 
 def group_candidates(
