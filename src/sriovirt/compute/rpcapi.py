@@ -234,22 +234,7 @@ class ComputeAPI:
         context: RequestContext | None,
         **kwargs: Any,
     ) -> Any:
-        def error(cls: type[exception.ComputeRPCError], reason: str) -> Any:
-            return cls(
-                method=method, host=host, topic=rpc.TOPIC, reason=reason
-            )
-
-        if not self.can_send_version(version):
-            raise error(
-                exception.RPCVersionTooNew,
-                f"needs compute RPC version {version}, but {_PIN_OPTION} "
-                f"pins {self.version_cap}: finish the upgrade of the "
-                "compute services, then raise or remove the pin",
-            )
-        if self.service_state is not None:
-            why = self.service_state(host)
-            if why is not None:
-                raise error(exception.ComputeServiceDown, why)
+        self._check_sendable(host, method, version)
         client = self.client.prepare(
             server=host,
             version=version,
@@ -260,51 +245,81 @@ class ComputeAPI:
             context = RequestContext(overwrite=False)
         try:
             return self._bounded(client, context, method, kwargs)
-        except _BusStuck as exc:
-            raise error(
-                exception.ComputeUnreachable,
-                f"no connection to the message bus within {exc.seconds:g} "
-                "s: is the broker of [DEFAULT] transport_url running and "
-                "reachable?",
-            ) from None
-        except messaging.MessagingTimeout:
-            raise error(
-                exception.ComputeUnreachable,
-                f"no answer within {self.timeout:g} s: is the host's "
-                "sriovirt-compute service running? (the call may still "
-                "have run there: look before retrying)",
-            ) from None
-        except messaging.MessageDeliveryFailure as exc:
-            raise error(
-                exception.ComputeUnreachable,
-                f"message bus unreachable after {self.retries} retries "
-                f"({_first_line(exc)})",
-            ) from None
-        except messaging.RemoteError as exc:
-            raise exception.RemoteComputeError(
+        except Exception as exc:
+            translated = self._translate(exc, method, host)
+            if translated is None:
+                raise
+            raise translated from None
+
+    def _check_sendable(self, host: str, method: str, version: str) -> None:
+        """Refuse before sending: a version the pin forbids, or a host
+        whose service is down or disabled."""
+        if not self.can_send_version(version):
+            raise exception.RPCVersionTooNew(
                 method=method,
                 host=host,
                 topic=rpc.TOPIC,
-                error=str(exc.exc_type),
-                reason=_first_line(exc.value),
-            ) from None
-        except messaging.MessagingException as exc:
-            raise error(
-                exception.ComputeUnreachable, _first_line(exc)
-            ) from None
-        except Exception as exc:
-            if not _rebuilt_remote(exc):
-                raise
+                reason=f"needs compute RPC version {version}, but "
+                f"{_PIN_OPTION} pins {self.version_cap}: finish the "
+                "upgrade of the compute services, then raise or remove "
+                "the pin",
+            )
+        if self.service_state is not None:
+            why = self.service_state(host)
+            if why is not None:
+                raise exception.ComputeServiceDown(
+                    method=method, host=host, topic=rpc.TOPIC, reason=why
+                )
+
+    def _translate(
+        self, exc: Exception, method: str, host: str
+    ) -> exception.SriovirtError | None:
+        """The one-line error a failed call is, or None (not ours to
+        translate: raised as it is)."""
+
+        def down(reason: str) -> exception.SriovirtError:
+            return exception.ComputeUnreachable(
+                method=method, host=host, topic=rpc.TOPIC, reason=reason
+            )
+
+        def remote(error: str, reason: str) -> exception.SriovirtError:
+            return exception.RemoteComputeError(
+                method=method,
+                host=host,
+                topic=rpc.TOPIC,
+                error=error,
+                reason=reason,
+            )
+
+        if isinstance(exc, _BusStuck):
+            return down(
+                f"no connection to the message bus within {exc.seconds:g} "
+                "s: is the broker of [DEFAULT] transport_url running and "
+                "reachable?"
+            )
+        if isinstance(exc, messaging.MessagingTimeout):
+            return down(
+                f"no answer within {self.timeout:g} s: is the host's "
+                "sriovirt-compute service running? (the call may still "
+                "have run there: look before retrying)"
+            )
+        if isinstance(exc, messaging.MessageDeliveryFailure):
+            return down(
+                f"message bus unreachable after {self.retries} retries "
+                f"({_first_line(exc)})"
+            )
+        if isinstance(exc, messaging.RemoteError):
+            return remote(str(exc.exc_type), _first_line(exc.value))
+        if isinstance(exc, messaging.MessagingException):
+            return down(_first_line(exc))
+        if _rebuilt_remote(exc):
             # An exception of the compute side rebuilt by oslo.messaging
             # (a builtin one, e.g. a bug's TypeError): its message
             # carries the remote traceback; keep the first line.
-            raise exception.RemoteComputeError(
-                method=method,
-                host=host,
-                topic=rpc.TOPIC,
-                error=type(exc).__name__.removesuffix("_Remote"),
-                reason=_first_line(exc),
-            ) from None
+            return remote(
+                type(exc).__name__.removesuffix("_Remote"), _first_line(exc)
+            )
+        return None
 
 
 class _BusStuck(Exception):
