@@ -12,7 +12,10 @@ code that inspects an error reads typed attributes, never the message.
 Library errors (libvirt, SQLAlchemy, HTTP) are translated into these
 classes at the edge that talks to the library and nowhere else.
 
-This module must not import anything from the project.
+This module must not import anything from the project.  It is one
+module over the usual size on purpose: the design wants one exception
+module, so every error class (grouped by layer below) is found in one
+place and no layer imports another's errors from elsewhere.
 """
 
 from __future__ import annotations

@@ -15,7 +15,10 @@ normalised request sets, and ``apply`` goes through
 :data:`~sriovirt.pci.filters.POOL_FILTERS` to name the stage that failed.
 
 This module must not know about individual devices or their PF/VF
-relations (that is the tracker's job): it only counts.
+relations (that is the tracker's job): it only counts.  It is over the
+usual size because the fast paths of ``support`` and the joint
+``select`` must stay beside each other (the property tests hold them to
+one another) and share the pool index.
 """
 
 from __future__ import annotations

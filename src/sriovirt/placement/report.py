@@ -23,7 +23,9 @@ changed sends no request at all.
 
 It also reads a tree for display (:meth:`ReportClient.show`).  This
 module speaks Placement's API through a keystoneauth1 Adapter it is
-given; it must not compute the tree nor read configuration.
+given; it must not compute the tree nor read configuration.  It is over
+the usual size because reading a tree back, adopting it and sending the
+differences all work on the one remembered state and its generations.
 """
 
 from __future__ import annotations
