@@ -3,13 +3,16 @@
 :class:`NoGuests` completes a :class:`~sriovirt.virt.driver.ComputeDriver`
 double that only discovers and reports: every guest method fails the test
 if called, so a test proves the code under test never runs a guest.
+:func:`sriov_devices` is a fake host inventory of PFs and their VFs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import NoReturn
 
+from sriovirt.pci.address import PciAddress
+from sriovirt.pci.device import DevType, HostPciDevice
 from sriovirt.virt.driver import (
     ComputeDriver,
     GuestSummary,
@@ -43,3 +46,36 @@ class NoGuests(ComputeDriver):
 
     def resume_guest(self, instance_uuid: str, domain_xml: str) -> bool:
         _never("resume_guest")
+
+
+def sriov_devices(pfs: Iterable[tuple[str, int]]) -> list[HostPciDevice]:
+    """A fake inventory: each ``(PF address, VF count)`` as an Intel PF
+    and its VFs (on bus slot 2 + the PF's position), with netdevs."""
+    out: list[HostPciDevice] = []
+    for index, (text, vfs) in enumerate(pfs):
+        pf = PciAddress.parse(text)
+        ifname = f"enp{pf.bus}s0f{pf.function}"
+        out.append(
+            HostPciDevice(
+                address=pf,
+                vendor_id="8086",
+                product_id="1572",
+                dev_type=DevType.PF,
+                numa_node=0,
+                ifname=ifname,
+            )
+        )
+        out.extend(
+            HostPciDevice(
+                address=PciAddress(0, pf.bus, 2 + index, i),
+                vendor_id="8086",
+                product_id="154c",
+                dev_type=DevType.VF,
+                parent_addr=pf,
+                numa_node=0,
+                ifname=f"{ifname}v{i}",
+                parent_ifname=ifname,
+            )
+            for i in range(vfs)
+        )
+    return out

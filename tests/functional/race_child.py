@@ -42,10 +42,10 @@ from sriovirt.compute.manager import BootRequest, ComputeManager
 from sriovirt.compute.resource_tracker import ResourceTracker
 from sriovirt.db import api
 from sriovirt.network.static import StaticNetwork
-from sriovirt.pci.address import PciAddress
-from sriovirt.pci.device import DevType, HostPciDevice
+from sriovirt.pci.device import HostPciDevice
 from sriovirt.pci.whitelist import Whitelist
 from sriovirt.virt.libvirt.driver import LibvirtDriver
+from tests.doubles import sriov_devices
 
 HOST = "race-host"
 PHYSNET = "physnet0"
@@ -86,34 +86,7 @@ def boot_request(n: int) -> BootRequest:
 
 
 def devices() -> list[HostPciDevice]:
-    out: list[HostPciDevice] = []
-    for pf_index, (text, (_, vfs)) in enumerate(PFS.items()):
-        pf = PciAddress.parse(text)
-        ifname = f"enp{pf.bus}s0f{pf.function}"
-        out.append(
-            HostPciDevice(
-                address=pf,
-                vendor_id="8086",
-                product_id="1572",
-                dev_type=DevType.PF,
-                numa_node=0,
-                ifname=ifname,
-            )
-        )
-        out.extend(
-            HostPciDevice(
-                address=PciAddress(0, pf.bus, 2 + pf_index, i),
-                vendor_id="8086",
-                product_id="154c",
-                dev_type=DevType.VF,
-                parent_addr=pf,
-                numa_node=0,
-                ifname=f"{ifname}v{i}",
-                parent_ifname=ifname,
-            )
-            for i in range(vfs)
-        )
-    return out
+    return sriov_devices((pf, vfs) for pf, (_, vfs) in PFS.items())
 
 
 def port_body(port: str, network: str, n: int, **extra: Any) -> dict[str, Any]:

@@ -46,8 +46,7 @@ from sriovirt.db import api
 from sriovirt.db.migration import sync as db_sync
 from sriovirt.network import api as network_api
 from sriovirt.network.static import StaticNetwork
-from sriovirt.pci.address import PciAddress
-from sriovirt.pci.device import IN_USE, DevType, HostPciDevice
+from sriovirt.pci.device import IN_USE, DevType
 from sriovirt.pci.whitelist import Whitelist
 from sriovirt.placement import tree as pt
 from sriovirt.placement.allocations import AllocationClient
@@ -55,6 +54,7 @@ from sriovirt.scheduler.destinations import SchedulerSettings
 from sriovirt.scheduler.request_spec import RequestSpec, build_request_spec
 from sriovirt.virt.libvirt.driver import LibvirtDriver
 from sriovirt.virt.libvirt.host import Host, Versions
+from tests.doubles import sriov_devices
 from tests.fixtures.placement_service import PlacementUnderTest
 
 PF1 = "0000:81:00.0"
@@ -74,37 +74,6 @@ PACKED = Versions(6_003_000, 4_002_000, "QEMU")
 
 def port_id(net: int, n: int) -> str:
     return f"6f0c1e2a-0000-4000-8000-0000000d{net}{n:03d}"
-
-
-def _devices(pfs: list[tuple[str, str, int]]) -> list[HostPciDevice]:
-    out: list[HostPciDevice] = []
-    for index, (text, _, vfs) in enumerate(pfs):
-        pf = PciAddress.parse(text)
-        ifname = f"enp{pf.bus}s0f0"
-        out.append(
-            HostPciDevice(
-                address=pf,
-                vendor_id="8086",
-                product_id="1572",
-                dev_type=DevType.PF,
-                numa_node=0,
-                ifname=ifname,
-            )
-        )
-        out.extend(
-            HostPciDevice(
-                address=PciAddress(0, pf.bus, 2 + index, i),
-                vendor_id="8086",
-                product_id="154c",
-                dev_type=DevType.VF,
-                parent_addr=pf,
-                numa_node=0,
-                ifname=f"{ifname}v{i}",
-                parent_ifname=ifname,
-            )
-            for i in range(vfs)
-        )
-    return out
 
 
 def _port(port: str, network: str, n: int) -> dict[str, Any]:
@@ -238,7 +207,9 @@ def _cloud(tmp_path: Path, placement: PlacementUnderTest) -> Iterator[Cloud]:
     hosts: list[Host] = []
     for name, (pfs, packed) in HOSTS.items():
         xml = tmp_path / f"{name}.xml"
-        xml.write_text(host_document(_devices(pfs)))
+        xml.write_text(
+            host_document(sriov_devices((pf, n) for pf, _, n in pfs))
+        )
         uri = paths.test_driver_uri(xml)
         host = _VersionsHost(uri, PACKED) if packed else Host(uri)
         hosts.append(host)
