@@ -226,19 +226,7 @@ class PciStats:
                     if need <= 0:
                         return True
             return False
-        for c in self._all:
-            if (
-                c.count
-                and any(
-                    a.required <= c.items and a.forbidden.isdisjoint(c.items)
-                    for a in alts
-                )
-                and numa_allows(policy, cells, c.numa_node)
-            ):
-                need -= c.count
-                if need <= 0:
-                    return True
-        return False
+        return sum(c.count for c in self._usable(req, cells)) >= need
 
     def select(
         self,
