@@ -39,6 +39,15 @@ opts: list[cfg.Opt] = [
         "as a full dotted import path.  The class must be a "
         "sriovirt.virt.driver.ComputeDriver.",
     ),
+    cfg.IntOpt(
+        "update_resources_interval",
+        default=60,
+        min=1,
+        help="Seconds between two periodic refreshes of the sriovirt-compute "
+        "service: the host's PCI devices read again, the pools stored and "
+        "the provider tree reported to Placement (which also catches up "
+        "after a Placement outage).",
+    ),
 ]
 
 

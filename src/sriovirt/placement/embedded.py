@@ -44,6 +44,7 @@ from typing import Any
 import requests
 from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import session as ks_session
+from oslo_context import context as oslo_context
 
 from sriovirt import exception
 from sriovirt.conf.placement import service_conf
@@ -66,6 +67,23 @@ _lock = threading.Lock()
 _write_lock = threading.Lock()
 #: The embedded Placement this process serves ("active"), if any.
 _serving: dict[str, EmbeddedPlacement] = {}
+
+
+@contextlib.contextmanager
+def _callers_context() -> Iterator[None]:
+    """Placement makes its own request context the thread's current one
+    (oslo.context's thread-local, which oslo.log reads): give the calling
+    thread its own back, so that its later log lines keep the caller's
+    request id rather than Placement's."""
+    saved = oslo_context.get_current()
+    try:
+        yield
+    finally:
+        if saved is not None:
+            saved.update_store()
+        else:
+            # oslo.context has no public way to clear the current one.
+            oslo_context._request_store.__dict__.pop("context", None)
 
 
 @contextlib.contextmanager
@@ -177,12 +195,17 @@ class EmbeddedPlacement:
     ) -> Any:
         app = self.app()
         if environ.get("REQUEST_METHOD") in {"GET", "HEAD"}:
-            return app(environ, start_response)
+            with _callers_context():
+                return list(app(environ, start_response))
         # One writer at a time: SQLite refuses at once (database is
         # locked, no busy wait) a transaction that read and then wants
         # to write while another one wrote; Placement reads before it
         # writes.  Threads queue on the lock, processes on the flock.
-        with _write_lock, _file_lock(self.database.with_suffix(".sqlite.w")):
+        with (
+            _callers_context(),
+            _write_lock,
+            _file_lock(self.database.with_suffix(".sqlite.w")),
+        ):
             return list(app(environ, start_response))
 
     def close(self) -> None:
