@@ -24,6 +24,7 @@ from oslo_context.context import RequestContext
 from sriovirt import exception
 from sriovirt.compute import rpc, rpcapi
 from sriovirt.compute.boot import BootRequest
+from sriovirt.compute.journal import InstanceLocks
 from sriovirt.db.records import InstanceRecord
 from tests.fixtures import compute_service as svc
 from tests.fixtures.rabbitmq import Broker
@@ -184,10 +185,14 @@ def test_ready_boot_with_request_id_then_sigterm(env: Env) -> None:
     assert positions == sorted(positions), log[-3000:]
 
 
-def test_sigterm_right_after_a_boot_is_sent(env: Env) -> None:
-    """The boot in flight when SIGTERM arrives finishes before the exit
-    (or, cut short, is rolled back by the next start's reconcile): the
-    devices and the instance rows agree either way."""
+def test_sigterm_during_a_boot_waits_for_it(env: Env) -> None:
+    """SIGTERM while a boot is in flight: the service stops taking calls,
+    lets the boot finish and answer, then exits 0; the next start's
+    reconcile keeps it, and devices and rows agree.
+
+    The boot is held in flight by a real lock: this test holds the
+    instance's lock file (the per-server flock every boot takes), as a
+    second process working on the same server would."""
     service = env.start()
     uuid = "0b5e5a1d-0000-4000-8000-0000000000b2"
     answer: dict[str, Any] = {}
@@ -201,10 +206,17 @@ def test_sigterm_right_after_a_boot_is_sent(env: Env) -> None:
             answer["error"] = exc
 
     caller = threading.Thread(target=boot)
+    locks = InstanceLocks(env.state / "locks")
     try:
-        caller.start()
-        service.wait_for_log("Boot of vm-term", 30)
-        service.send(signal.SIGTERM)
+        with locks.hold(uuid):
+            caller.start()
+            service.wait_for_log("Boot of vm-term", 30)
+            service.send(signal.SIGTERM)
+            service.wait_for_log("Waiting for the calls in flight", 30)
+            time.sleep(1.0)
+            # Still waiting for the boot, which waits for the lock.
+            assert service.proc.poll() is None, service.log()[-3000:]
+            assert "record" not in answer
         status = service.wait(30)
         caller.join(CALL_TIMEOUT + 5)
     except BaseException:
