@@ -310,3 +310,48 @@ def test_sighup_with_a_bad_whitelist_keeps_the_old_one(env: Env) -> None:
         service.kill()
         raise
     _stopped_cleanly(service, 10)
+
+
+def test_fixture_runs_several_hosts_on_shared_state(
+    rabbitmq: Broker, tmp_path: pathlib.Path
+) -> None:
+    """The helper the cluster tests and ``make run-cluster`` use: two
+    hosts sharing the database, Placement and bindings, each serving its
+    own RPC server, both stopped cleanly."""
+    state = tmp_path / "state"
+    confs = [
+        (
+            host,
+            svc.write_conf(
+                tmp_path / f"{host}.conf",
+                host=host,
+                state_path=state,
+                transport_url=rabbitmq.url,
+            ),
+        )
+        for host in ("svc-a", "svc-b")
+    ]
+    svc.prepare(confs[0][1])
+    conf = svc.client_conf(rabbitmq.url)
+    transport = rpc.transport(conf)
+    try:
+        api = rpcapi.ComputeAPI(conf, transport, timeout=CALL_TIMEOUT)
+        url = f"sqlite:///{state}/sriovirt.sqlite"
+        services = svc.start_services(api, confs, tmp_path, url)
+        try:
+            assert [api.ping(h)["host"] for h, _ in confs] == [
+                "svc-a",
+                "svc-b",
+            ]
+            record = api.build_and_run_instance(
+                "svc-b",
+                _boot("vm-b", "0b5e5a1d-0000-4000-8000-0000000000b5", DIRECT),
+            )
+            assert record.host == "svc-b"
+        finally:
+            statuses = svc.stop_services(services)
+        assert statuses == {"svc-a": 0, "svc-b": 0}
+        for service in services:
+            assert "stopped cleanly" in service.log()
+    finally:
+        rpc.cleanup(transport)
