@@ -156,7 +156,12 @@ def reloaded_whitelist(argv: Sequence[str]) -> DeviceMatcher | None:
                 "Reload refused: %d error(s) in %s", errors, conf.config_file
             )
             return None
-        return Whitelist.from_options(pci_conf.device_spec_values(conf))
+        whitelist = Whitelist.from_options(pci_conf.device_spec_values(conf))
+        LOG.info(
+            "Reload: configuration checked; [pci] device_spec is applied "
+            "now, other options at the next restart"
+        )
+        return whitelist
     finally:
         conf.reset()
 
