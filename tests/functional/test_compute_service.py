@@ -27,6 +27,7 @@ from sriovirt.compute.boot import BootRequest
 from sriovirt.compute.journal import InstanceLocks
 from sriovirt.db.records import InstanceRecord
 from tests.fixtures import compute_service as svc
+from tests.fixtures.placement_service import PlacementUnderTest
 from tests.fixtures.rabbitmq import Broker
 
 HOST = "svc-host"
@@ -355,3 +356,39 @@ def test_fixture_runs_several_hosts_on_shared_state(
             assert "stopped cleanly" in service.log()
     finally:
         rpc.cleanup(transport)
+
+
+def test_placement_down_at_start_is_caught_up_by_the_periodic_refresh(
+    env: Env,
+) -> None:
+    """A remote Placement that is not there yet (a closed port): the
+    service still starts and serves, logs the outage, and its periodic
+    refresh reports the tree once Placement listens."""
+    placement = PlacementUnderTest("loopback", env.dir / "placement")
+    env.write(
+        update_resources_interval=1,
+        extra=f"[placement]\nendpoint_override = {placement.endpoint}\n",
+    )
+    service = env.start()
+    try:
+        assert "Resource providers not reported" in service.log()
+        assert env.api.ping(HOST)["host"] == HOST
+        placement.start()
+        try:
+            deadline = time.monotonic() + 30
+            while "answers again" not in service.log():
+                assert time.monotonic() < deadline, service.log()[-3000:]
+                time.sleep(0.2)
+            shown = env.json("placement", "show")
+            names = sorted(p["name"] for p in shown["providers"])
+            assert names == [
+                HOST,
+                f"{HOST}_0000:81:00.0",
+                f"{HOST}_0000:82:00.0",
+            ]
+        finally:
+            placement.stop()
+    except BaseException:
+        service.kill()
+        raise
+    _stopped_cleanly(service, 10)
