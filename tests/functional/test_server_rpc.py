@@ -26,6 +26,7 @@ import dataclasses
 import datetime
 import json
 import logging
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -376,7 +377,9 @@ def _command_conf(rc: RpcCloud) -> Path:
     return path
 
 
-def test_server_commands_over_the_message_bus(rpc_cloud: RpcCloud) -> None:
+def test_server_commands_over_the_message_bus(
+    rpc_cloud: RpcCloud, caplog: pytest.LogCaptureFixture
+) -> None:
     tmp = rpc_cloud.tmp_path
     conf = _command_conf(rpc_cloud)
 
@@ -384,6 +387,30 @@ def test_server_commands_over_the_message_bus(rpc_cloud: RpcCloud) -> None:
         done = sriovirt(tmp, conf, *args)
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)
+
+    # The command's request id (logged with --debug) is the one the
+    # compute that ran the boot logged.
+    with caplog.at_level(logging.INFO, "sriovirt.compute.rpc_endpoint"):
+        first = sriovirt(
+            tmp,
+            conf,
+            "--debug",
+            "server",
+            "boot",
+            "cli-first",
+            "--port",
+            port_id(1, 9),
+            "-f",
+            "json",
+        )
+    assert first.returncode == 0, first.stderr
+    found = re.search(r"Request (req-[0-9a-f-]+)", first.stderr)
+    assert found is not None, first.stderr
+    assert (
+        f"Boot of cli-first ({json.loads(first.stdout)['uuid']}) received, "
+        f"request {found.group(1)}" in caplog.text
+    )
+    run("server", "delete", "cli-first", "-f", "json")
 
     booted = [
         run(
