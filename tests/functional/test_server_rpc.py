@@ -167,8 +167,11 @@ def rpc_cloud(rabbitmq: Broker, tmp_path: Path) -> Iterator[RpcCloud]:
             try:
                 yield found
             finally:
+                # Stop every server before waiting for any: each wait
+                # lasts until its consumer's connection is closed.
                 for server in servers.values():
                     server.stop()
+                for server in servers.values():
                     server.wait()
     finally:
         server_transport.cleanup()
