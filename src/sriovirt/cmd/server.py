@@ -25,28 +25,31 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import logging
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from oslo_config import cfg
-from oslo_context.context import RequestContext
 
 from sriovirt import cmd, exception
 from sriovirt.cmd import host_name, network_backend, output
 from sriovirt.cmd import placement as placement_cmd
+from sriovirt.cmd.cluster import (
+    Cluster,
+    open_cluster,
+    over_rpc,
+    remote_computes,
+    scheduler_settings,
+)
 from sriovirt.cmd.progress import StepProgress
 from sriovirt.compute import boot as boot_values
-from sriovirt.compute import conductor, multihost, rpc, rpcapi, services
+from sriovirt.compute import conductor, multihost
 from sriovirt.compute.boot import BootRequest
-from sriovirt.compute.conductor import Computes, SchedulerManager
+from sriovirt.compute.conductor import SchedulerManager
 from sriovirt.compute.journal import InstanceLocks
 from sriovirt.compute.manager import ComputeManager, StepHook
-from sriovirt.compute.remote import RemoteComputes
 from sriovirt.compute.resource_tracker import ResourceTracker
-from sriovirt.compute.service_filter import ComputeServiceFilter
 from sriovirt.conf import pci as pci_conf
 from sriovirt.conf import placement as placement_conf
 from sriovirt.db import api as db_api
@@ -57,29 +60,11 @@ from sriovirt.pci.alias import parse_aliases
 from sriovirt.pci.whitelist import Whitelist
 from sriovirt.placement.allocations import AllocationClient
 from sriovirt.placement.embedded import EmbeddedPlacement
-from sriovirt.scheduler.destinations import SchedulerSettings
-from sriovirt.scheduler.filters import ALL_HOST_FILTERS
 from sriovirt.scheduler.request_spec import RequestSpec
 from sriovirt.virt import loader
 from sriovirt.virt.driver import ComputeDriver
 
-LOG = logging.getLogger(__name__)
-
 # --- what the commands share ---------------------------------------------
-
-
-def over_rpc(conf: cfg.ConfigOpts) -> bool:
-    """Whether the computes are services on the message bus
-    (``[DEFAULT] transport_url`` set) rather than in this process."""
-    return bool(conf.transport_url)
-
-
-def _settings(conf: cfg.ConfigOpts) -> SchedulerSettings:
-    return SchedulerSettings(
-        max_attempts=conf.scheduler.max_attempts,
-        free_vf_weight_multiplier=conf.scheduler.free_vf_weight_multiplier,
-        max_placement_results=conf.scheduler.max_placement_results,
-    )
 
 
 def _network(conf: cfg.ConfigOpts) -> network_api.NetworkAPI:
@@ -141,7 +126,7 @@ class Host:
             placement=AllocationClient(placement.adapter, placement.endpoint),
             nodes=self.db,
             computes={self.host: manager},
-            settings=_settings(conf),
+            settings=scheduler_settings(conf),
         )
 
     def node_of(self, record: InstanceRecord) -> str:
@@ -159,107 +144,6 @@ class Host:
         if found is None:
             raise exception.ServerNotFound(server=repr(name), host=self.host)
         return found
-
-
-@dataclasses.dataclass
-class Cluster:
-    """The scheduler side's collaborators when the computes are
-    services on the message bus: no driver (a controller runs no
-    hypervisor)."""
-
-    network: network_api.NetworkAPI
-    db: db_api.Database
-
-    def hosts(self) -> list[str]:
-        """The hosts that run a compute service, sorted."""
-        return sorted({s.host for s in self.db.get_services(rpc.BINARY)})
-
-    def records(self) -> list[InstanceRecord]:
-        """The servers of every compute host."""
-        found: list[InstanceRecord] = []
-        for host in self.hosts():
-            found.extend(self.db.get_instances_by_host(host))
-        return found
-
-    def get(self, name: str, host: str | None = None) -> InstanceRecord:
-        """The server named ``name`` (on ``host``, when given): names
-        are unique per host, so a name on several hosts needs one."""
-        hosts = [host] if host is not None else self.hosts()
-        found = [
-            r
-            for r in (self.db.get_instance_by_name(h, name) for h in hosts)
-            if r is not None
-        ]
-        if not found:
-            where = (
-                host
-                if host is not None
-                else (
-                    "any compute host (" + (", ".join(hosts) or "none") + ")"
-                )
-            )
-            raise exception.ServerNotFound(server=repr(name), host=where)
-        if len(found) > 1:
-            raise cmd.CommandLineError(
-                reason=f"server name {name!r} is used on hosts "
-                f"{', '.join(str(r.host) for r in found)}: pick one with "
-                "--host HOST"
-            )
-        return found[0]
-
-    def node_of(self, record: InstanceRecord) -> str | None:
-        return record.node
-
-    def scheduler(
-        self,
-        conf: cfg.ConfigOpts,
-        placement: _Placement,
-        computes: Computes,
-    ) -> SchedulerManager:
-        """The scheduler over every compute service: the hosts whose
-        service is down or disabled are filtered out first."""
-        return SchedulerManager(
-            placement=AllocationClient(placement.adapter, placement.endpoint),
-            nodes=self.db,
-            computes=computes,
-            settings=_settings(conf),
-            host_filters=(
-                ComputeServiceFilter(self.db, float(conf.service_down_time)),
-                *ALL_HOST_FILTERS,
-            ),
-        )
-
-
-@contextlib.contextmanager
-def open_cluster(conf: cfg.ConfigOpts) -> Iterator[Cluster]:
-    """The database and the network service; no driver loaded."""
-    network = _network(conf)
-    with db_api.Database(str(conf.database.connection)) as database:
-        database.check_synced()
-        yield Cluster(network, database)
-
-
-@contextlib.contextmanager
-def remote_computes(
-    conf: cfg.ConfigOpts, database: db_api.Database
-) -> Iterator[RemoteComputes]:
-    """The compute services over ``[DEFAULT] transport_url``, every call
-    carrying one request context (its id logged here at debug); a host
-    whose service is down or disabled is refused before sending."""
-    context = RequestContext(overwrite=False)
-    LOG.debug("Request %s: computes over the message bus", context.request_id)
-    transport = rpc.transport(conf)
-    try:
-        api = rpcapi.ComputeAPI(
-            conf,
-            transport,
-            service_state=services.service_state(
-                database, float(conf.service_down_time)
-            ),
-        )
-        yield RemoteComputes(api, context)
-    finally:
-        rpc.cleanup(transport)
 
 
 @dataclasses.dataclass(frozen=True)
