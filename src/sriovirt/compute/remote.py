@@ -26,9 +26,10 @@ the next alternate:
   disabled (:class:`~sriovirt.exception.ComputeServiceDown`, nothing
   sent).  An unanswered call's message expires unconsumed after the
   timeout (its time to live), so a service that comes back does not run
-  it late; a service that took it but answered too late finds the
-  instance uuid taken in the shared database once another host booted
-  it, and rolls its own boot back.
+  it late.  A service that took it but answered too late would store
+  the same instance uuid as the next host's boot: the shared database's
+  primary key lets only one of them create its row (the other fails at
+  its first journalled step; not yet covered by a test).
 
 Any other remote error (a name in use, a bug) is raised as the RPC API
 raised it (:class:`~sriovirt.exception.RemoteComputeError`): the
