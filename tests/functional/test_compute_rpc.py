@@ -306,7 +306,10 @@ def test_ping_command(service: Service, tmp_path: Path) -> None:
     ok = sriovirt(tmp_path, conf, "compute", "ping", HOST, "-f", "json")
     assert ok.returncode == 0, ok.stderr
     answer = json.loads(ok.stdout)
-    assert (answer["host"], answer["version"]) == (HOST, "1.1")
+    assert (answer["host"], answer["version"]) == (
+        HOST,
+        rpcapi.LATEST_VERSION,
+    )
     assert answer["ms"] > 0
 
     lost = sriovirt(

@@ -379,6 +379,21 @@ def test_unknown_server_is_one_line_exit_1(env: Env, action: str) -> None:
     assert "Server 'nope' not found" in _one_error_line(result)
 
 
+@pytest.mark.parametrize("action", ["show", "delete"])
+def test_host_option_in_process_names_this_host_only(
+    env: Env, action: str
+) -> None:
+    env.boot("vm", "--port", DIRECT)
+    mine = env.json("server", "show", "vm")["host"]
+    assert env.json("server", "show", "vm", "--host", mine)["name"] == "vm"
+    result = env.run("server", action, "vm", "--host", "elsewhere")
+    assert result.returncode == 2
+    line = _one_error_line(result)
+    assert "--host elsewhere: with [DEFAULT] transport_url unset" in line
+    assert f"reach host {mine} only" in line
+    assert [s["name"] for s in env.json("server", "list")] == ["vm"]
+
+
 def test_bad_key_value_is_a_usage_error(env: Env) -> None:
     result = env.run(
         "server", "boot", "vm", "--port", NORMAL, "--image-property", "x"

@@ -1,7 +1,8 @@
-"""``sriovirt server boot|list|show|delete``: servers on this host,
-in-process.
+"""``sriovirt server boot|list|show|delete``: servers on this host
+(in-process), or on every host of the cloud (over the message bus).
 
-There is no RPC yet: each command builds the compute manager from the
+Two transports, one flow.  With ``[DEFAULT] transport_url`` unset (the
+embedded default), each command builds the compute manager from the
 configuration (the driver ``[DEFAULT] compute_driver`` names, the
 resource tracker loaded and refreshed but never started, so a command
 releases no claim, the network service of ``[network]`` and the
@@ -34,6 +35,13 @@ from oslo_config import cfg
 from sriovirt import cmd, exception
 from sriovirt.cmd import host_name, network_backend, output
 from sriovirt.cmd import placement as placement_cmd
+from sriovirt.cmd.cluster import (
+    Cluster,
+    open_cluster,
+    over_rpc,
+    remote_computes,
+    scheduler_settings,
+)
 from sriovirt.cmd.progress import StepProgress
 from sriovirt.compute import boot as boot_values
 from sriovirt.compute import conductor, multihost
@@ -52,7 +60,6 @@ from sriovirt.pci.alias import parse_aliases
 from sriovirt.pci.whitelist import Whitelist
 from sriovirt.placement.allocations import AllocationClient
 from sriovirt.placement.embedded import EmbeddedPlacement
-from sriovirt.scheduler.destinations import SchedulerSettings
 from sriovirt.scheduler.request_spec import RequestSpec
 from sriovirt.virt import loader
 from sriovirt.virt.driver import ComputeDriver
@@ -114,22 +121,25 @@ class Host:
         placement: _Placement,
         manager: ComputeManager,
     ) -> SchedulerManager:
-        """The scheduler over this one host (the registry of the
-        in-process hosts: issue 11 brings the RPC transport)."""
+        """The scheduler over this one host (the in-process registry)."""
         return SchedulerManager(
             placement=AllocationClient(placement.adapter, placement.endpoint),
             nodes=self.db,
             computes={self.host: manager},
-            settings=SchedulerSettings(
-                max_attempts=conf.scheduler.max_attempts,
-                free_vf_weight_multiplier=(
-                    conf.scheduler.free_vf_weight_multiplier
-                ),
-                max_placement_results=conf.scheduler.max_placement_results,
-            ),
+            settings=scheduler_settings(conf),
         )
 
-    def get(self, name: str) -> InstanceRecord:
+    def node_of(self, record: InstanceRecord) -> str:
+        return record.node or self.driver.nodename()
+
+    def get(self, name: str, host: str | None = None) -> InstanceRecord:
+        if host is not None and host != self.host:
+            raise cmd.CommandLineError(
+                reason=f"--host {host}: with [DEFAULT] transport_url unset "
+                f"the commands reach host {self.host} only (set "
+                "transport_url to reach the compute services of other "
+                "hosts)"
+            )
         found = self.db.get_instance_by_name(self.host, name)
         if found is None:
             raise exception.ServerNotFound(server=repr(name), host=self.host)
@@ -221,7 +231,9 @@ def _status(record: InstanceRecord) -> str:
     return record.vm_state.upper()
 
 
-def _interfaces(found: Host, record: InstanceRecord) -> list[dict[str, Any]]:
+def _interfaces(
+    found: Host | Cluster, record: InstanceRecord
+) -> list[dict[str, Any]]:
     """One entry per port, in guest NIC order, from the stored PCI
     requests and devices and the ports' binding."""
     stored = found.db.get_instance_pci_requests(record.uuid)
@@ -256,11 +268,13 @@ def _interfaces(found: Host, record: InstanceRecord) -> list[dict[str, Any]]:
     return interfaces
 
 
-def _slots(found: Host, record: InstanceRecord) -> dict[str, str]:
+def _slots(found: Host | Cluster, record: InstanceRecord) -> dict[str, str]:
     """request id -> the address of the device allocated for it."""
-    node = found.db.get_compute_node(
-        found.host, record.node or found.driver.nodename()
-    )
+    node_name = found.node_of(record)
+    host = found.host if isinstance(found, Host) else record.host
+    if host is None or node_name is None:
+        return {}
+    node = found.db.get_compute_node(host, node_name)
     if node is None:
         return {}
     return {
@@ -271,7 +285,7 @@ def _slots(found: Host, record: InstanceRecord) -> dict[str, str]:
 
 
 def _report(
-    found: Host, record: InstanceRecord, action: str | None = None
+    found: Host | Cluster, record: InstanceRecord, action: str | None = None
 ) -> ServerReport:
     return ServerReport(record, _interfaces(found, record), action)
 
@@ -400,6 +414,18 @@ class Boot(_ServerDocument):
             memory_mb=parsed_args.memory_mb,
             vcpus=parsed_args.vcpus,
         )
+        if over_rpc(conf):
+            with (
+                open_cluster(conf) as cluster,
+                open_placement(conf) as placement,
+                remote_computes(conf, cluster.db) as computes,
+            ):
+                spec = request_spec(conf, cluster.network, request)
+                scheduler = cluster.scheduler(conf, placement, computes)
+                record = scheduler.schedule_and_build(
+                    request, spec, force_host=parsed_args.force_host
+                )
+                return _report(cluster, record, "booted")
         progress = StepProgress(sys.stderr)
         try:
             with open_host(conf) as found, open_placement(conf) as placement:
@@ -414,34 +440,63 @@ class Boot(_ServerDocument):
             progress.clear()
 
 
+def _host_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--host",
+        metavar="HOST",
+        help="the server's host, when its name is used on several hosts "
+        "(with [DEFAULT] transport_url set)",
+    )
+
+
+@contextlib.contextmanager
+def _open_any(conf: cfg.ConfigOpts) -> Iterator[Host | Cluster]:
+    """The cluster over the message bus, or this host in-process."""
+    if over_rpc(conf):
+        with open_cluster(conf) as cluster:
+            yield cluster
+    else:
+        with open_host(conf) as found:
+            yield found
+
+
 class Show(_ServerDocument):
     """show a server: its state, interfaces and guest XML"""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument("name", metavar="NAME", help="the server's name")
+        _host_option(parser)
         return parser
 
     def report(self, parsed_args: argparse.Namespace) -> ServerReport:
-        with open_host(output.conf_of(self)) as found:
-            return _report(found, found.get(parsed_args.name))
+        with _open_any(output.conf_of(self)) as found:
+            record = found.get(parsed_args.name, parsed_args.host)
+            return _report(found, record)
 
 
 SERVER_COLUMNS = ("name", "uuid", "host", "status")
 
 
 class ListServers(output.Listing):
-    """list the servers of this host"""
+    """list the servers of this host (of every compute host, over the
+    message bus)"""
 
     _notes: Sequence[str] = ()
 
     def take_action(
         self, parsed_args: argparse.Namespace
     ) -> tuple[Sequence[str], list[list[Any]]]:
-        with open_host(output.conf_of(self)) as found:
-            records = found.db.get_instances_by_host(found.host)
-        records.sort(key=lambda r: (r.name or "", r.uuid))
-        self._notes = (f"{len(records)} servers on host {found.host}",)
+        with _open_any(output.conf_of(self)) as found:
+            if isinstance(found, Cluster):
+                hosts = found.hosts()
+                records = found.records()
+                where = f"{len(hosts)} compute host(s)"
+            else:
+                records = found.db.get_instances_by_host(found.host)
+                where = f"host {found.host}"
+        records.sort(key=lambda r: (r.name or "", r.host or "", r.uuid))
+        self._notes = (f"{len(records)} servers on {where}",)
         return SERVER_COLUMNS, [
             [r.name, r.uuid, r.host, _status(r)] for r in records
         ]
@@ -464,14 +519,25 @@ class Delete(output.Document[DeleteReport]):
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument("name", metavar="NAME", help="the server's name")
+        _host_option(parser)
         return parser
 
     def report(self, parsed_args: argparse.Namespace) -> DeleteReport:
         conf = output.conf_of(self)
+        if over_rpc(conf):
+            with (
+                open_cluster(conf) as cluster,
+                open_placement(conf) as placement,
+                remote_computes(conf, cluster.db) as computes,
+            ):
+                record = cluster.get(parsed_args.name, parsed_args.host)
+                scheduler = cluster.scheduler(conf, placement, computes)
+                assert record.host is not None
+                return DeleteReport(scheduler.delete(record.host, record.uuid))
         progress = StepProgress(sys.stderr)
         try:
             with open_host(conf) as found, open_placement(conf) as placement:
-                record = found.get(parsed_args.name)
+                record = found.get(parsed_args.name, parsed_args.host)
                 manager = found.manager(conf, progress, placement)
                 scheduler = found.scheduler(conf, placement, manager)
                 done = scheduler.delete(found.host, record.uuid)

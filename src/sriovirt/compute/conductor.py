@@ -22,16 +22,22 @@ runs one boot:
    :class:`~sriovirt.exception.SchedulingFailed` names every attempt.
 
 :meth:`SchedulerManager.delete` terminates the server on its host, then
-deletes its allocation.  The hosts' compute managers are passed in as a
-registry (host name -> manager), as Placement and the database are: this
-module must not speak HTTP or SQL itself, nor pick devices.
+deletes its allocation.  The hosts' computes are passed in as a
+registry (host name -> compute), as Placement and the database are: the
+in-process managers (a dict), or
+:class:`~sriovirt.compute.remote.RemoteComputes` over the message bus
+when ``[DEFAULT] transport_url`` is set (one flow,
+two transports; a host that cannot be reached is a failed attempt: the
+next alternate is tried).  Extra host filters (the compute service
+filter of the message-bus mode) come in as ``host_filters``.  This
+module must not speak HTTP, SQL or RPC itself, nor pick devices.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from sriovirt import exception
@@ -45,6 +51,7 @@ from sriovirt.scheduler.destinations import (
     SchedulerSettings,
     select_destinations,
 )
+from sriovirt.scheduler.filters import ALL_HOST_FILTERS, HostFilter
 from sriovirt.scheduler.host_state import (
     AllocationCandidate,
     HostState,
@@ -80,6 +87,13 @@ class Compute(Protocol):
     def build_and_run_instance(self, boot: BootRequest) -> InstanceRecord: ...
 
     def terminate_instance(self, instance_uuid: str) -> InstanceRecord: ...
+
+
+class Computes(Protocol):
+    """host -> its compute, or None (a dict of in-process managers, or
+    :class:`~sriovirt.compute.remote.RemoteComputes`)."""
+
+    def get(self, host: str, /) -> Compute | None: ...
 
 
 #: :attr:`BuildFailed.aftermath` of a boot refused before scheduling.
@@ -137,8 +151,9 @@ class SchedulerManager:
         *,
         placement: Allocations,
         nodes: NodesSource,
-        computes: Mapping[str, Compute],
+        computes: Computes,
         settings: SchedulerSettings | None = None,
+        host_filters: Sequence[HostFilter] = ALL_HOST_FILTERS,
         project_id: str = DEFAULT_OWNER,
         user_id: str = DEFAULT_OWNER,
     ) -> None:
@@ -146,6 +161,7 @@ class SchedulerManager:
         self.nodes = nodes
         self.computes = computes
         self.settings = settings or SchedulerSettings()
+        self.host_filters = tuple(host_filters)
         self.project_id = project_id
         self.user_id = user_id
         self.pools_cache = PoolsCache()
@@ -177,6 +193,7 @@ class SchedulerManager:
                 placement=self.placement,
                 nodes=self.nodes,
                 settings=self.settings,
+                filters=self.host_filters,
                 pools_cache=self.pools_cache,
             )
             spec, hosts = found.spec, found.selection.hosts

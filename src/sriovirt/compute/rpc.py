@@ -95,8 +95,13 @@ def server(
     )
 
 
-def boot_to_object(boot: BootRequest) -> BootRequestObject:
-    return BootRequestObject(
+def boot_to_object(
+    boot: BootRequest, version: str | None = None
+) -> BootRequestObject:
+    """``boot`` as its versioned object, every field of the value
+    carried; ``version``: backported to that object version (the fields
+    it lacks dropped) for a compute service that knows no newer one."""
+    obj = BootRequestObject(
         name=boot.name,
         uuid=boot.uuid,
         port_ids=list(boot.port_ids),
@@ -104,10 +109,19 @@ def boot_to_object(boot: BootRequest) -> BootRequestObject:
         image_properties=dict(boot.image_properties),
         memory_mb=boot.memory_mb,
         vcpus=boot.vcpus,
+        port_providers=dict(boot.port_providers),
     )
+    if version is None or version == obj.VERSION:
+        return obj
+    primitive = obj.obj_to_primitive(target_version=version)
+    backported = BootRequestObject.obj_from_primitive(primitive)
+    assert isinstance(backported, BootRequestObject)
+    return backported
 
 
 def boot_from_object(obj: BootRequestObject) -> BootRequest:
+    """The frozen value of ``obj`` (a 1.0 object: no port providers,
+    the compute takes any matching device)."""
     return BootRequest(
         name=obj.name,
         uuid=obj.uuid,
@@ -116,4 +130,5 @@ def boot_from_object(obj: BootRequestObject) -> BootRequest:
         image_properties=dict(obj.image_properties),
         memory_mb=obj.memory_mb,
         vcpus=obj.vcpus,
+        port_providers=dict(obj.obj_get("port_providers", {})),
     )

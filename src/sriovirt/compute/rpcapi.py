@@ -14,6 +14,20 @@ endpoint's ``target`` version moves with it):
 
 * 1.0: ``ping``, ``build_and_run_instance``, ``terminate_instance``
 * 1.1: ``reconcile``
+* 1.2: ``build_and_run_instance`` carries a ``BootRequest`` object 1.1
+  (``port_providers``: each SR-IOV port's PF provider, from the
+  scheduler's Placement allocation)
+
+A boot with port providers needs 1.2: under a pin below it, it is
+refused before anything is sent
+(:class:`~sriovirt.exception.RPCVersionTooNew`), not sent without
+them.  Without its PF, an older compute would take any
+matching VF, possibly of another PF than the one Placement allocated,
+and Placement's usages would no longer match the host's devices (the
+drift the allocation exists to prevent); refusing keeps the upgrade
+rule plain: upgrade the computes, then lift the pin.  A boot without
+providers (no SR-IOV port) is sent as 1.0 under such a pin, its object
+backported to 1.0.
 
 Each method takes an optional request ``context`` (oslo.context): its
 ``request_id`` is logged by the compute service, so one boot can be
@@ -58,7 +72,10 @@ from sriovirt.db.records import InstanceRecord
 from sriovirt.objects.instance import Instance
 
 BASE_VERSION = "1.0"
-LATEST_VERSION = "1.1"
+LATEST_VERSION = "1.2"
+
+#: The version whose boot object carries ``port_providers``.
+PROVIDERS_VERSION = "1.2"
 
 #: ``service_state(host)``: why ``host``'s service must not get work
 #: (down, disabled), or None when it may.
@@ -144,13 +161,35 @@ class ComputeAPI:
         *,
         context: RequestContext | None = None,
     ) -> InstanceRecord:
-        """Boot ``boot`` on ``host``; its stored row."""
+        """Boot ``boot`` on ``host``; its stored row.
+
+        Sent as 1.2 (object 1.1) when the pin allows; a boot without
+        port providers as 1.0 (object 1.0) under an older pin; a boot
+        with port providers under an older pin is refused, nothing sent
+        (see the module docstring)."""
+        if self.can_send_version(PROVIDERS_VERSION):
+            version, obj_version = PROVIDERS_VERSION, None
+        elif boot.port_providers:
+            raise exception.RPCVersionTooNew(
+                method="build_and_run_instance",
+                host=host,
+                topic=rpc.TOPIC,
+                reason=f"a boot with port providers (ports "
+                f"{', '.join(sorted(boot.port_providers))} placed on "
+                f"their PFs) needs compute RPC version {PROVIDERS_VERSION}, "
+                f"but {_PIN_OPTION} pins {self.version_cap}: an older "
+                "compute would not take the allocated PF; finish the "
+                "upgrade of the compute services, then raise or remove "
+                "the pin",
+            )
+        else:
+            version, obj_version = BASE_VERSION, "1.0"
         answer = self._call(
             host,
             "build_and_run_instance",
-            "1.0",
+            version,
             context,
-            boot=rpc.boot_to_object(boot),
+            boot=rpc.boot_to_object(boot, obj_version),
         )
         return _record(answer)
 

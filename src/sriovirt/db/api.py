@@ -373,6 +373,13 @@ class Database:
         with self._session() as session:
             return services.get(session, host, binary)
 
+    def get_services_of_hosts(
+        self, hosts: Collection[str], binary: str
+    ) -> dict[str, ServiceRecord]:
+        """host -> its ``binary`` service, for ``hosts``, in one query."""
+        with self._session() as session:
+            return services.by_hosts(session, hosts, binary)
+
     def get_services(self, binary: str | None = None) -> list[ServiceRecord]:
         """Every service (of ``binary``), by host."""
         with self._session() as session:

@@ -14,6 +14,7 @@ to :class:`~sriovirt.db.api.Database`), nor read configuration.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -77,6 +78,23 @@ def _row(session: orm.Session, host: str, binary: str) -> ServiceRow | None:
 def get(session: orm.Session, host: str, binary: str) -> ServiceRecord | None:
     row = _row(session, host, binary)
     return to_record(row) if row is not None else None
+
+
+def by_hosts(
+    session: orm.Session, hosts: Collection[str], binary: str
+) -> dict[str, ServiceRecord]:
+    """host -> its ``binary`` service, for the given hosts, in one query
+    (the (host, binary) unique index: one lookup per host, no scan);
+    hosts without such a service are absent."""
+    if not hosts:
+        return {}
+    rows = session.scalars(
+        sa.select(ServiceRow).where(
+            ServiceRow.host.in_(sorted(set(hosts))),
+            ServiceRow.binary == binary,
+        )
+    )
+    return {row.host: to_record(row) for row in rows}
 
 
 def all_services(

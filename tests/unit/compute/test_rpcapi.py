@@ -7,8 +7,10 @@ calls over a real RabbitMQ.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from oslo_config import cfg
@@ -43,8 +45,8 @@ def test_unpinned_client_sends_the_newest_version(
 ) -> None:
     api = rpcapi.ComputeAPI(_conf(), fake_transport)
     assert api.version_cap == rpcapi.LATEST_VERSION
-    assert api.can_send_version("1.1")
-    assert not api.can_send_version("1.2")
+    assert api.can_send_version("1.2")
+    assert not api.can_send_version("1.3")
 
 
 def test_pin_refuses_a_newer_method_before_sending(
@@ -70,7 +72,7 @@ def test_pin_outside_what_this_release_sends_is_a_config_error(
         rpcapi.version_cap(pin)
 
 
-@pytest.mark.parametrize("pin", [None, "", "1.0", "1.1"])
+@pytest.mark.parametrize("pin", [None, "", "1.0", "1.1", "1.2"])
 def test_valid_pins(pin: str | None) -> None:
     expected = pin or rpcapi.LATEST_VERSION
     assert rpcapi.version_cap(pin) == expected
@@ -111,6 +113,137 @@ def test_boot_request_round_trip() -> None:
     obj = _through_the_wire(rpc.boot_to_object(boot))
     assert isinstance(obj, BootRequestObject)
     assert rpc.boot_from_object(obj) == boot
+
+
+#: A boot with every field away from its default.
+FULL_BOOT = BootRequest(
+    name="vm-full",
+    port_ids=("p1", "p2", "p3"),
+    flavor_extra_specs={
+        "hw:virtio_packed_ring": "true",
+        "trait:X": "required",
+    },
+    image_properties={"hw_virtio_packed_ring": "false"},
+    memory_mb=256,
+    vcpus=3,
+    uuid="0b5e5a1d-0000-4000-8000-0000000000f1",
+    port_providers={
+        "p1": "4c1f3b2a-0000-4000-8000-0000000000a1",
+        "p3": "4c1f3b2a-0000-4000-8000-0000000000a2",
+    },
+)
+
+
+def test_every_boot_request_field_round_trips() -> None:
+    # A field added to the value but not to the object (or its
+    # conversions) comes back as its default: each field is checked
+    # apart, and the sample sets each one away from its default.
+    default = BootRequest(name="x", port_ids=())
+    back = rpc.boot_from_object(
+        _through_the_wire(rpc.boot_to_object(FULL_BOOT))  # type: ignore[arg-type]
+    )
+    for field in dataclasses.fields(BootRequest):
+        sent = getattr(FULL_BOOT, field.name)
+        assert sent != getattr(default, field.name), field.name
+        assert getattr(back, field.name) == sent, field.name
+    assert back == FULL_BOOT
+
+
+def test_boot_object_1_0_drops_the_port_providers() -> None:
+    obj = rpc.boot_to_object(FULL_BOOT, "1.0")
+    assert obj.VERSION == "1.0"
+    primitive = rpc.Serializer().serialize_entity({}, obj)
+    assert primitive["sriovirt_object.version"] == "1.0"
+    assert "port_providers" not in primitive["sriovirt_object.data"]
+    back = rpc.boot_from_object(
+        _through_the_wire(obj)  # type: ignore[arg-type]
+    )
+    assert back == dataclasses.replace(FULL_BOOT, port_providers={})
+
+
+def test_boot_object_1_1_keeps_the_port_providers() -> None:
+    primitive = rpc.Serializer().serialize_entity(
+        {}, rpc.boot_to_object(FULL_BOOT)
+    )
+    assert primitive["sriovirt_object.version"] == "1.1"
+    data = primitive["sriovirt_object.data"]
+    assert data["port_providers"] == dict(FULL_BOOT.port_providers)
+
+
+class _Sent:
+    """What ComputeAPI._call was asked to send (no bus needed)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, dict[str, Any]]] = []
+
+    def __call__(
+        self,
+        host: str,
+        method: str,
+        version: str,
+        context: object,
+        **kwargs: Any,
+    ) -> Any:
+        self.calls.append((method, version, kwargs))
+        return Instance.from_record(
+            InstanceRecord(
+                uuid=FULL_BOOT.uuid,
+                vm_state="active",
+                name=FULL_BOOT.name,
+                host=host,
+            )
+        )
+
+
+def _api_sending(
+    pin: str | None, transport: object, monkeypatch: pytest.MonkeyPatch
+) -> tuple[rpcapi.ComputeAPI, _Sent]:
+    api = rpcapi.ComputeAPI(_conf(pin), transport)
+    sent = _Sent()
+    monkeypatch.setattr(api, "_call", sent)
+    return api, sent
+
+
+def test_boot_goes_as_1_2_with_object_1_1(
+    fake_transport: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api, sent = _api_sending(None, fake_transport, monkeypatch)
+    api.build_and_run_instance("host-a", FULL_BOOT)
+    ((method, version, kwargs),) = sent.calls
+    assert (method, version) == ("build_and_run_instance", "1.2")
+    assert kwargs["boot"].VERSION == "1.1"
+    assert kwargs["boot"].port_providers == dict(FULL_BOOT.port_providers)
+
+
+@pytest.mark.parametrize("pin", ["1.0", "1.1"])
+def test_pinned_client_sends_a_boot_without_providers_as_1_0(
+    pin: str, fake_transport: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api, sent = _api_sending(pin, fake_transport, monkeypatch)
+    plain = dataclasses.replace(FULL_BOOT, port_providers={})
+    api.build_and_run_instance("host-a", plain)
+    ((method, version, kwargs),) = sent.calls
+    assert (method, version) == ("build_and_run_instance", "1.0")
+    assert kwargs["boot"].VERSION == "1.0"
+
+
+@pytest.mark.parametrize("pin", ["1.0", "1.1"])
+def test_pinned_client_refuses_a_boot_with_providers(
+    pin: str, fake_transport: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api, sent = _api_sending(pin, fake_transport, monkeypatch)
+    with pytest.raises(exception.RPCVersionTooNew) as caught:
+        api.build_and_run_instance("host-a", FULL_BOOT)
+    assert sent.calls == []
+    text = str(caught.value)
+    assert text.startswith(
+        "build_and_run_instance on compute host host-a (topic "
+        "sriovirt-compute): a boot with port providers (ports p1, p3"
+    )
+    assert (
+        f"needs compute RPC version 1.2, but [upgrade_levels] "
+        f"compute pins {pin}" in text
+    )
 
 
 def test_instance_round_trip_keeps_naive_utc_stamps() -> None:

@@ -22,7 +22,7 @@ with warnings.catch_warnings():
     from oslo_versionedobjects import fixture as ovo_fixture
 
 EXPECTED = {
-    "BootRequest": "1.0-755b448bb3372341f4a599ea81b36770",
+    "BootRequest": "1.1-1c149d8f0295753f6a7f0aff0156ec5e",
     "ComputeNode": "1.0-3ee5e386f5109a539f2f8849996dca30",
     "ImageMetaProps": "1.0-ec222bb4a622960a007510119befb97d",
     "Instance": "1.0-6ec3f41eb8c0575b688a881465f4ff07",
