@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -133,3 +134,30 @@ def test_pools_cache_parses_only_changed_rows() -> None:
     fresh = host_state.load_host_pools({"u1": ("h1", one)})
     assert fresh["u1"] is not first["u1"]
     assert fresh["u1"].stats == first["u1"].stats
+
+
+def test_any_mapping_is_read_and_every_amount_is_checked() -> None:
+    # Decoded JSON gives dicts, but any mapping is read the same way.
+    data = body()
+    data["allocation_requests"] = [
+        MappingProxyType(
+            {
+                "allocations": MappingProxyType(
+                    {ROOT_B: MappingProxyType({"resources": {"VCPU": 1}})}
+                ),
+                "mappings": MappingProxyType({"": [ROOT_B]}),
+            }
+        )
+    ]
+    (only,) = host_state.candidates_from_response(data)
+    assert only.root_uuid == ROOT_B
+    assert only.allocations == {ROOT_B: {"VCPU": 1}}
+    # The second amount of a provider is checked too, not only the first.
+    data = body()
+    resources = data["allocation_requests"][1]["allocations"][ROOT_A]
+    resources["resources"] = {"VCPU": 1, "MEMORY_MB": 64.0}
+    with pytest.raises(
+        exception.InvalidAllocationCandidates,
+        match="request #1: provider root-a has no resources",
+    ):
+        host_state.candidates_from_response(data)
