@@ -116,9 +116,11 @@ class PciStats:
         this of every candidate host.
         """
         cells = self._by_physnet.get(physical_network, ())
-        if dev_type is None:
-            return sum(c.count for c in cells)
-        return sum(c.count for c in cells if c.key.dev_type is dev_type)
+        free = 0
+        for c in cells:
+            if dev_type is None or c.key.dev_type is dev_type:
+                free += c.count
+        return free
 
     def free_of_type(self, dev_type: DevType) -> int:
         """Free devices of one type, on every network."""
@@ -150,7 +152,7 @@ class PciStats:
         numa_cells: Iterable[int] | None = None,
     ) -> bool:
         """Whether :meth:`apply` would succeed; never mutates."""
-        if not isinstance(requests, Sequence):
+        if type(requests) is not tuple and not isinstance(requests, Sequence):
             requests = list(requests)
         cells = None if numa_cells is None else frozenset(numa_cells)
         if len(requests) == 1:
