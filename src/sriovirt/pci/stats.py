@@ -363,11 +363,9 @@ class PciStats:
         host is not validated and built again for the next; every
         count is still checked.
         """
-        if keys is not None and type(text) is str:
-            # The stored form as to_json() writes it, every pool one
-            # seen before: no JSON decoding, no dicts (most hosts).
-            known = cls()
-            if known._fill_canonical(text, keys):
+        if keys is not None:
+            known = cls.from_stored(text, keys)
+            if known is not None:
                 return known
         try:
             data = json.loads(text)
@@ -411,6 +409,17 @@ class PciStats:
         if keys is not None and type(text) is str:
             keys.remember_canonical(text, [c.key for c in every])
         return stats
+
+    @classmethod
+    def from_stored(cls, text: object, keys: PoolKeyCache) -> PciStats | None:
+        """What :meth:`from_json` gives for ``text`` when it is in
+        :meth:`to_json`'s form and made only of pools ``keys`` has seen
+        in a full parse (no JSON decoding, no dicts: most hosts of a
+        scheduler); None otherwise (then :meth:`from_json` decides)."""
+        if type(text) is not str:
+            return None
+        stats = cls()
+        return stats if stats._fill_canonical(text, keys) else None
 
     def _fill_canonical(self, text: str, keys: PoolKeyCache) -> bool:
         """Add the pools of ``text`` to this empty stats when it is in

@@ -230,6 +230,9 @@ def _parse(
         return HostPools(
             host, None, "its compute node has no PCI pools recorded"
         )
+    known = PciStats.from_stored(text, keys)
+    if known is not None:
+        return HostPools(host, known, None)
     try:
         stats = PciStats.from_json(
             text,

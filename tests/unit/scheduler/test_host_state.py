@@ -136,6 +136,30 @@ def test_pools_cache_parses_only_changed_rows() -> None:
     assert fresh["u1"].stats == first["u1"].stats
 
 
+def test_hosts_with_known_pools_read_as_a_full_parse_and_problems_named() -> (
+    None
+):
+    one = '[{"count": 2, "numa_node": 0, "product_id": "154c", "tags": '
+    one += '{"dev_type": "type-VF", "physical_network": "physnet1"}, '
+    one += '"vendor_id": "8086"}]'
+    rows = {
+        f"u{n}": (f"h{n}", one.replace('"count": 2', f'"count": {n}'))
+        for n in range(5)
+    }
+    doubled = one[:-1] + ", " + one[1:]
+    rows["u9"] = ("h9", doubled)
+    pools = host_state.PoolsCache().load(rows)
+    for n in range(5):
+        stats = pools[f"u{n}"].stats
+        assert stats is not None
+        assert stats == host_state.load_host_pools(rows)[f"u{n}"].stats
+        assert stats.free_on_physical_network("physnet1") == n
+    # Every pool of h9 is known, but twice: the full parse names it.
+    assert pools["u9"].stats is None
+    assert "pci_stats of h9 (u9) pool #1" in str(pools["u9"].problem)
+    assert "duplicate pool" in str(pools["u9"].problem)
+
+
 def test_any_mapping_is_read_and_every_amount_is_checked() -> None:
     # Decoded JSON gives dicts, but any mapping is read the same way.
     data = body()
