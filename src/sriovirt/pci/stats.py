@@ -157,6 +157,10 @@ class PciStats:
         cells = None if numa_cells is None else frozenset(numa_cells)
         if len(requests) == 1:
             return self._quick(requests[0], cells)
+        if _own_networks(requests):
+            # Each request's pools are its own network's: disjoint, so
+            # each request alone decides (what _apart would find).
+            return all(self._quick(req, cells) for req in requests)
         apart = self._apart(requests, cells)
         if apart is not None:
             return apart
@@ -576,6 +580,21 @@ class PoolKeyCache:
 
     def __len__(self) -> int:
         return len(self._keys)
+
+
+def _own_networks(requests: Sequence[PciRequest]) -> bool:
+    """Every request has one alternative, on a physical network no
+    other request names (the ports of a boot, one per network)."""
+    seen: set[str] = set()
+    for req in requests:
+        alts = req.spec
+        if len(alts) != 1:
+            return False
+        net = alts[0].physical_network
+        if net is None or net in seen:
+            return False
+        seen.add(net)
+    return True
 
 
 def _take(

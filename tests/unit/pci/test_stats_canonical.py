@@ -1,5 +1,6 @@
-"""The stored-form shortcut of PciStats.from_json gives the full parse's
-values and errors: pools, their order, and the error text."""
+"""PciStats' shortcuts give what the full paths give: the stored-form
+read of from_json (pools, their order, the error text) and support()
+for ports on their own networks (select()'s joint answer)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sriovirt import exception
 from sriovirt.pci import stats as stats_module
 from sriovirt.pci.device import DevType
 from sriovirt.pci.pool import PoolKey
+from sriovirt.pci.request import PciRequest
 from sriovirt.pci.stats import PciStats, PoolKeyCache
 
 SOURCE = "compute_nodes.pci_stats of h1 (u1)"
@@ -195,3 +197,67 @@ def test_pool_order_and_keys_are_the_full_parse_ones() -> None:
         ("c", 0),
     ]
     assert all(isinstance(k, PoolKey) for k, _ in known)
+
+
+# --- ports on their own networks ------------------------------------------
+
+
+def _port_request(net: str, count: int, dev_type: str) -> PciRequest:
+    return PciRequest(
+        count=count,
+        spec=[{"physical_network": net, "dev_type": dev_type}],
+        numa_policy=None,
+    )
+
+
+@given(
+    st.dictionaries(
+        st.tuples(
+            st.sampled_from(["p1", "p2", "p3"]),
+            st.sampled_from([t.value for t in DevType]),
+            st.sampled_from([0, 1, None]),
+        ),
+        st.integers(0, 3),
+        max_size=6,
+    ),
+    st.lists(
+        st.tuples(
+            st.sampled_from(["p1", "p2", "p3"]),
+            st.integers(1, 4),
+            st.sampled_from([t.value for t in DevType]),
+        ),
+        min_size=2,
+        max_size=3,
+        unique_by=lambda r: r[0],
+    ),
+    st.one_of(st.none(), st.sets(st.sampled_from([0, 1]), max_size=2)),
+)
+def test_ports_on_their_own_networks_are_decided_as_select_does(
+    pools: dict[tuple[str, str, int | None], int],
+    ports: list[tuple[str, int, str]],
+    numa: set[int] | None,
+) -> None:
+    # support() decides each port alone when every request names its
+    # own network; select() (the joint answer) must agree.
+    stats = PciStats.from_json(
+        _stored(
+            [
+                {
+                    "vendor_id": "8086",
+                    "product_id": "154c",
+                    "numa_node": node,
+                    "count": count,
+                    "tags": {"dev_type": dev, "physical_network": net},
+                }
+                for (net, dev, node), count in pools.items()
+            ]
+        )
+    )
+    reqs = [_port_request(net, n, dev) for net, n, dev in ports]
+    try:
+        stats.select(reqs, numa)
+        joint = True
+    except exception.PciRequestUnsatisfiable:
+        joint = False
+    assert stats.support(reqs, numa) is joint
+    assert stats_module._own_networks(reqs)
