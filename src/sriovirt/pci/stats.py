@@ -13,6 +13,9 @@ two set operations: the scheduler checks 10,000 hosts in milliseconds.
 ``support`` is true iff ``apply`` would succeed; both use the same
 normalised request sets, and ``apply`` goes through
 :data:`~sriovirt.pci.filters.POOL_FILTERS` to name the stage that failed.
+:meth:`PciStats.from_json` with a :class:`PoolKeyCache` reads a stored
+text made of pools it has already parsed in full without decoding JSON
+(the scheduler reads every candidate host's pools per decision).
 
 This module must not know about individual devices or their PF/VF
 relations (that is the tracker's job): it only counts.  It is over the
@@ -24,6 +27,7 @@ one another) and share the pool index.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Final
 
@@ -112,9 +116,11 @@ class PciStats:
         this of every candidate host.
         """
         cells = self._by_physnet.get(physical_network, ())
-        if dev_type is None:
-            return sum(c.count for c in cells)
-        return sum(c.count for c in cells if c.key.dev_type is dev_type)
+        free = 0
+        for c in cells:
+            if dev_type is None or c.key.dev_type is dev_type:
+                free += c.count
+        return free
 
     def free_of_type(self, dev_type: DevType) -> int:
         """Free devices of one type, on every network."""
@@ -146,11 +152,15 @@ class PciStats:
         numa_cells: Iterable[int] | None = None,
     ) -> bool:
         """Whether :meth:`apply` would succeed; never mutates."""
-        if not isinstance(requests, Sequence):
+        if type(requests) is not tuple and not isinstance(requests, Sequence):
             requests = list(requests)
         cells = None if numa_cells is None else frozenset(numa_cells)
         if len(requests) == 1:
             return self._quick(requests[0], cells)
+        if _own_networks(requests):
+            # Each request's pools are its own network's: disjoint, so
+            # each request alone decides (what _apart would find).
+            return all(self._quick(req, cells) for req in requests)
         apart = self._apart(requests, cells)
         if apart is not None:
             return apart
@@ -357,6 +367,10 @@ class PciStats:
         host is not validated and built again for the next; every
         count is still checked.
         """
+        if keys is not None:
+            known = cls.from_stored(text, keys)
+            if known is not None:
+                return known
         try:
             data = json.loads(text)
         except (TypeError, ValueError) as exc:
@@ -396,7 +410,84 @@ class PciStats:
             cells[key] = cell
             by_physnet.setdefault(key.physical_network, []).append(cell)
             every.append(cell)
+        if keys is not None and type(text) is str:
+            keys.remember_canonical(text, [c.key for c in every])
         return stats
+
+    @classmethod
+    def from_stored(cls, text: object, keys: PoolKeyCache) -> PciStats | None:
+        """What :meth:`from_json` gives for ``text`` when it is in
+        :meth:`to_json`'s form and made only of pools ``keys`` has seen
+        in a full parse (no JSON decoding, no dicts: most hosts of a
+        scheduler); None otherwise (then :meth:`from_json` decides)."""
+        if type(text) is not str:
+            return None
+        stats = cls()
+        return stats if stats._fill_canonical(text, keys) else None
+
+    def _fill_canonical(self, text: str, keys: PoolKeyCache) -> bool:
+        """Add the pools of ``text`` to this empty stats when it is in
+        :meth:`to_json`'s form and ``keys`` knows every pool's text
+        (:meth:`PoolKeyCache.canonical` says what that proves); False
+        otherwise (also for a duplicate pool), leaving this half-filled
+        for the caller to drop."""
+        if not text.startswith(_HEAD) or not text.endswith(_TAIL):
+            return text == "[]"
+        by_text = keys._by_text
+        cells = self._cells
+        by_physnet = self._by_physnet
+        every = self._all
+        for piece in text[len(_HEAD) : -len(_TAIL)].split(_SEP):
+            count_text, _, rest = piece.partition(", ")
+            key = by_text.get(rest)
+            if key is None:
+                return False
+            count = _SMALL_COUNTS.get(count_text)
+            if count is None:
+                if not _count_text(count_text):
+                    return False
+                count = int(count_text)
+            cell = _Cell(key, count)
+            if cells.setdefault(key, cell) is not cell:
+                return False  # a duplicate: the full parse names it
+            nets = by_physnet.get(key.physical_network)
+            if nets is None:
+                by_physnet[key.physical_network] = [cell]
+            else:
+                nets.append(cell)
+            every.append(cell)
+        return True
+
+
+#: The stored form as :meth:`PciStats.to_json` writes it (sorted keys,
+#: ``json.dumps``' separators): ``[{"count": N, <rest>}, ...]``.
+_HEAD: Final = '[{"count": '
+_SEP: Final = '}, {"count": '
+_TAIL: Final = "}]"
+_STR: Final = r'"(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"'
+#: What follows a pool's count in that form: exactly the other four
+#: fields, in order, strings as JSON spells them.  A text cut at _SEP
+#: whose every piece is ``<count>, <this>`` is therefore a JSON list of
+#: pools whose entries are those pieces, in order.
+_REST: Final = re.compile(
+    rf'"numa_node": (?:null|0|[1-9][0-9]*), "product_id": {_STR}, '
+    rf'"tags": \{{(?:{_STR}: {_STR}(?:, {_STR}: {_STR})*)?\}}, '
+    rf'"vendor_id": {_STR}'
+)
+#: Longer counts go through json.loads (and its digit limit).
+_COUNT_DIGITS: Final = 18
+#: Counts as to_json() spells them, for the common ones: one lookup.
+_SMALL_COUNTS: Final = {str(n): n for n in range(4096)}
+
+
+def _count_text(text: str) -> bool:
+    """``text`` is a JSON non-negative integer as json.dumps writes it."""
+    return (
+        0 < len(text) <= _COUNT_DIGITS
+        and text.isascii()
+        and text.isdigit()
+        and (text[0] != "0" or text == "0")
+    )
 
 
 class PoolKeyCache:
@@ -407,12 +498,52 @@ class PoolKeyCache:
     cached (string ids and tags, an integer or null NUMA node: JSON
     ``true`` never passes for ``1``); any other entry is parsed, and
     reported, in full.
+
+    Pools stored in :meth:`PciStats.to_json`'s form are also known by
+    the text after their count, once a full parse has read them
+    (:meth:`remember_canonical`); a later text made only of known pools
+    is read by :meth:`canonical` with one ``str.split`` and a lookup per
+    pool, without decoding JSON (a third of the cost).  Any other text,
+    or one with a pool never parsed in full, goes through the full
+    parse, so the values and the errors are the full parse's.
     """
 
-    __slots__ = ("_keys",)
+    __slots__ = ("_by_text", "_keys")
 
     def __init__(self) -> None:
         self._keys: dict[object, PoolKey] = {}
+        self._by_text: dict[str, PoolKey] = {}
+
+    def canonical(self, text: str) -> list[tuple[PoolKey, int]] | None:
+        """``(key, count)`` of each pool of ``text`` in order, when it is
+        in the stored form and every pool's text is known; else None.
+
+        Sound because a remembered text is one pool's fields after its
+        count exactly as a full parse read them (``_REST``, checked
+        then): a text that splits at ``_SEP`` into ``<count>, <known>``
+        pieces is the JSON list of those pools, whose keys do not
+        depend on the counts."""
+        stats = PciStats()
+        if not stats._fill_canonical(text, self):
+            return None
+        return [(c.key, c.count) for c in stats._all]
+
+    def remember_canonical(self, text: str, keys: Sequence[PoolKey]) -> None:
+        """Note the text of each pool of ``text``, which a full parse
+        read as ``keys`` (in order), when ``text`` is in the stored
+        form throughout; otherwise note nothing."""
+        if not text.startswith(_HEAD) or not text.endswith(_TAIL):
+            return
+        pieces = text[len(_HEAD) : -len(_TAIL)].split(_SEP)
+        if len(pieces) != len(keys):
+            return
+        found: list[tuple[str, PoolKey]] = []
+        for piece, key in zip(pieces, keys, strict=True):
+            count, _, rest = piece.partition(", ")
+            if not _count_text(count) or not _REST.fullmatch(rest):
+                return
+            found.append((rest, key))
+        self._by_text.update(found)
 
     @staticmethod
     def _identity(entry: object) -> object | None:
@@ -449,6 +580,21 @@ class PoolKeyCache:
 
     def __len__(self) -> int:
         return len(self._keys)
+
+
+def _own_networks(requests: Sequence[PciRequest]) -> bool:
+    """Every request has one alternative, on a physical network no
+    other request names (the ports of a boot, one per network)."""
+    seen: set[str] = set()
+    for req in requests:
+        alts = req.spec
+        if len(alts) != 1:
+            return False
+        net = alts[0].physical_network
+        if net is None or net in seen:
+            return False
+        seen.add(net)
+    return True
 
 
 def _take(

@@ -30,12 +30,12 @@ class FreeVfWeigher:
         stats = host.stats
         if stats is None or self.multiplier == 0:
             return 0.0
-        networks = sorted({g.physical_network for g in spec.port_groups})
-        if networks:
-            free = sum(
-                stats.free_on_physical_network(net, DevType.VF)
-                for net in networks
-            )
-        else:
-            free = stats.free_of_type(DevType.VF)
+        # Called once per host kept: a plain loop over the distinct
+        # networks (each counted once), no generator, no sort.
+        groups = spec.port_groups
+        if not groups:
+            return self.multiplier * stats.free_of_type(DevType.VF)
+        free = 0
+        for net in {g.physical_network for g in groups}:
+            free += stats.free_on_physical_network(net, DevType.VF)
         return self.multiplier * free

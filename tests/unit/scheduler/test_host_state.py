@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -133,3 +134,54 @@ def test_pools_cache_parses_only_changed_rows() -> None:
     fresh = host_state.load_host_pools({"u1": ("h1", one)})
     assert fresh["u1"] is not first["u1"]
     assert fresh["u1"].stats == first["u1"].stats
+
+
+def test_hosts_with_known_pools_read_as_a_full_parse_and_problems_named() -> (
+    None
+):
+    one = '[{"count": 2, "numa_node": 0, "product_id": "154c", "tags": '
+    one += '{"dev_type": "type-VF", "physical_network": "physnet1"}, '
+    one += '"vendor_id": "8086"}]'
+    rows = {
+        f"u{n}": (f"h{n}", one.replace('"count": 2', f'"count": {n}'))
+        for n in range(5)
+    }
+    doubled = one[:-1] + ", " + one[1:]
+    rows["u9"] = ("h9", doubled)
+    pools = host_state.PoolsCache().load(rows)
+    for n in range(5):
+        stats = pools[f"u{n}"].stats
+        assert stats is not None
+        assert stats == host_state.load_host_pools(rows)[f"u{n}"].stats
+        assert stats.free_on_physical_network("physnet1") == n
+    # Every pool of h9 is known, but twice: the full parse names it.
+    assert pools["u9"].stats is None
+    assert "pci_stats of h9 (u9) pool #1" in str(pools["u9"].problem)
+    assert "duplicate pool" in str(pools["u9"].problem)
+
+
+def test_any_mapping_is_read_and_every_amount_is_checked() -> None:
+    # Decoded JSON gives dicts, but any mapping is read the same way.
+    data = body()
+    data["allocation_requests"] = [
+        MappingProxyType(
+            {
+                "allocations": MappingProxyType(
+                    {ROOT_B: MappingProxyType({"resources": {"VCPU": 1}})}
+                ),
+                "mappings": MappingProxyType({"": [ROOT_B]}),
+            }
+        )
+    ]
+    (only,) = host_state.candidates_from_response(data)
+    assert only.root_uuid == ROOT_B
+    assert only.allocations == {ROOT_B: {"VCPU": 1}}
+    # The second amount of a provider is checked too, not only the first.
+    data = body()
+    resources = data["allocation_requests"][1]["allocations"][ROOT_A]
+    resources["resources"] = {"VCPU": 1, "MEMORY_MB": 64.0}
+    with pytest.raises(
+        exception.InvalidAllocationCandidates,
+        match="request #1: provider root-a has no resources",
+    ):
+        host_state.candidates_from_response(data)
