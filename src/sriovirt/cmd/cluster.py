@@ -81,21 +81,14 @@ class Cluster:
         return sorted({s.host for s in self.db.get_services(rpc.BINARY)})
 
     def records(self) -> list[InstanceRecord]:
-        """The servers of every compute host."""
-        found: list[InstanceRecord] = []
-        for host in self.hosts():
-            found.extend(self.db.get_instances_by_host(host))
-        return found
+        """The servers of every compute host (one query)."""
+        return self.db.get_instances_of_hosts(self.hosts())
 
     def get(self, name: str, host: str | None = None) -> InstanceRecord:
         """The server named ``name`` (on ``host``, when given): names
         are unique per host, so a name on several hosts needs one."""
         hosts = [host] if host is not None else self.hosts()
-        found = [
-            r
-            for r in (self.db.get_instance_by_name(h, name) for h in hosts)
-            if r is not None
-        ]
+        found = self.db.get_instances_by_name_on_hosts(name, hosts)
         if not found:
             where = (
                 host

@@ -304,6 +304,22 @@ class Database:
         with self._session() as session:
             return instances.by_host(session, host, node)
 
+    def get_instances_by_name_on_hosts(
+        self, name: str, hosts: Collection[str]
+    ) -> list[InstanceRecord]:
+        """The instances named ``name`` on any of ``hosts`` (at most one
+        per host), by host; one query."""
+        with self._session() as session:
+            return instances.by_name_on_hosts(session, name, hosts)
+
+    def get_instances_of_hosts(
+        self, hosts: Collection[str]
+    ) -> list[InstanceRecord]:
+        """The instances of any of ``hosts``, by host then uuid; one
+        query."""
+        with self._session() as session:
+            return instances.by_hosts(session, hosts)
+
     def update_instance(
         self,
         uuid: str,

@@ -11,7 +11,7 @@ to :class:`~sriovirt.db.api.Database`), nor parse the JSON it stores.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 import sqlalchemy as sa
 from sqlalchemy import orm
@@ -90,6 +90,37 @@ def by_host(
         query = query.where(InstanceRow.node == node)
     rows = session.scalars(query.order_by(InstanceRow.uuid))
     return [to_record(row) for row in rows]
+
+
+def by_name_on_hosts(
+    session: orm.Session, name: str, hosts: Collection[str]
+) -> list[InstanceRecord]:
+    """The instances named ``name`` on any of ``hosts``, by host: one
+    query per :data:`~sriovirt.db.common.CHUNK` hosts, on the (host,
+    name) unique index."""
+    found: list[InstanceRecord] = []
+    for chunk in chunks(sorted(hosts)):
+        rows = session.scalars(
+            sa.select(InstanceRow).where(
+                InstanceRow.host.in_(chunk), InstanceRow.display_name == name
+            )
+        )
+        found.extend(to_record(row) for row in rows)
+    return sorted(found, key=lambda r: r.host or "")
+
+
+def by_hosts(
+    session: orm.Session, hosts: Collection[str]
+) -> list[InstanceRecord]:
+    """The instances of any of ``hosts``, by host then uuid: one query
+    per :data:`~sriovirt.db.common.CHUNK` hosts, on the host index."""
+    found: list[InstanceRecord] = []
+    for chunk in chunks(sorted(hosts)):
+        rows = session.scalars(
+            sa.select(InstanceRow).where(InstanceRow.host.in_(chunk))
+        )
+        found.extend(to_record(row) for row in rows)
+    return sorted(found, key=lambda r: (r.host or "", r.uuid))
 
 
 def update(

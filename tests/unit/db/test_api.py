@@ -258,3 +258,51 @@ def test_compute_nodes_by_uuids_in_one_query(tmp_path: pathlib.Path) -> None:
         assert found[uuids[3]].pci_stats == "[]"
         assert found[uuids[4]].pci_stats is None
         assert db.get_compute_nodes_by_uuids([]) == {}
+
+
+def test_instances_of_many_hosts_and_by_name_in_chunked_queries(
+    tmp_path: pathlib.Path,
+) -> None:
+    """Servers across hosts are read in one query per CHUNK hosts (not
+    one per host), by host then uuid; a name is looked up the same
+    way and found on every host that has it."""
+    from sqlalchemy import event
+
+    from sriovirt.db import common
+
+    url = f"sqlite:///{tmp_path / 'instances.sqlite'}"
+    api.sync(url)
+    hosts = [f"host{i:04d}" for i in range(common.CHUNK + 20)]
+    with api.Database(url) as db:
+        for i, host in enumerate(hosts[::50]):
+            for name in ("vm-a", f"vm-{i}"):
+                db.create_instance(
+                    records.InstanceRecord(
+                        uuid=f"{i:04d}-{name}",
+                        vm_state="active",
+                        host=host,
+                        name=name,
+                    )
+                )
+        statements: list[str] = []
+
+        def count(*args: Any) -> None:
+            statements.append(str(args[2]))
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        every = db.get_instances_of_hosts(hosts)
+        named = db.get_instances_by_name_on_hosts("vm-a", hosts[::-1])
+        event.remove(db.engine, "before_cursor_execute", count)
+        assert len(statements) == 4  # two chunks each
+        assert [(r.host, r.uuid) for r in every] == sorted(
+            (r.host, r.uuid) for r in every
+        )
+        assert len(every) == 2 * len(hosts[::50])
+        assert [r.host for r in named] == hosts[::50]
+        assert {r.name for r in named} == {"vm-a"}
+        assert (
+            db.get_instances_by_name_on_hosts("vm-3", hosts)[0].host
+            == (hosts[150])
+        )
+        assert db.get_instances_by_name_on_hosts("vm-a", ["other"]) == []
+        assert db.get_instances_of_hosts([]) == []
