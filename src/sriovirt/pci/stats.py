@@ -13,9 +13,10 @@ two set operations: the scheduler checks 10,000 hosts in milliseconds.
 ``support`` is true iff ``apply`` would succeed; both use the same
 normalised request sets, and ``apply`` goes through
 :data:`~sriovirt.pci.filters.POOL_FILTERS` to name the stage that failed.
-:meth:`PciStats.from_json` with a :class:`PoolKeyCache` reads a stored
-text made of pools it has already parsed in full without decoding JSON
-(the scheduler reads every candidate host's pools per decision).
+:meth:`PciStats.to_json` and :meth:`PciStats.from_json` go through the
+stored form of :mod:`sriovirt.pci.pool_json` (with a
+:class:`PoolKeyCache`, known pools are read without decoding JSON: the
+scheduler reads every candidate host's pools per decision).
 
 This module must not know about individual devices or their PF/VF
 relations (that is the tracker's job): it only counts.  It is over the
@@ -26,25 +27,20 @@ one another) and share the pool index.
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Final
 
 from sriovirt import exception
-from sriovirt.pci import filters
-from sriovirt.pci.device import DevType, hex_id
+from sriovirt.pci import filters, pool_json
+from sriovirt.pci.device import DevType
 from sriovirt.pci.filters import numa_allows
 from sriovirt.pci.pool import Pool, PoolKey, Selection
+from sriovirt.pci.pool_json import PoolKeyCache
 from sriovirt.pci.request import PciRequest
 
 # The pool values live in pool.py (stats, filters and the tracker share
-# them); they are re-exported because callers met them here first.
+# them) and their stored form in pool_json.py; they are re-exported
+# because callers met them here first.
 __all__ = ["PciStats", "Pool", "PoolKey", "PoolKeyCache", "Selection"]
-
-_POOL_FIELDS: Final = frozenset(
-    {"vendor_id", "product_id", "numa_node", "count", "tags"}
-)
 
 
 class _Cell:
@@ -334,23 +330,11 @@ class PciStats:
             for key, n in sel.takes:
                 self.adjust(key, n)
 
-    # --- JSON -------------------------------------------------------------
+    # --- JSON (the stored form: pool_json) ------------------------------
 
     def to_json(self) -> str:
         """Deterministic JSON list of the non-empty pools."""
-        return json.dumps(
-            [
-                {
-                    "vendor_id": p.key.vendor_id,
-                    "product_id": p.key.product_id,
-                    "numa_node": p.key.numa_node,
-                    "count": p.count,
-                    "tags": p.key.tag_dict(),
-                }
-                for p in self.pools
-            ],
-            sort_keys=True,
-        )
+        return pool_json.dump(self.pools)
 
     @classmethod
     def from_json(
@@ -371,47 +355,18 @@ class PciStats:
             known = cls.from_stored(text, keys)
             if known is not None:
                 return known
-        try:
-            data = json.loads(text)
-        except (TypeError, ValueError) as exc:
-            raise exception.InvalidPciStats(
-                source=source, reason=f"not JSON: {exc}"
-            ) from None
-        if not isinstance(data, list):
-            raise exception.InvalidPciStats(
-                source=source, reason="expected a JSON list of pools"
-            )
         stats = cls()
-        cells = stats._cells
-        by_physnet = stats._by_physnet
-        every = stats._all
-        for index, entry in enumerate(data):
-            key = None if keys is None else keys.known(entry)
-            if key is None:
-                key, count = _parse_pool(entry, f"{source} pool #{index}")
-                if keys is not None:
-                    keys.remember(entry, key)
-            else:
-                count = entry["count"]
-                if type(count) is not int or count < 0:
-                    raise exception.InvalidPciStats(
-                        source=f"{source} pool #{index}",
-                        reason=f"count {count!r} is not a non-negative "
-                        "integer",
-                    )
-            if key in cells:
+        for index, (key, count) in enumerate(
+            pool_json.load(text, source, keys)
+        ):
+            if key in stats._cells:
                 raise exception.InvalidPciStats(
                     source=f"{source} pool #{index}",
                     reason=f"duplicate pool {key}",
                 )
-            # A new key of a checked count: what adjust() would do,
-            # without its lookups (the scheduler reads every host).
-            cell = _Cell(key, count)
-            cells[key] = cell
-            by_physnet.setdefault(key.physical_network, []).append(cell)
-            every.append(cell)
+            stats._add_new(key, count)
         if keys is not None and type(text) is str:
-            keys.remember_canonical(text, [c.key for c in every])
+            keys.remember_canonical(text, [c.key for c in stats._all])
         return stats
 
     @classmethod
@@ -422,164 +377,37 @@ class PciStats:
         scheduler); None otherwise (then :meth:`from_json` decides)."""
         if type(text) is not str:
             return None
+        pools = keys.canonical(text)
+        if pools is None:
+            return None
         stats = cls()
-        return stats if stats._fill_canonical(text, keys) else None
-
-    def _fill_canonical(self, text: str, keys: PoolKeyCache) -> bool:
-        """Add the pools of ``text`` to this empty stats when it is in
-        :meth:`to_json`'s form and ``keys`` knows every pool's text
-        (:meth:`PoolKeyCache.canonical` says what that proves); False
-        otherwise (also for a duplicate pool), leaving this half-filled
-        for the caller to drop."""
-        if not text.startswith(_HEAD) or not text.endswith(_TAIL):
-            return text == "[]"
-        by_text = keys._by_text
-        cells = self._cells
-        by_physnet = self._by_physnet
-        every = self._all
-        for piece in text[len(_HEAD) : -len(_TAIL)].split(_SEP):
-            count_text, _, rest = piece.partition(", ")
-            key = by_text.get(rest)
-            if key is None:
-                return False
-            count = _SMALL_COUNTS.get(count_text)
-            if count is None:
-                if not _count_text(count_text):
-                    return False
-                count = int(count_text)
+        cells = stats._cells
+        by_physnet = stats._by_physnet
+        every = stats._all
+        for key, count in pools:
+            # _add_new, inlined: most hosts of a decision come this way.
             cell = _Cell(key, count)
             if cells.setdefault(key, cell) is not cell:
-                return False  # a duplicate: the full parse names it
+                return None  # a duplicate: the full parse names it
             nets = by_physnet.get(key.physical_network)
             if nets is None:
                 by_physnet[key.physical_network] = [cell]
             else:
                 nets.append(cell)
             every.append(cell)
-        return True
+        return stats
 
-
-#: The stored form as :meth:`PciStats.to_json` writes it (sorted keys,
-#: ``json.dumps``' separators): ``[{"count": N, <rest>}, ...]``.
-_HEAD: Final = '[{"count": '
-_SEP: Final = '}, {"count": '
-_TAIL: Final = "}]"
-_STR: Final = r'"(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"'
-#: What follows a pool's count in that form: exactly the other four
-#: fields, in order, strings as JSON spells them.  A text cut at _SEP
-#: whose every piece is ``<count>, <this>`` is therefore a JSON list of
-#: pools whose entries are those pieces, in order.
-_REST: Final = re.compile(
-    rf'"numa_node": (?:null|0|[1-9][0-9]*), "product_id": {_STR}, '
-    rf'"tags": \{{(?:{_STR}: {_STR}(?:, {_STR}: {_STR})*)?\}}, '
-    rf'"vendor_id": {_STR}'
-)
-#: Longer counts go through json.loads (and its digit limit).
-_COUNT_DIGITS: Final = 18
-#: Counts as to_json() spells them, for the common ones: one lookup.
-_SMALL_COUNTS: Final = {str(n): n for n in range(4096)}
-
-
-def _count_text(text: str) -> bool:
-    """``text`` is a JSON non-negative integer as json.dumps writes it."""
-    return (
-        0 < len(text) <= _COUNT_DIGITS
-        and text.isascii()
-        and text.isdigit()
-        and (text[0] != "0" or text == "0")
-    )
-
-
-class PoolKeyCache:
-    """Pool keys by the JSON that describes them, for
-    :meth:`PciStats.from_json` over many hosts.
-
-    The identity is every field but ``count``.  Only plain entries are
-    cached (string ids and tags, an integer or null NUMA node: JSON
-    ``true`` never passes for ``1``); any other entry is parsed, and
-    reported, in full.
-
-    Pools stored in :meth:`PciStats.to_json`'s form are also known by
-    the text after their count, once a full parse has read them
-    (:meth:`remember_canonical`); a later text made only of known pools
-    is read by :meth:`canonical` with one ``str.split`` and a lookup per
-    pool, without decoding JSON (a third of the cost).  Any other text,
-    or one with a pool never parsed in full, goes through the full
-    parse, so the values and the errors are the full parse's.
-    """
-
-    __slots__ = ("_by_text", "_keys")
-
-    def __init__(self) -> None:
-        self._keys: dict[object, PoolKey] = {}
-        self._by_text: dict[str, PoolKey] = {}
-
-    def canonical(self, text: str) -> list[tuple[PoolKey, int]] | None:
-        """``(key, count)`` of each pool of ``text`` in order, when it is
-        in the stored form and every pool's text is known; else None.
-
-        Sound because a remembered text is one pool's fields after its
-        count exactly as a full parse read them (``_REST``, checked
-        then): a text that splits at ``_SEP`` into ``<count>, <known>``
-        pieces is the JSON list of those pools, whose keys do not
-        depend on the counts."""
-        stats = PciStats()
-        if not stats._fill_canonical(text, self):
-            return None
-        return [(c.key, c.count) for c in stats._all]
-
-    def remember_canonical(self, text: str, keys: Sequence[PoolKey]) -> None:
-        """Note the text of each pool of ``text``, which a full parse
-        read as ``keys`` (in order), when ``text`` is in the stored
-        form throughout; otherwise note nothing."""
-        if not text.startswith(_HEAD) or not text.endswith(_TAIL):
-            return
-        pieces = text[len(_HEAD) : -len(_TAIL)].split(_SEP)
-        if len(pieces) != len(keys):
-            return
-        found: list[tuple[str, PoolKey]] = []
-        for piece, key in zip(pieces, keys, strict=True):
-            count, _, rest = piece.partition(", ")
-            if not _count_text(count) or not _REST.fullmatch(rest):
-                return
-            found.append((rest, key))
-        self._by_text.update(found)
-
-    @staticmethod
-    def _identity(entry: object) -> object | None:
-        # Only plain pools are cached: strings, and an int or null NUMA
-        # node (bool is not int here: JSON true never passes for 1, and
-        # every part hashes, so a lookup cannot raise).
-        if type(entry) is not dict or entry.keys() != _POOL_FIELDS:
-            return None
-        tags = entry["tags"]
-        vendor = entry["vendor_id"]
-        product = entry["product_id"]
-        numa = entry["numa_node"]
-        if (
-            type(tags) is not dict
-            or type(vendor) is not str
-            or type(product) is not str
-            or (numa is not None and type(numa) is not int)
-        ):
-            return None
-        items = tuple(tags.items())
-        for _, value in items:
-            if type(value) is not str:
-                return None
-        return (vendor, product, numa, items)
-
-    def known(self, entry: object) -> PoolKey | None:
-        ident = self._identity(entry)
-        return None if ident is None else self._keys.get(ident)
-
-    def remember(self, entry: object, key: PoolKey) -> None:
-        ident = self._identity(entry)
-        if ident is not None:
-            self._keys[ident] = key
-
-    def __len__(self) -> int:
-        return len(self._keys)
+    def _add_new(self, key: PoolKey, count: int) -> None:
+        """A new key of a checked count: what adjust() would do, without
+        its lookups (the scheduler reads every host)."""
+        cell = _Cell(key, count)
+        self._cells[key] = cell
+        nets = self._by_physnet.get(key.physical_network)
+        if nets is None:
+            self._by_physnet[key.physical_network] = [cell]
+        else:
+            nets.append(cell)
+        self._all.append(cell)
 
 
 def _own_networks(requests: Sequence[PciRequest]) -> bool:
@@ -612,55 +440,3 @@ def _take(
         if need == 0:
             break
     return tuple(takes)
-
-
-def _parse_pool(entry: object, where: str) -> tuple[PoolKey, int]:
-    def bad(reason: str) -> exception.InvalidPciStats:
-        return exception.InvalidPciStats(source=where, reason=reason)
-
-    if not isinstance(entry, Mapping):
-        raise bad(f"{entry!r} is not a JSON object")
-    keys = set(entry)
-    if missing := _POOL_FIELDS - keys:
-        raise bad(f"missing {', '.join(sorted(missing))}")
-    if unknown := keys - _POOL_FIELDS:
-        raise bad(f"unknown key(s) {', '.join(sorted(unknown))}")
-    vendor, product = (hex_id(entry[f]) for f in ("vendor_id", "product_id"))
-    if vendor is None or product is None:
-        field = "vendor_id" if vendor is None else "product_id"
-        raise bad(f"{field} {entry[field]!r} is not a 4-digit hex id")
-    numa = entry["numa_node"]
-    if numa is not None and (type(numa) is not int or numa < 0):
-        raise bad(f"numa_node {numa!r} is not a non-negative integer")
-    count = entry["count"]
-    if type(count) is not int or count < 0:
-        raise bad(f"count {count!r} is not a non-negative integer")
-    dev_type, physnet, tags = _pool_tags(entry["tags"], bad)
-    key = PoolKey(
-        vendor_id=vendor,
-        product_id=product,
-        numa_node=numa,
-        dev_type=dev_type,
-        physical_network=physnet,
-        tags=tags,
-    )
-    return key, count
-
-
-def _pool_tags(
-    raw: object, bad: Callable[[str], exception.InvalidPciStats]
-) -> tuple[DevType, str | None, tuple[tuple[str, str], ...]]:
-    """A pool's JSON ``tags``: dev_type, physical network, the others."""
-    if not isinstance(raw, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in raw.items()
-    ):
-        raise bad(f"tags {raw!r} is not an object of strings")
-    tags = dict(raw)
-    try:
-        dev_type = DevType(tags.pop("dev_type"))
-    except KeyError:
-        raise bad("tags has no dev_type") from None
-    except ValueError:
-        raise bad(f"dev_type {raw['dev_type']!r} is unknown") from None
-    physnet = tags.pop("physical_network", None)
-    return dev_type, physnet, tuple(sorted(tags.items()))

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sriovirt import exception
+from sriovirt.pci import pool_json
 from sriovirt.pci import stats as stats_module
 from sriovirt.pci.device import DevType
 from sriovirt.pci.pool import PoolKey
@@ -158,7 +159,7 @@ def test_known_pools_are_read_without_decoding_json(
     def no_json(text: str) -> object:
         raise AssertionError(f"json.loads called on {text!r}")
 
-    monkeypatch.setattr(stats_module.json, "loads", no_json)
+    monkeypatch.setattr(pool_json.json, "loads", no_json)
     second = PciStats.from_json(
         _stored([_pool(128), _pool(0, "physnet2")]), keys=keys
     )
