@@ -40,7 +40,7 @@ from oslo_config import cfg
 
 from sriovirt import exception
 from sriovirt.cmd import output
-from sriovirt.cmd.server import open_host, open_placement
+from sriovirt.cmd.local import open_host, open_placement
 from sriovirt.compute import reconcile, rpc, rpcapi
 from sriovirt.compute.reconcile import ReconcileReport
 from sriovirt.db import api as db_api

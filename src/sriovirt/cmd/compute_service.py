@@ -37,8 +37,7 @@ from oslo_config import cfg
 
 from sriovirt import cmd, exception
 from sriovirt import conf as sriovirt_conf
-from sriovirt.cmd import config_check, startup
-from sriovirt.cmd import server as server_cmd
+from sriovirt.cmd import config_check, local, startup
 from sriovirt.cmd.app import PROJECT
 from sriovirt.compute import rpc
 from sriovirt.compute.rpc_endpoint import ComputeEndpoint
@@ -194,8 +193,8 @@ def serve(conf: cfg.ConfigOpts, argv: Sequence[str], signals: Signals) -> int:
     settings = _settings(conf)
     whitelist = Whitelist.from_options(pci_conf.device_spec_values(conf))
     with (
-        server_cmd.open_host(conf) as found,
-        server_cmd.open_placement(conf) as placement,
+        local.open_host(conf) as found,
+        local.open_placement(conf) as placement,
     ):
         transport = rpc.transport(conf)
 

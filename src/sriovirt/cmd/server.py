@@ -3,8 +3,8 @@
 
 Two transports, one flow.  With ``[DEFAULT] transport_url`` unset (the
 embedded default), each command builds the compute manager from the
-configuration (the driver ``[DEFAULT] compute_driver`` names, the
-resource tracker loaded and refreshed but never started, so a command
+configuration (:mod:`sriovirt.cmd.local`: the driver ``[DEFAULT]
+compute_driver`` names, the resource tracker loaded and refreshed but never started, so a command
 releases no claim, the network service of ``[network]`` and the
 database) and calls it.  ``boot`` goes through the scheduler
 (:class:`~sriovirt.compute.conductor.SchedulerManager` over this one
@@ -14,7 +14,9 @@ manager, pinned to the allocated PF; ``delete`` terminates the server,
 then deletes its allocation.  ``show`` and ``list`` read the database (the
 stored guest XML, the PCI requests and devices) and the network service
 (the ports' binding), never the hypervisor: the embedded test-driver
-host forgets its guests when the process that made them exits.
+host forgets its guests when the process that made them exits.  With
+``transport_url`` set, :mod:`sriovirt.cmd.cluster` opens the scheduler
+side (no driver) and the compute services do the work over RPC.
 
 This module must not boot, bind, claim or free anything itself (the
 manager does), nor decide what a failure leaves behind.
@@ -27,166 +29,24 @@ import contextlib
 import dataclasses
 import sys
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any, TextIO
 
 from oslo_config import cfg
 
 from sriovirt import cmd, exception
-from sriovirt.cmd import host_name, network_backend, output
-from sriovirt.cmd import placement as placement_cmd
+from sriovirt.cmd import output
 from sriovirt.cmd.cluster import (
     Cluster,
     open_cluster,
     over_rpc,
     remote_computes,
-    scheduler_settings,
 )
+from sriovirt.cmd.local import Host, open_host, open_placement, request_spec
 from sriovirt.cmd.progress import StepProgress
 from sriovirt.compute import boot as boot_values
-from sriovirt.compute import conductor, multihost
 from sriovirt.compute.boot import BootRequest
-from sriovirt.compute.conductor import SchedulerManager
-from sriovirt.compute.journal import InstanceLocks
-from sriovirt.compute.manager import ComputeManager, StepHook
-from sriovirt.compute.resource_tracker import ResourceTracker
-from sriovirt.conf import pci as pci_conf
-from sriovirt.conf import placement as placement_conf
-from sriovirt.db import api as db_api
 from sriovirt.db.records import InstanceRecord
-from sriovirt.network import api as network_api
 from sriovirt.objects.instance_pci_requests import InstancePCIRequests
-from sriovirt.pci.alias import parse_aliases
-from sriovirt.pci.whitelist import Whitelist
-from sriovirt.placement.allocations import AllocationClient
-from sriovirt.placement.embedded import EmbeddedPlacement
-from sriovirt.scheduler.request_spec import RequestSpec
-from sriovirt.virt import loader
-from sriovirt.virt.driver import ComputeDriver
-
-# --- what the commands share ---------------------------------------------
-
-
-def _network(conf: cfg.ConfigOpts) -> network_api.NetworkAPI:
-    return network_backend.from_config(conf)
-
-
-@dataclasses.dataclass
-class Host:
-    """This host's collaborators, built from the configuration."""
-
-    host: str
-    driver: ComputeDriver
-    network: network_api.NetworkAPI
-    db: db_api.Database
-
-    def manager(
-        self,
-        conf: cfg.ConfigOpts,
-        on_step: StepHook | None = None,
-        placement: _Placement | None = None,
-    ) -> ComputeManager:
-        """The manager, its resource tracker loaded and refreshed (never
-        started: only reconcile releases claims, and only dead ones);
-        with ``placement``, it reports its tree after each change."""
-        wl = Whitelist.from_options(pci_conf.device_spec_values(conf))
-        locks = Path(str(conf.state_path)) / "locks"
-        if placement is not None:
-            setup = multihost.HostSetup(self.host, self.driver, wl)
-            return multihost.open_hosts(
-                [setup],
-                database=self.db,
-                network=self.network,
-                placement_adapter=placement.adapter,
-                placement_endpoint=placement.endpoint,
-                locks_dir=locks,
-                start=False,
-                on_step=on_step,
-            )[self.host]
-        rt = ResourceTracker(self.host, self.driver, self.db, wl)
-        rt.load_and_refresh()
-        return ComputeManager(
-            driver=self.driver,
-            resource_tracker=rt,
-            network=self.network,
-            database=self.db,
-            host=self.host,
-            locks=InstanceLocks(locks),
-            on_step=on_step,
-        )
-
-    def scheduler(
-        self,
-        conf: cfg.ConfigOpts,
-        placement: _Placement,
-        manager: ComputeManager,
-    ) -> SchedulerManager:
-        """The scheduler over this one host (the in-process registry)."""
-        return SchedulerManager(
-            placement=AllocationClient(placement.adapter, placement.endpoint),
-            nodes=self.db,
-            computes={self.host: manager},
-            settings=scheduler_settings(conf),
-        )
-
-    def node_of(self, record: InstanceRecord) -> str:
-        return record.node or self.driver.nodename()
-
-    def get(self, name: str, host: str | None = None) -> InstanceRecord:
-        if host is not None and host != self.host:
-            raise cmd.CommandLineError(
-                reason=f"--host {host}: with [DEFAULT] transport_url unset "
-                f"the commands reach host {self.host} only (set "
-                "transport_url to reach the compute services of other "
-                "hosts)"
-            )
-        found = self.db.get_instance_by_name(self.host, name)
-        if found is None:
-            raise exception.ServerNotFound(server=repr(name), host=self.host)
-        return found
-
-
-@dataclasses.dataclass(frozen=True)
-class _Placement:
-    """The Placement of the ``[placement]`` options: an Adapter and the
-    name errors give it."""
-
-    adapter: Any
-    endpoint: str
-
-
-@contextlib.contextmanager
-def open_placement(conf: cfg.ConfigOpts) -> Iterator[_Placement]:
-    """Embedded (closed after) or remote, as ``[placement]`` says."""
-    if placement_conf.mode(conf) is placement_conf.Mode.EMBEDDED:
-        embedded = EmbeddedPlacement(Path(str(conf.state_path)))
-        try:
-            yield _Placement(embedded.adapter(), embedded.describe())
-        finally:
-            embedded.close()
-        return
-    client = placement_cmd.report_client(conf)
-    yield _Placement(client.adapter, client.endpoint)
-
-
-def request_spec(
-    conf: cfg.ConfigOpts, network: network_api.NetworkAPI, boot: BootRequest
-) -> RequestSpec:
-    """The scheduler's request of ``boot``: flavor, image, its ports."""
-    return conductor.request_spec_of(
-        boot, network, parse_aliases(list(conf.pci.alias))
-    )
-
-
-@contextlib.contextmanager
-def open_host(conf: cfg.ConfigOpts) -> Iterator[Host]:
-    host = host_name(conf)
-    driver = loader.load_compute_driver(str(conf.compute_driver), conf)
-    network = _network(conf)
-    with db_api.Database(str(conf.database.connection)) as database:
-        database.check_synced()
-        yield Host(host, driver, network, database)
-
 
 # --- the server as printed -------------------------------------------------
 
