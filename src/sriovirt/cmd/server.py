@@ -4,9 +4,9 @@
 Two transports, one flow.  With ``[DEFAULT] transport_url`` unset (the
 embedded default), each command builds the compute manager from the
 configuration (:mod:`sriovirt.cmd.local`: the driver ``[DEFAULT]
-compute_driver`` names, the resource tracker loaded and refreshed but never started, so a command
-releases no claim, the network service of ``[network]`` and the
-database) and calls it.  ``boot`` goes through the scheduler
+compute_driver`` names, the resource tracker loaded and refreshed but
+never started, so a command releases no claim, the network service of
+``[network]`` and the database) and calls it.  ``boot`` goes through the scheduler
 (:class:`~sriovirt.compute.conductor.SchedulerManager` over this one
 host and the Placement of ``[placement]``, embedded by default):
 allocation candidates, filters, the allocation claimed, then the
