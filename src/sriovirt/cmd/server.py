@@ -6,17 +6,18 @@ embedded default), each command builds the compute manager from the
 configuration (:mod:`sriovirt.cmd.local`: the driver ``[DEFAULT]
 compute_driver`` names, the resource tracker loaded and refreshed but
 never started, so a command releases no claim, the network service of
-``[network]`` and the database) and calls it.  ``boot`` goes through the scheduler
-(:class:`~sriovirt.compute.conductor.SchedulerManager` over this one
-host and the Placement of ``[placement]``, embedded by default):
-allocation candidates, filters, the allocation claimed, then the
-manager, pinned to the allocated PF; ``delete`` terminates the server,
-then deletes its allocation.  ``show`` and ``list`` read the database (the
-stored guest XML, the PCI requests and devices) and the network service
-(the ports' binding), never the hypervisor: the embedded test-driver
-host forgets its guests when the process that made them exits.  With
-``transport_url`` set, :mod:`sriovirt.cmd.cluster` opens the scheduler
-side (no driver) and the compute services do the work over RPC.
+``[network]`` and the database) and calls it.  ``boot`` goes through the
+scheduler (:class:`~sriovirt.compute.conductor.SchedulerManager` over
+this one host and the Placement of ``[placement]``, embedded by
+default): allocation candidates, filters, the allocation claimed, then
+the manager, pinned to the allocated PF; ``delete`` terminates the
+server, then deletes its allocation.  ``show`` and ``list`` read the
+database (the stored guest XML, the PCI requests and devices) and the
+network service (the ports' binding), never the hypervisor: the embedded
+test-driver host forgets its guests when the process that made them
+exits.  With ``transport_url`` set, :mod:`sriovirt.cmd.cluster` opens
+the scheduler side (no driver) and the compute services do the work over
+RPC.
 
 This module must not boot, bind, claim or free anything itself (the
 manager does), nor decide what a failure leaves behind.
