@@ -129,11 +129,20 @@ class ComputeService:
 
     def start(self) -> reconcile_mod.ReconcileReport:
         """Bring the host up and serve; the reconcile report."""
+        LOG.info("Starting %s on host %s", rpc.BINARY, self.settings.host)
+        manager = self._open_manager()
+        report = self._reconcile(manager)
+        self._report()
+        self._beat()
+        self._serve(manager)
+        return report
+
+    def _open_manager(self) -> ComputeManager:
+        """The host's manager, its tracker started (claims of dead
+        instances released) and its tree reported once (an outage
+        logged)."""
         host = self.settings.host
-        LOG.info("Starting %s on host %s", rpc.BINARY, host)
         setup = multihost.HostSetup(host, self.driver, self.whitelist)
-        # Tracker started (claims of dead instances released) and the
-        # tree reported once (an outage logged).
         manager = multihost.open_hosts(
             [setup],
             database=self.database,
@@ -145,6 +154,11 @@ class ComputeService:
         )[host]
         self.manager = manager
         LOG.info("Resource tracker of %s started", host)
+        return manager
+
+    def _reconcile(
+        self, manager: ComputeManager
+    ) -> reconcile_mod.ReconcileReport:
         report = reconcile_mod.reconcile(
             manager,
             resume=self.settings.resume,
@@ -154,24 +168,29 @@ class ComputeService:
         )
         LOG.info(
             "Reconcile of %s: %d findings%s",
-            host,
+            self.settings.host,
             len(report.findings),
             ", some could not be finished" if report.failed else "",
         )
-        self._report()
+        return report
+
+    def _beat(self) -> None:
         heartbeat = Heartbeat(
-            self.database, host, self.settings.report_interval
+            self.database, self.settings.host, self.settings.report_interval
         )
         heartbeat.start()
         self.heartbeat = heartbeat
         LOG.info(
             "Heartbeat of %s started (every %g s)",
-            host,
+            self.settings.host,
             self.settings.report_interval,
         )
+
+    def _serve(self, manager: ComputeManager) -> None:
         server = self._rpc_server(ComputeEndpoint(manager))
         server.start()
         self.server = server
+        host = self.settings.host
         LOG.info(
             "%s on host %s ready: serving topic %s, server %s; periodic "
             "refresh every %g s",
@@ -181,7 +200,6 @@ class ComputeService:
             host,
             self.settings.update_resources_interval,
         )
-        return report
 
     def _started(self) -> ComputeManager:
         if self.manager is None:
