@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -111,3 +112,59 @@ def test_run_cluster_boots_where_expected_and_stops_everything(
         "host-b.log",
         "host-c.log",
     ]
+
+
+def test_run_cluster_interrupted_stops_everything_and_fails(
+    tmp_path: Path,
+) -> None:
+    """SIGTERM to the tool once its services serve and a boot is done:
+    it stops what it started, then exits 1."""
+    rabbitmq.check_prerequisites()
+    state = tmp_path / "cluster"
+    summary_path = tmp_path / "summary.json"
+    tool = subprocess.Popen(
+        [
+            sys.executable,
+            str(TOOL),
+            "--state-dir",
+            str(state),
+            "--summary",
+            str(summary_path),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    seen: list[str] = []
+    try:
+        assert tool.stdout is not None
+        for line in tool.stdout:
+            seen.append(line)
+            if line.startswith("# boot vm-2"):
+                tool.send_signal(signal.SIGTERM)
+                break
+        rest, _ = tool.communicate(timeout=180)
+    finally:
+        if tool.poll() is None:
+            tool.kill()
+            tool.wait(30)
+    output = "".join(seen) + rest
+    assert any(line.startswith("# boot vm-2") for line in seen), output
+    assert tool.returncode == 1, output
+    assert "FAILED: Stopped: SIGTERM" in output
+    summary = json.loads(summary_path.read_text())
+    assert summary["ok"] is False
+    assert summary["servers"]["vm-1"] == "host-c"
+    assert summary["service_exit"] == {
+        "host-a": 0,
+        "host-b": 0,
+        "host-c": 0,
+    }
+    pids = [
+        *summary["service_pids"].values(),
+        *summary["broker_pids"].values(),
+    ]
+    assert len(pids) == 6
+    assert [pid for pid in pids if _alive(pid)] == []
+    assert _processes_naming(str(state)) == []
