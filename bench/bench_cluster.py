@@ -41,13 +41,15 @@ It measures:
 
 ``--sizes`` does not apply.  Times are ``time.perf_counter``.  It needs
 root and Debian's rabbitmq-server (``tools/install-bindeps
-functional``).  This module only measures; it raises when a boot or a
+functional``); without them it reports ``{"skipped": reason}`` instead
+of figures.  This module only measures; it raises when a boot or a
 delete does not do what it should.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import queue
 import statistics
 import tempfile
@@ -63,7 +65,7 @@ from typing import Any
 from oslo_config import cfg
 from oslo_context.context import RequestContext
 from tests.fixtures import compute_service
-from tests.fixtures.rabbitmq import Broker
+from tests.fixtures.rabbitmq import EPMD, SERVER, Broker
 
 from bench.hostdoc import host_document
 from bench.workload import VENDOR_ID, VF_PRODUCT_ID, build_devices
@@ -550,6 +552,23 @@ def run(sizes: Iterable[int] | None = None) -> dict[str, object]:
     ``sizes`` (NIC counts of the other benches) is accepted and ignored.
     """
     del sizes
+    missing = [
+        what
+        for what, ok in (
+            (f"{SERVER} (rabbitmq-server)", SERVER.is_file()),
+            (f"{EPMD} (erlang-base)", EPMD.is_file()),
+            ("root", os.geteuid() == 0),
+        )
+        if not ok
+    ]
+    if missing:
+        # `make bench` goes on without this figure on a machine without
+        # RabbitMQ; the report says what is missing.
+        return {
+            "skipped": "needs "
+            + ", ".join(missing)
+            + " (tools/install-bindeps functional, as root)"
+        }
     with tempfile.TemporaryDirectory(prefix="sriovirt-bench-") as tmp:
         workdir = Path(tmp)
         files = _files(workdir)
