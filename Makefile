@@ -16,7 +16,7 @@ SRIOVIRT = $(BIN)/sriovirt --config-file $(CONF)
 PORT   := 6f0c1e2a-0000-4000-8000-00000000000
 SAMPLE_SERVERS := vm-direct vm-macvtap vm-physical vm-packed
 
-.PHONY: run test unit functional integration lint bench bench-nova genconfig \
+.PHONY: run run-cluster test unit functional integration lint bench bench-nova genconfig \
         constraints deps clean
 
 $(VENV)/.stamp: requirements.txt test-requirements.txt upper-constraints.txt \
@@ -71,6 +71,14 @@ run: $(VENV)/.stamp
 	$(SRIOVIRT) server delete vm-physical
 	@echo "# the pools again: vm-physical's PF and its VFs are free"
 	$(SRIOVIRT) pci pools
+
+# Three sriovirt-compute services on a private RabbitMQ (loopback), one
+# SQLite database and the embedded Placement under .state/cluster
+# (emptied first); servers booted through the scheduler side over the
+# message bus; everything stopped at the end (tools/run-cluster).
+run-cluster: $(VENV)/.stamp
+	tools/install-bindeps functional
+	$(BIN)/python tools/run-cluster $(RUN_CLUSTER_ARGS)
 
 test: $(VENV)/.stamp lint
 	tools/install-bindeps integration functional

@@ -47,6 +47,7 @@ BENCHES = [
     "bench.bench_scheduler",
     "bench.bench_boot",
     "bench.bench_decision",
+    "bench.bench_cluster",
 ]
 
 #: What ``--peer nova`` compares Nova against (short name -> module).
