@@ -101,6 +101,7 @@ lint: $(VENV)/.stamp
 	$(BIN)/mypy
 
 bench: $(VENV)/.stamp
+	tools/install-bindeps functional
 	$(BIN)/python -m bench
 
 bench-nova: $(VENV)/.stamp
