@@ -105,11 +105,22 @@ class ComputeManager:
     def build_and_run_instance(self, boot: BootRequest) -> InstanceRecord:
         """Boot ``boot`` on this host, all or nothing; its stored row.
 
+        Idempotent by instance uuid: a boot delivered again (the
+        message bus redelivered it, or a caller retried after a lost
+        answer) whose server this host already booted, active, with the
+        same name and ports, returns that row and does nothing.
+
         Raises :class:`~sriovirt.exception.ServerNameInUse` (nothing
-        done) or :class:`~sriovirt.exception.BuildFailed` (every earlier
+        done), :class:`~sriovirt.exception.InstanceUuidInUse` (the uuid
+        has another row: another server, another host, or a boot or
+        delete in flight; nothing done) or
+        :class:`~sriovirt.exception.BuildFailed` (every earlier
         step undone, or left journalled for reconcile when an undo
         failed: the error says which).
         """
+        done = self._already_booted(boot)
+        if done is not None:
+            return done
         self._check_name_free(boot.name)
         step = functools.partial(self._step, boot)
         instance = step("instance", lambda: boot_values.guest_instance(boot))
@@ -121,6 +132,11 @@ class ComputeManager:
         )
         plans = step("read ports", lambda: self._plan(boot))
         with self.locks.hold(instance.uuid), _Undo() as undo:
+            # Again under the lock: a duplicate may have run meanwhile.
+            done = self._already_booted(boot)
+            if done is not None:
+                undo.pop_all()
+                return done
             self._record_boot(boot, plans, undo)
             claim = self._claim(boot, instance, plans, undo)
             self._journal(boot, journal.Step.BIND)
@@ -202,6 +218,43 @@ class ComputeManager:
         undo.run("delete rows", boot.uuid, self.db.delete_instance)
         if not undo.failed:
             self.locks.forget(boot.uuid)
+
+    def _already_booted(self, boot: BootRequest) -> InstanceRecord | None:
+        """The row of ``boot`` when this host already booted it (same
+        name and ports, active, nothing in flight); None when the uuid
+        has no row; InstanceUuidInUse for any other row."""
+        found = self.db.get_instance(boot.uuid)
+        if found is None:
+            return None
+        same = (
+            found.host == self.host
+            and found.name == boot.name
+            and boot_values.port_ids(found) == list(boot.port_ids)
+        )
+        if (
+            same
+            and found.vm_state == journal.ACTIVE
+            and found.task_state is None
+        ):
+            LOG.info(
+                "Server %s (%s) is already booted on %s: duplicate boot "
+                "request answered with its row",
+                boot.name,
+                boot.uuid,
+                self.host,
+            )
+            return found
+        state = found.vm_state + (
+            f", task {found.task_state}" if found.task_state else ""
+        )
+        raise exception.InstanceUuidInUse(
+            name=boot.name,
+            host=self.host,
+            uuid=boot.uuid,
+            other=found.name,
+            other_host=str(found.host),
+            state=state,
+        )
 
     def _check_name_free(self, name: str) -> None:
         found = self.db.get_instance_by_name(self.host, name)
