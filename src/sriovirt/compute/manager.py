@@ -34,9 +34,11 @@ collaborators, or pick devices (the resource tracker does).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -99,6 +101,9 @@ class ComputeManager:
         #: Keeps Placement current after each claim and free (None: no
         #: Placement).  It logs an outage; the next report catches up.
         self.reporter = reporter
+        #: The boots delivered to this manager, by uuid: a delivery of
+        #: a boot that was delivered before is never run a second time.
+        self._deliveries = _Deliveries()
 
     # --- boot ----------------------------------------------------------------
 
@@ -118,10 +123,11 @@ class ComputeManager:
         step undone, or left journalled for reconcile when an undo
         failed: the error says which).
         """
-        done = self._already_booted(boot)
+        done = self._already_booted(boot, in_flight_here=True)
         if done is not None:
             return done
-        self._check_name_free(boot.name)
+        self._check_name_free(boot.name, boot.uuid)
+        delivered_before = self._deliveries.seen(boot.uuid)
         step = functools.partial(self._step, boot)
         instance = step("instance", lambda: boot_values.guest_instance(boot))
         packed = step(
@@ -132,11 +138,20 @@ class ComputeManager:
         )
         plans = step("read ports", lambda: self._plan(boot))
         with self.locks.hold(instance.uuid), _Undo() as undo:
-            # Again under the lock: a duplicate may have run meanwhile.
+            # Again under the lock: a delivery before this one may have
+            # run meanwhile.
             done = self._already_booted(boot)
             if done is not None:
                 undo.pop_all()
                 return done
+            if delivered_before:
+                raise exception.BuildFailed(
+                    instance=f"{boot.name!r} ({boot.uuid})",
+                    step="duplicate delivery",
+                    reason="an earlier delivery of this boot to this host "
+                    "failed; it is not run again",
+                    aftermath=ROLLED_BACK,
+                )
             self._record_boot(boot, plans, undo)
             claim = self._claim(boot, instance, plans, undo)
             self._journal(boot, journal.Step.BIND)
@@ -219,10 +234,14 @@ class ComputeManager:
         if not undo.failed:
             self.locks.forget(boot.uuid)
 
-    def _already_booted(self, boot: BootRequest) -> InstanceRecord | None:
+    def _already_booted(
+        self, boot: BootRequest, *, in_flight_here: bool = False
+    ) -> InstanceRecord | None:
         """The row of ``boot`` when this host already booted it (same
         name and ports, active, nothing in flight); None when the uuid
-        has no row; InstanceUuidInUse for any other row."""
+        has no row, or (``in_flight_here``) when it is the same boot in
+        flight on this host (the caller then waits for its lock and
+        asks again); InstanceUuidInUse for any other row."""
         found = self.db.get_instance(boot.uuid)
         if found is None:
             return None
@@ -231,6 +250,8 @@ class ComputeManager:
             and found.name == boot.name
             and boot_values.port_ids(found) == list(boot.port_ids)
         )
+        if same and in_flight_here and found.vm_state == journal.BUILDING:
+            return None
         if (
             same
             and found.vm_state == journal.ACTIVE
@@ -256,9 +277,9 @@ class ComputeManager:
             state=state,
         )
 
-    def _check_name_free(self, name: str) -> None:
+    def _check_name_free(self, name: str, uuid: str) -> None:
         found = self.db.get_instance_by_name(self.host, name)
-        if found is not None:
+        if found is not None and found.uuid != uuid:
             raise exception.ServerNameInUse(
                 name=name, host=self.host, uuid=found.uuid
             )
@@ -486,6 +507,32 @@ class ComputeManager:
             raise exception.ServerNotFound(server=repr(name), host=self.host)
         return found
 
+
+class _Deliveries:
+    """The instance uuids of the boots delivered to one manager (the
+    latest :data:`DELIVERIES_KEPT`), shared by its threads: a message
+    bus may deliver a boot twice (a send retried after a lost
+    confirm)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._uuids: collections.OrderedDict[str, None] = (
+            collections.OrderedDict()
+        )
+
+    def seen(self, uuid: str) -> bool:
+        """Whether ``uuid`` was delivered before; records it."""
+        with self._lock:
+            before = uuid in self._uuids
+            self._uuids[uuid] = None
+            self._uuids.move_to_end(uuid)
+            while len(self._uuids) > DELIVERIES_KEPT:
+                self._uuids.popitem(last=False)
+            return before
+
+
+#: How many boot deliveries a manager remembers.
+DELIVERIES_KEPT = 10_000
 
 #: :attr:`BuildFailed.aftermath` when every undo ran.
 ROLLED_BACK = "every earlier step was rolled back"

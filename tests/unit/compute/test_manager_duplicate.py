@@ -6,15 +6,20 @@ SQLite and the static network (the ``world`` of test_manager)."""
 from __future__ import annotations
 
 import json
+import threading
+import time
+from pathlib import Path
 
 import pytest
 
 from sriovirt import exception
 from sriovirt.compute import journal
+from sriovirt.compute.journal import InstanceLocks
 from sriovirt.db.records import InstanceRecord
 from tests.unit.compute import test_manager
 from tests.unit.compute.test_manager import (
     DIRECT,
+    EXTRA_DIRECT,
     HOST,
     MACVTAP,
     NORMAL,
@@ -110,3 +115,49 @@ def test_a_boot_in_flight_on_this_host_is_refused(world: World) -> None:
         world.manager.build_and_run_instance(_boot(DIRECT))
     assert _held(world) == {}
     assert world.driver.list_instances() == ()
+
+
+def test_two_deliveries_in_flight_boot_once_and_answer_alike(
+    world: World, tmp_path: Path
+) -> None:
+    """Two deliveries of one boot at once (threads of one service, as
+    the RPC server runs them): both wait for the instance's lock, held
+    here; once it is free one boots, the other answers its row."""
+    answers: list[InstanceRecord | BaseException] = []
+
+    def deliver() -> None:
+        try:
+            answers.append(world.manager.build_and_run_instance(_boot(DIRECT)))
+        except BaseException as exc:  # handed to the test
+            answers.append(exc)
+
+    locks = InstanceLocks(tmp_path / "locks")
+    with locks.hold(UUID):
+        threads = [threading.Thread(target=deliver) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.5)
+        assert answers == []
+    for thread in threads:
+        thread.join(30)
+    first, second = answers
+    assert isinstance(first, InstanceRecord), first
+    assert second == first
+    assert len(_held(world)) == 1
+    assert [g.uuid for g in world.driver.list_instances()] == [UUID]
+
+
+def test_a_delivery_after_a_failed_one_is_not_run_again(
+    world: World,
+) -> None:
+    pools = world.pools()
+    with pytest.raises(exception.BuildFailed) as first:
+        world.manager.build_and_run_instance(_boot(*EXTRA_DIRECT))
+    assert first.value.step == "claim"
+    with pytest.raises(exception.BuildFailed) as again:
+        world.manager.build_and_run_instance(_boot(*EXTRA_DIRECT))
+    assert again.value.step == "duplicate delivery"
+    assert "earlier delivery of this boot to this host failed" in str(
+        again.value
+    )
+    world.assert_nothing_left(pools)
