@@ -71,6 +71,13 @@ class Reporter(Protocol):
     def report(self) -> object: ...
 
 
+class AllocationsReader(Protocol):
+    """What reads a consumer's Placement allocations
+    (:class:`~sriovirt.placement.allocations.AllocationClient`)."""
+
+    def allocations(self, consumer: str) -> dict[str, dict[str, int]]: ...
+
+
 __all__ = ["BootRequest", "ComputeManager"]
 
 
@@ -88,6 +95,7 @@ class ComputeManager:
         locks: journal.InstanceLocks,
         on_step: StepHook | None = None,
         reporter: Reporter | None = None,
+        allocations: AllocationsReader | None = None,
     ) -> None:
         self.driver = driver
         self.rt = resource_tracker
@@ -104,6 +112,9 @@ class ComputeManager:
         #: The boots delivered to this manager, by uuid: a delivery of
         #: a boot that was delivered before is never run a second time.
         self._deliveries = _Deliveries()
+        #: Reads the scheduler's allocation of a scheduled boot before
+        #: its first write (None: not checked).
+        self.allocations = allocations
 
     # --- boot ----------------------------------------------------------------
 
@@ -152,6 +163,7 @@ class ComputeManager:
                     "failed; it is not run again",
                     aftermath=ROLLED_BACK,
                 )
+            self._check_allocated(boot)
             self._record_boot(boot, plans, undo)
             claim = self._claim(boot, instance, plans, undo)
             self._journal(boot, journal.Step.BIND)
@@ -275,6 +287,34 @@ class ComputeManager:
             other=found.name,
             other_host=str(found.host),
             state=state,
+        )
+
+    def _check_allocated(self, boot: BootRequest) -> None:
+        """A scheduled boot runs only while the scheduler's allocation
+        of it holds this host's providers: a boot delivered after its
+        caller gave up on this host (the allocation freed, or claimed
+        on another host for the same uuid) is refused, nothing done."""
+        if not boot.port_providers or self.allocations is None:
+            return
+        wanted = set(boot.port_providers.values())
+        try:
+            held = set(self.allocations.allocations(boot.uuid))
+        except exception.SriovirtError as exc:
+            reason = f"its Placement allocation could not be read: {exc}"
+        else:
+            if wanted <= held:
+                return
+            reason = (
+                f"Placement holds no allocation of it on this host's "
+                f"providers {sorted(wanted)} (it holds {sorted(held)}): "
+                "its scheduler gave up on this host, so this delivery "
+                "came too late"
+            )
+        raise exception.BuildFailed(
+            instance=f"{boot.name!r} ({boot.uuid})",
+            step="check allocation",
+            reason=reason,
+            aftermath="nothing was done",
         )
 
     def _check_name_free(self, name: str, uuid: str) -> None:

@@ -5,6 +5,7 @@ SQLite and the static network (the ``world`` of test_manager)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -16,6 +17,7 @@ from sriovirt import exception
 from sriovirt.compute import journal
 from sriovirt.compute.journal import InstanceLocks
 from sriovirt.db.records import InstanceRecord
+from sriovirt.placement import tree as pt
 from tests.unit.compute import test_manager
 from tests.unit.compute.test_manager import (
     DIRECT,
@@ -161,3 +163,41 @@ def test_a_delivery_after_a_failed_one_is_not_run_again(
         again.value
     )
     world.assert_nothing_left(pools)
+
+
+class _Allocations:
+    """Placement's allocations by consumer, as the scheduler left them."""
+
+    def __init__(self, held: dict[str, dict[str, dict[str, int]]]) -> None:
+        self.held = held
+
+    def allocations(self, consumer: str) -> dict[str, dict[str, int]]:
+        return self.held.get(consumer, {})
+
+
+def test_a_late_delivery_whose_allocation_is_gone_is_refused(
+    world: World,
+) -> None:
+    """A scheduled boot (port providers) runs only while Placement holds
+    its allocation on this host's providers: the scheduler frees it
+    when it gives up on this host, or claims it on another."""
+    pf1 = pt.child_uuid(world.rt.node.uuid, "0000:81:00.0")
+    boot = dataclasses.replace(_boot(DIRECT), port_providers={DIRECT: pf1})
+    pools = world.pools()
+    for held in ({}, {UUID: {"other-host-pf": {"SRIOV_NET_VF": 1}}}):
+        world.manager.allocations = _Allocations(held)
+        with pytest.raises(exception.BuildFailed) as late:
+            world.manager.build_and_run_instance(
+                dataclasses.replace(boot, uuid=UUID)
+            )
+        assert late.value.step == "check allocation"
+        assert "came too late" in str(late.value)
+        assert late.value.aftermath == "nothing was done"
+        world.assert_nothing_left(pools)
+        # The next case as a first delivery (this one is remembered).
+        world.manager._deliveries = type(world.manager._deliveries)()
+    world.manager.allocations = _Allocations(
+        {UUID: {pf1: {"SRIOV_NET_VF": 1}}}
+    )
+    record = world.manager.build_and_run_instance(boot)
+    assert record.vm_state == journal.ACTIVE
