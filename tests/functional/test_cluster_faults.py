@@ -700,6 +700,15 @@ def test_broker_down_calls_fail_clearly_and_nothing_is_done(
     finally:
         rpc_cluster.broker.restart()
     _reconnected(rpc_cluster, "after-outage", port_id(1, 22))
+    # A call abandoned during the outage may still be sent once the
+    # broker is back: the host refuses it (its allocation is gone).
+    time.sleep(2)
+    assert side.db.get_instance(boot.uuid) is None
+    for host in HOSTS:
+        assert not rpc_cluster.log_lines(host, "Booted server undelivered")
+        for line in rpc_cluster.log_lines(host, "Boot of undelivered ("):
+            if "received" not in line:
+                assert "came too late" in line, line
 
 
 def _reconnected(cluster: Cluster, name: str, port: str) -> None:

@@ -310,6 +310,7 @@ class ComputeManager:
                 "its scheduler gave up on this host, so this delivery "
                 "came too late"
             )
+        LOG.info("Boot of server %s refused: %s", boot.name, reason)
         raise exception.BuildFailed(
             instance=f"{boot.name!r} ({boot.uuid})",
             step="check allocation",
