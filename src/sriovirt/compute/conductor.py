@@ -211,8 +211,11 @@ class SchedulerManager:
         :class:`~sriovirt.exception.NoValidHost` (no host fits),
         :class:`~sriovirt.exception.SchedulingFailed` (every host tried
         failed), :class:`~sriovirt.exception.PlacementUnavailable`
-        (nothing left allocated, unless the error says so) and
-        :class:`~sriovirt.exception.ServerNameInUse` (allocation freed).
+        (nothing left allocated, unless the error says so),
+        :class:`~sriovirt.exception.ServerNameInUse` (allocation freed)
+        and :class:`~sriovirt.exception.ServerInDoubt` (a call got no
+        answer after the host wrote the row: allocation kept, no other
+        host tried; see the module docstring, step 5).
         """
         if force_host is not None:
             hosts = self._forced(spec, force_host)

@@ -20,6 +20,14 @@ each side effect, so a process killed anywhere leaves a row that
 :mod:`sriovirt.compute.reconcile` rolls back; an undo that fails leaves
 the row journalled too, never a port bound to a boot nobody runs.
 
+A boot is idempotent by instance uuid, as a message bus may deliver it
+twice or late: a boot this host already booted answers its row; a second
+delivery while the first is in flight waits for it and answers its row;
+a delivery after a failed one, or of a uuid with another row, is
+refused; a scheduled boot (port providers) whose Placement allocation no
+longer holds this host's providers (its caller gave up on this host) is
+refused before its first write.
+
 A delete (:meth:`ComputeManager.terminate_instance`) journals itself,
 destroys and undefines the guest (already gone is fine), unbinds the
 ports, frees the devices and deletes the rows (:meth:`teardown`); it
@@ -39,7 +47,7 @@ import contextlib
 import functools
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 from sriovirt import exception
@@ -109,8 +117,8 @@ class ComputeManager:
         #: Keeps Placement current after each claim and free (None: no
         #: Placement).  It logs an outage; the next report catches up.
         self.reporter = reporter
-        #: The boots delivered to this manager, by uuid: a delivery of
-        #: a boot that was delivered before is never run a second time.
+        #: The boots that failed here after taking their lock, by uuid:
+        #: a later delivery of one of them is not run again.
         self._deliveries = _Deliveries()
         #: Reads the scheduler's allocation of a scheduled boot before
         #: its first write (None: not checked).
@@ -134,11 +142,13 @@ class ComputeManager:
         step undone, or left journalled for reconcile when an undo
         failed: the error says which).
         """
-        done = self._already_booted(boot, in_flight_here=True)
+        found = self.db.get_instance(boot.uuid)
+        done = self._already_booted(boot, found, in_flight_here=True)
         if done is not None:
             return done
-        self._check_name_free(boot.name, boot.uuid)
-        delivered_before = self._deliveries.seen(boot.uuid)
+        if found is None:
+            # Else the same boot is in flight here: the name is its own.
+            self._check_name_free(boot.name)
         step = functools.partial(self._step, boot)
         instance = step("instance", lambda: boot_values.guest_instance(boot))
         packed = step(
@@ -148,20 +158,26 @@ class ComputeManager:
             ),
         )
         plans = step("read ports", lambda: self._plan(boot))
-        with self.locks.hold(instance.uuid), _Undo() as undo:
+        # The failure is recorded before the lock is released, so a
+        # delivery waiting for the lock sees it.
+        with (
+            self.locks.hold(instance.uuid),
+            self._deliveries.failing(boot.uuid),
+            _Undo() as undo,
+        ):
             # Again under the lock: a delivery before this one may have
             # run meanwhile.
-            done = self._already_booted(boot)
+            done = self._already_booted(boot, self.db.get_instance(boot.uuid))
             if done is not None:
                 undo.pop_all()
                 return done
-            if delivered_before:
+            if self._deliveries.failed(boot.uuid):
                 raise exception.BuildFailed(
                     instance=f"{boot.name!r} ({boot.uuid})",
                     step="duplicate delivery",
                     reason="an earlier delivery of this boot to this host "
                     "failed; it is not run again",
-                    aftermath=ROLLED_BACK,
+                    aftermath="nothing was done by this delivery",
                 )
             self._check_allocated(boot)
             self._record_boot(boot, plans, undo)
@@ -247,14 +263,18 @@ class ComputeManager:
             self.locks.forget(boot.uuid)
 
     def _already_booted(
-        self, boot: BootRequest, *, in_flight_here: bool = False
+        self,
+        boot: BootRequest,
+        found: InstanceRecord | None,
+        *,
+        in_flight_here: bool = False,
     ) -> InstanceRecord | None:
         """The row of ``boot`` when this host already booted it (same
         name and ports, active, nothing in flight); None when the uuid
         has no row, or (``in_flight_here``) when it is the same boot in
         flight on this host (the caller then waits for its lock and
-        asks again); InstanceUuidInUse for any other row."""
-        found = self.db.get_instance(boot.uuid)
+        asks again); InstanceUuidInUse for any other row.  ``found``:
+        the row of the boot's uuid, read by the caller."""
         if found is None:
             return None
         same = (
@@ -318,9 +338,9 @@ class ComputeManager:
             aftermath="nothing was done",
         )
 
-    def _check_name_free(self, name: str, uuid: str) -> None:
+    def _check_name_free(self, name: str) -> None:
         found = self.db.get_instance_by_name(self.host, name)
-        if found is not None and found.uuid != uuid:
+        if found is not None:
             raise exception.ServerNameInUse(
                 name=name, host=self.host, uuid=found.uuid
             )
@@ -550,26 +570,34 @@ class ComputeManager:
 
 
 class _Deliveries:
-    """The instance uuids of the boots delivered to one manager (the
-    latest :data:`DELIVERIES_KEPT`), shared by its threads: a message
-    bus may deliver a boot twice (a send retried after a lost
-    confirm)."""
+    """The instance uuids of the boots that failed on one manager after
+    taking their lock (the latest :data:`DELIVERIES_KEPT`), shared by
+    its threads: a message bus may deliver a boot twice (a send retried
+    after a lost confirm), and the second delivery must not run a boot
+    the first one failed and rolled back."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._uuids: collections.OrderedDict[str, None] = (
+        self._failed: collections.OrderedDict[str, None] = (
             collections.OrderedDict()
         )
 
-    def seen(self, uuid: str) -> bool:
-        """Whether ``uuid`` was delivered before; records it."""
+    def failed(self, uuid: str) -> bool:
         with self._lock:
-            before = uuid in self._uuids
-            self._uuids[uuid] = None
-            self._uuids.move_to_end(uuid)
-            while len(self._uuids) > DELIVERIES_KEPT:
-                self._uuids.popitem(last=False)
-            return before
+            return uuid in self._failed
+
+    @contextlib.contextmanager
+    def failing(self, uuid: str) -> Iterator[None]:
+        """Record ``uuid`` as failed when the block raises."""
+        try:
+            yield
+        except BaseException:
+            with self._lock:
+                self._failed[uuid] = None
+                self._failed.move_to_end(uuid)
+                while len(self._failed) > DELIVERIES_KEPT:
+                    self._failed.popitem(last=False)
+            raise
 
 
 #: How many boot deliveries a manager remembers.

@@ -27,7 +27,10 @@ A call that got no answer (:class:`~sriovirt.exception.ComputeUnreachable`:
 no answer within ``rpc_response_timeout``, or the broker could not be
 reached) is raised as it is: whether the host acted on it is for the
 conductor to find out from the instance's row (see
-:mod:`sriovirt.compute.conductor`), not a failed attempt by itself.
+:mod:`sriovirt.compute.conductor`), not a failed attempt by itself.  A
+boot delivered after its caller gave up is refused by the compute when
+the scheduler's allocation no longer holds that host's providers
+(:meth:`~sriovirt.compute.manager.ComputeManager.build_and_run_instance`).
 
 Any other remote error (a name in use, a bug) is raised as the RPC API
 raised it (:class:`~sriovirt.exception.RemoteComputeError`): the
