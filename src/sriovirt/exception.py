@@ -576,3 +576,41 @@ class RemoteComputeError(ComputeRPCError):
 
 class RPCVersionTooNew(ComputeRPCError):
     """The call needs an RPC version above ``[upgrade_levels] compute``."""
+
+
+class ServerInDoubt(ComputeRPCError):
+    """A boot's call went unanswered after the host wrote the server's
+    row: the host may still finish it or its reconcile rolls it back,
+    so it is not retried elsewhere and its allocation is kept."""
+
+    msg_fmt = (
+        "%(method)s on compute host %(host)s (topic %(topic)s) got no "
+        "answer, but server %(server)s is journalled there as "
+        "%(vm_state)s/%(task_state)s: not retried on another host; its "
+        "Placement allocation is kept until host %(host)s finishes the "
+        "boot or its reconcile (at the service's restart, or `sriovirt "
+        "compute reconcile`) rolls it back and deletes the allocation "
+        "(%(reason)s)"
+    )
+
+    server: str
+    vm_state: str
+    task_state: str
+
+
+class InstanceUuidInUse(SriovirtError):
+    """A boot names an instance uuid whose row is another server's, or
+    the same server's on another host or still in flight."""
+
+    msg_fmt = (
+        "Boot of server %(name)r refused on host %(host)s: instance uuid "
+        "%(uuid)s already has a row (server %(other)r on host "
+        "%(other_host)s, %(state)s); a boot is run once per uuid"
+    )
+
+    name: str
+    host: str
+    uuid: str
+    other: str
+    other_host: str
+    state: str

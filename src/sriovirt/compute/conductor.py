@@ -19,7 +19,21 @@ runs one boot:
 4. when the compute fails the boot (:class:`~sriovirt.exception.BuildFailed`,
    rolled back there), the allocation is deleted and the next host is
    tried.  When every host failed,
-   :class:`~sriovirt.exception.SchedulingFailed` names every attempt.
+   :class:`~sriovirt.exception.SchedulingFailed` names every attempt;
+5. when the call got no answer
+   (:class:`~sriovirt.exception.ComputeUnreachable`:
+   the service died, hangs, or the broker went away), the instance's
+   row, read by uuid (``instances``), says whether the host acted on
+   it.  No row: it never started (the unanswered message expires
+   unconsumed with the call's timeout), so the allocation is freed and
+   the next host tried, with the same uuid.  An ``active`` row on that
+   host: the boot finished and only the answer was lost; it is the
+   result (allocation kept).  Any other row: the host is in the middle
+   of it or died there; it is not retried elsewhere (a second host
+   would boot the same uuid), the allocation is kept, and
+   :class:`~sriovirt.exception.ServerInDoubt` says that the host
+   finishes it, or its reconcile rolls it back and deletes the
+   allocation.  Without ``instances`` every unanswered call is in doubt.
 
 :meth:`SchedulerManager.delete` terminates the server on its host, then
 deletes its allocation.  The hosts' computes are passed in as a
@@ -38,9 +52,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from sriovirt import exception
+from sriovirt.compute import journal
 from sriovirt.compute.boot import BootRequest
 from sriovirt.db.records import InstanceRecord
 from sriovirt.network import api as network_api
@@ -87,6 +102,14 @@ class Compute(Protocol):
     def build_and_run_instance(self, boot: BootRequest) -> InstanceRecord: ...
 
     def terminate_instance(self, instance_uuid: str) -> InstanceRecord: ...
+
+
+@runtime_checkable
+class Instances(Protocol):
+    """What reads an instance's row by uuid
+    (:class:`~sriovirt.db.api.Database`)."""
+
+    def get_instance(self, uuid: str) -> InstanceRecord | None: ...
 
 
 class Computes(Protocol):
@@ -156,9 +179,15 @@ class SchedulerManager:
         host_filters: Sequence[HostFilter] = ALL_HOST_FILTERS,
         project_id: str = DEFAULT_OWNER,
         user_id: str = DEFAULT_OWNER,
+        instances: Instances | None = None,
     ) -> None:
         self.placement = placement
         self.nodes = nodes
+        #: Reads a boot's row after an unanswered call (module
+        #: docstring, step 5); the database of ``nodes`` when it can.
+        self.instances = instances
+        if instances is None and isinstance(nodes, Instances):
+            self.instances = nodes
         self.computes = computes
         self.settings = settings or SchedulerSettings()
         self.host_filters = tuple(host_filters)
@@ -182,8 +211,11 @@ class SchedulerManager:
         :class:`~sriovirt.exception.NoValidHost` (no host fits),
         :class:`~sriovirt.exception.SchedulingFailed` (every host tried
         failed), :class:`~sriovirt.exception.PlacementUnavailable`
-        (nothing left allocated, unless the error says so) and
-        :class:`~sriovirt.exception.ServerNameInUse` (allocation freed).
+        (nothing left allocated, unless the error says so),
+        :class:`~sriovirt.exception.ServerNameInUse` (allocation freed)
+        and :class:`~sriovirt.exception.ServerInDoubt` (a call got no
+        answer after the host wrote the row: allocation kept, no other
+        host tried; see the module docstring, step 5).
         """
         if force_host is not None:
             hosts = self._forced(spec, force_host)
@@ -258,11 +290,72 @@ class SchedulerManager:
             attempts.append(f"{host.host}: {exc}")
             self._free(boot)
             return None
+        except exception.ComputeUnreachable as exc:
+            return self._unanswered(boot, host.host, exc, attempts)
         except BaseException:
             self._free(boot)
             raise
         LOG.info("Server %s booted on %s", boot.name, host.host)
         return record
+
+    def _unanswered(
+        self,
+        boot: BootRequest,
+        host: str,
+        exc: exception.ComputeUnreachable,
+        attempts: list[str],
+    ) -> InstanceRecord | None:
+        """After a boot's call to ``host`` got no answer: the row found,
+        None (freed: try the next host), or ServerInDoubt (kept)."""
+        try:
+            record = (
+                self.instances.get_instance(boot.uuid)
+                if self.instances is not None
+                else None
+            )
+            known = self.instances is not None
+        except exception.SriovirtError as db_exc:
+            LOG.error("Row of %s not read: %s", boot.uuid, db_exc)
+            record, known = None, False
+        if known and record is None:
+            LOG.warning(
+                "Boot of %s on %s got no answer and left no row: freeing "
+                "its allocation, next host (%s)",
+                boot.name,
+                host,
+                exc,
+            )
+            attempts.append(f"{host}: {exc} (no row written: not started)")
+            self._free(boot)
+            return None
+        if (
+            record is not None
+            and record.host == host
+            and record.vm_state == journal.ACTIVE
+            and record.task_state is None
+        ):
+            LOG.warning(
+                "Boot of %s on %s got no answer but finished there: %s",
+                boot.name,
+                host,
+                exc,
+            )
+            return record
+        doubt = exception.ServerInDoubt(
+            method=exc.method,
+            host=host if record is None else str(record.host),
+            topic=exc.topic,
+            server=f"{boot.name!r} ({boot.uuid})",
+            vm_state="unknown" if record is None else record.vm_state,
+            task_state=(
+                "unknown (its row could not be read)"
+                if record is None
+                else str(record.task_state)
+            ),
+            reason=str(exc),
+        )
+        LOG.error("%s", doubt)
+        raise doubt from exc
 
     def _claim(
         self, boot: BootRequest, host: HostState, attempts: list[str]

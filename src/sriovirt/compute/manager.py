@@ -20,6 +20,14 @@ each side effect, so a process killed anywhere leaves a row that
 :mod:`sriovirt.compute.reconcile` rolls back; an undo that fails leaves
 the row journalled too, never a port bound to a boot nobody runs.
 
+A boot is idempotent by instance uuid, as a message bus may deliver it
+twice or late: a boot this host already booted answers its row; a second
+delivery while the first is in flight waits for it and answers its row;
+a delivery after a failed one, or of a uuid with another row, is
+refused; a scheduled boot (port providers) whose Placement allocation no
+longer holds this host's providers (its caller gave up on this host) is
+refused before its first write.
+
 A delete (:meth:`ComputeManager.terminate_instance`) journals itself,
 destroys and undefines the guest (already gone is fine), unbinds the
 ports, frees the devices and deletes the rows (:meth:`teardown`); it
@@ -34,10 +42,12 @@ collaborators, or pick devices (the resource tracker does).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import logging
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 from sriovirt import exception
@@ -69,6 +79,13 @@ class Reporter(Protocol):
     def report(self) -> object: ...
 
 
+class AllocationsReader(Protocol):
+    """What reads a consumer's Placement allocations
+    (:class:`~sriovirt.placement.allocations.AllocationClient`)."""
+
+    def allocations(self, consumer: str) -> dict[str, dict[str, int]]: ...
+
+
 __all__ = ["BootRequest", "ComputeManager"]
 
 
@@ -86,6 +103,7 @@ class ComputeManager:
         locks: journal.InstanceLocks,
         on_step: StepHook | None = None,
         reporter: Reporter | None = None,
+        allocations: AllocationsReader | None = None,
     ) -> None:
         self.driver = driver
         self.rt = resource_tracker
@@ -99,18 +117,38 @@ class ComputeManager:
         #: Keeps Placement current after each claim and free (None: no
         #: Placement).  It logs an outage; the next report catches up.
         self.reporter = reporter
+        #: The boots that failed here after taking their lock, by uuid:
+        #: a later delivery of one of them is not run again.
+        self._deliveries = _Deliveries()
+        #: Reads the scheduler's allocation of a scheduled boot before
+        #: its first write (None: not checked).
+        self.allocations = allocations
 
     # --- boot ----------------------------------------------------------------
 
     def build_and_run_instance(self, boot: BootRequest) -> InstanceRecord:
         """Boot ``boot`` on this host, all or nothing; its stored row.
 
+        Idempotent by instance uuid: a boot delivered again (the
+        message bus redelivered it, or a caller retried after a lost
+        answer) whose server this host already booted, active, with the
+        same name and ports, returns that row and does nothing.
+
         Raises :class:`~sriovirt.exception.ServerNameInUse` (nothing
-        done) or :class:`~sriovirt.exception.BuildFailed` (every earlier
+        done), :class:`~sriovirt.exception.InstanceUuidInUse` (the uuid
+        has another row: another server, another host, or a boot or
+        delete in flight; nothing done) or
+        :class:`~sriovirt.exception.BuildFailed` (every earlier
         step undone, or left journalled for reconcile when an undo
         failed: the error says which).
         """
-        self._check_name_free(boot.name)
+        found = self.db.get_instance(boot.uuid)
+        done = self._already_booted(boot, found, in_flight_here=True)
+        if done is not None:
+            return done
+        if found is None:
+            # Else the same boot is in flight here: the name is its own.
+            self._check_name_free(boot.name)
         step = functools.partial(self._step, boot)
         instance = step("instance", lambda: boot_values.guest_instance(boot))
         packed = step(
@@ -120,7 +158,28 @@ class ComputeManager:
             ),
         )
         plans = step("read ports", lambda: self._plan(boot))
-        with self.locks.hold(instance.uuid), _Undo() as undo:
+        # The failure is recorded before the lock is released, so a
+        # delivery waiting for the lock sees it.
+        with (
+            self.locks.hold(instance.uuid),
+            self._deliveries.failing(boot.uuid),
+            _Undo() as undo,
+        ):
+            # Again under the lock: a delivery before this one may have
+            # run meanwhile.
+            done = self._already_booted(boot, self.db.get_instance(boot.uuid))
+            if done is not None:
+                undo.pop_all()
+                return done
+            if self._deliveries.failed(boot.uuid):
+                raise exception.BuildFailed(
+                    instance=f"{boot.name!r} ({boot.uuid})",
+                    step="duplicate delivery",
+                    reason="an earlier delivery of this boot to this host "
+                    "failed; it is not run again",
+                    aftermath="nothing was done by this delivery",
+                )
+            self._check_allocated(boot)
             self._record_boot(boot, plans, undo)
             claim = self._claim(boot, instance, plans, undo)
             self._journal(boot, journal.Step.BIND)
@@ -202,6 +261,82 @@ class ComputeManager:
         undo.run("delete rows", boot.uuid, self.db.delete_instance)
         if not undo.failed:
             self.locks.forget(boot.uuid)
+
+    def _already_booted(
+        self,
+        boot: BootRequest,
+        found: InstanceRecord | None,
+        *,
+        in_flight_here: bool = False,
+    ) -> InstanceRecord | None:
+        """The row of ``boot`` when this host already booted it (same
+        name and ports, active, nothing in flight); None when the uuid
+        has no row, or (``in_flight_here``) when it is the same boot in
+        flight on this host (the caller then waits for its lock and
+        asks again); InstanceUuidInUse for any other row.  ``found``:
+        the row of the boot's uuid, read by the caller."""
+        if found is None:
+            return None
+        same = (
+            found.host == self.host
+            and found.name == boot.name
+            and boot_values.port_ids(found) == list(boot.port_ids)
+        )
+        if same and in_flight_here and found.vm_state == journal.BUILDING:
+            return None
+        if (
+            same
+            and found.vm_state == journal.ACTIVE
+            and found.task_state is None
+        ):
+            LOG.info(
+                "Server %s (%s) is already booted on %s: duplicate boot "
+                "request answered with its row",
+                boot.name,
+                boot.uuid,
+                self.host,
+            )
+            return found
+        state = found.vm_state + (
+            f", task {found.task_state}" if found.task_state else ""
+        )
+        raise exception.InstanceUuidInUse(
+            name=boot.name,
+            host=self.host,
+            uuid=boot.uuid,
+            other=found.name,
+            other_host=str(found.host),
+            state=state,
+        )
+
+    def _check_allocated(self, boot: BootRequest) -> None:
+        """A scheduled boot runs only while the scheduler's allocation
+        of it holds this host's providers: a boot delivered after its
+        caller gave up on this host (the allocation freed, or claimed
+        on another host for the same uuid) is refused, nothing done."""
+        if not boot.port_providers or self.allocations is None:
+            return
+        wanted = set(boot.port_providers.values())
+        try:
+            held = set(self.allocations.allocations(boot.uuid))
+        except exception.SriovirtError as exc:
+            reason = f"its Placement allocation could not be read: {exc}"
+        else:
+            if wanted <= held:
+                return
+            reason = (
+                f"Placement holds no allocation of it on this host's "
+                f"providers {sorted(wanted)} (it holds {sorted(held)}): "
+                "its scheduler gave up on this host, so this delivery "
+                "came too late"
+            )
+        LOG.info("Boot of server %s refused: %s", boot.name, reason)
+        raise exception.BuildFailed(
+            instance=f"{boot.name!r} ({boot.uuid})",
+            step="check allocation",
+            reason=reason,
+            aftermath="nothing was done",
+        )
 
     def _check_name_free(self, name: str) -> None:
         found = self.db.get_instance_by_name(self.host, name)
@@ -433,6 +568,40 @@ class ComputeManager:
             raise exception.ServerNotFound(server=repr(name), host=self.host)
         return found
 
+
+class _Deliveries:
+    """The instance uuids of the boots that failed on one manager after
+    taking their lock (the latest :data:`DELIVERIES_KEPT`), shared by
+    its threads: a message bus may deliver a boot twice (a send retried
+    after a lost confirm), and the second delivery must not run a boot
+    the first one failed and rolled back."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._failed: collections.OrderedDict[str, None] = (
+            collections.OrderedDict()
+        )
+
+    def failed(self, uuid: str) -> bool:
+        with self._lock:
+            return uuid in self._failed
+
+    @contextlib.contextmanager
+    def failing(self, uuid: str) -> Iterator[None]:
+        """Record ``uuid`` as failed when the block raises."""
+        try:
+            yield
+        except BaseException:
+            with self._lock:
+                self._failed[uuid] = None
+                self._failed.move_to_end(uuid)
+                while len(self._failed) > DELIVERIES_KEPT:
+                    self._failed.popitem(last=False)
+            raise
+
+
+#: How many boot deliveries a manager remembers.
+DELIVERIES_KEPT = 10_000
 
 #: :attr:`BuildFailed.aftermath` when every undo ran.
 ROLLED_BACK = "every earlier step was rolled back"

@@ -27,6 +27,7 @@ from sriovirt.compute.resource_tracker import ResourceTracker
 from sriovirt.db import api as db_api
 from sriovirt.network import api as network_api
 from sriovirt.pci.tracker import DeviceMatcher
+from sriovirt.placement.allocations import AllocationClient
 from sriovirt.placement.report import ReportClient
 from sriovirt.virt.driver import ComputeDriver
 
@@ -76,5 +77,8 @@ def open_hosts(
             locks=InstanceLocks(locks_dir),
             on_step=on_step,
             reporter=reporter,
+            allocations=AllocationClient(
+                placement_adapter, placement_endpoint
+            ),
         )
     return managers

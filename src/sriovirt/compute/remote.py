@@ -20,16 +20,17 @@ the next alternate:
 
 * the compute ran the boot and failed it (rolled back there: a remote
   ``BuildFailed``);
-* the host could not be reached
-  (:class:`~sriovirt.exception.ComputeUnreachable`: no answer within
-  ``rpc_response_timeout``) or its service is down or
-  disabled (:class:`~sriovirt.exception.ComputeServiceDown`, nothing
-  sent).  An unanswered call's message expires unconsumed after the
-  timeout (its time to live), so a service that comes back does not run
-  it late.  A service that took it but answered too late would store
-  the same instance uuid as the next host's boot: the shared database's
-  primary key lets only one of them create its row (the other fails at
-  its first journalled step; not yet covered by a test).
+* the host's service is down or disabled in the services table
+  (:class:`~sriovirt.exception.ComputeServiceDown`: nothing sent).
+
+A call that got no answer (:class:`~sriovirt.exception.ComputeUnreachable`:
+no answer within ``rpc_response_timeout``, or the broker could not be
+reached) is raised as it is: whether the host acted on it is for the
+conductor to find out from the instance's row (see
+:mod:`sriovirt.compute.conductor`), not a failed attempt by itself.  A
+boot delivered after its caller gave up is refused by the compute when
+the scheduler's allocation no longer holds that host's providers
+(:meth:`~sriovirt.compute.manager.ComputeManager.build_and_run_instance`).
 
 Any other remote error (a name in use, a bug) is raised as the RPC API
 raised it (:class:`~sriovirt.exception.RemoteComputeError`): the
@@ -76,14 +77,6 @@ class RemoteCompute:
                 step=f"build_and_run_instance on host {self.host}",
                 reason=exc.reason,
                 aftermath=f"as host {self.host} reported it",
-            ) from exc
-        except exception.ComputeUnreachable as exc:
-            raise exception.BuildFailed(
-                instance=instance,
-                step=f"build_and_run_instance on host {self.host}",
-                reason=str(exc),
-                aftermath="the unanswered call expires unconsumed; the "
-                "allocation is freed",
             ) from exc
         except exception.ComputeServiceDown as exc:
             raise exception.BuildFailed(
