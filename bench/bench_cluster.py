@@ -386,6 +386,7 @@ def _scheduler(
     return SchedulerManager(
         placement=AllocationClient(placement.adapter(), placement.describe()),
         nodes=database,
+        instances=database,
         computes=computes,
         settings=SchedulerSettings(),
         host_filters=tuple(filters),

@@ -371,6 +371,7 @@ def in_process_side(
         scheduler = SchedulerManager(
             placement=client,
             nodes=database,
+            instances=database,
             computes=managers,
             settings=SchedulerSettings(max_attempts=3),
         )

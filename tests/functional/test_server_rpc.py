@@ -97,6 +97,7 @@ class RpcCloud:
         return SchedulerManager(
             placement=self.cloud.client,
             nodes=db,
+            instances=db,
             computes=RemoteComputes(api, self.context),
             settings=SchedulerSettings(max_attempts=3),
             host_filters=(

@@ -120,6 +120,7 @@ class Cluster:
         return SchedulerManager(
             placement=AllocationClient(placement.adapter, placement.endpoint),
             nodes=self.db,
+            instances=self.db,
             computes=computes,
             settings=scheduler_settings(conf),
             host_filters=(

@@ -52,7 +52,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from sriovirt import exception
 from sriovirt.compute import journal
@@ -104,7 +104,6 @@ class Compute(Protocol):
     def terminate_instance(self, instance_uuid: str) -> InstanceRecord: ...
 
 
-@runtime_checkable
 class Instances(Protocol):
     """What reads an instance's row by uuid
     (:class:`~sriovirt.db.api.Database`)."""
@@ -186,8 +185,6 @@ class SchedulerManager:
         #: Reads a boot's row after an unanswered call (module
         #: docstring, step 5); the database of ``nodes`` when it can.
         self.instances = instances
-        if instances is None and isinstance(nodes, Instances):
-            self.instances = nodes
         self.computes = computes
         self.settings = settings or SchedulerSettings()
         self.host_filters = tuple(host_filters)

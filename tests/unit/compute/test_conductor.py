@@ -131,7 +131,7 @@ def _setup(
     placement = Placement(list(uuids.values()))
     computes = {h: Compute(h, fail.get(h, False)) for h in uuids}
     manager = SchedulerManager(
-        placement=placement, nodes=db, computes=computes
+        placement=placement, nodes=db, instances=db, computes=computes
     )
     return placement, computes, manager, uuids
 
