@@ -26,7 +26,7 @@ delivery while the first is in flight waits for it and answers its row;
 a delivery after a failed one, or of a uuid with another row, is
 refused; a scheduled boot (port providers) whose Placement allocation no
 longer holds this host's providers (its caller gave up on this host) is
-refused before its first write.
+refused before its first write (the rules: :mod:`sriovirt.compute.delivery`).
 
 A delete (:meth:`ComputeManager.terminate_instance`) journals itself,
 destroys and undefines the guest (already gone is fine), unbinds the
@@ -42,17 +42,15 @@ collaborators, or pick devices (the resource tracker does).
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import functools
 import logging
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 from sriovirt import exception
 from sriovirt.compute import boot as boot_values
-from sriovirt.compute import journal
+from sriovirt.compute import delivery, journal
 from sriovirt.compute.boot import BootRequest, PortPlan
 from sriovirt.compute.claims import Claim
 from sriovirt.compute.resource_tracker import RefreshReport, ResourceTracker
@@ -79,13 +77,6 @@ class Reporter(Protocol):
     def report(self) -> object: ...
 
 
-class AllocationsReader(Protocol):
-    """What reads a consumer's Placement allocations
-    (:class:`~sriovirt.placement.allocations.AllocationClient`)."""
-
-    def allocations(self, consumer: str) -> dict[str, dict[str, int]]: ...
-
-
 __all__ = ["BootRequest", "ComputeManager"]
 
 
@@ -103,7 +94,7 @@ class ComputeManager:
         locks: journal.InstanceLocks,
         on_step: StepHook | None = None,
         reporter: Reporter | None = None,
-        allocations: AllocationsReader | None = None,
+        allocations: delivery.AllocationsReader | None = None,
     ) -> None:
         self.driver = driver
         self.rt = resource_tracker
@@ -119,7 +110,7 @@ class ComputeManager:
         self.reporter = reporter
         #: The boots that failed here after taking their lock, by uuid:
         #: a later delivery of one of them is not run again.
-        self._deliveries = _Deliveries()
+        self._deliveries = delivery.Deliveries()
         #: Reads the scheduler's allocation of a scheduled boot before
         #: its first write (None: not checked).
         self.allocations = allocations
@@ -143,7 +134,9 @@ class ComputeManager:
         failed: the error says which).
         """
         found = self.db.get_instance(boot.uuid)
-        done = self._already_booted(boot, found, in_flight_here=True)
+        done = delivery.already_booted(
+            self.host, boot, found, in_flight_here=True
+        )
         if done is not None:
             return done
         if found is None:
@@ -167,7 +160,9 @@ class ComputeManager:
         ):
             # Again under the lock: a delivery before this one may have
             # run meanwhile.
-            done = self._already_booted(boot, self.db.get_instance(boot.uuid))
+            done = delivery.already_booted(
+                self.host, boot, self.db.get_instance(boot.uuid)
+            )
             if done is not None:
                 undo.pop_all()
                 return done
@@ -179,7 +174,7 @@ class ComputeManager:
                     "failed; it is not run again",
                     aftermath="nothing was done by this delivery",
                 )
-            self._check_allocated(boot)
+            delivery.check_allocated(boot, self.allocations)
             self._record_boot(boot, plans, undo)
             claim = self._claim(boot, instance, plans, undo)
             self._journal(boot, journal.Step.BIND)
@@ -261,82 +256,6 @@ class ComputeManager:
         undo.run("delete rows", boot.uuid, self.db.delete_instance)
         if not undo.failed:
             self.locks.forget(boot.uuid)
-
-    def _already_booted(
-        self,
-        boot: BootRequest,
-        found: InstanceRecord | None,
-        *,
-        in_flight_here: bool = False,
-    ) -> InstanceRecord | None:
-        """The row of ``boot`` when this host already booted it (same
-        name and ports, active, nothing in flight); None when the uuid
-        has no row, or (``in_flight_here``) when it is the same boot in
-        flight on this host (the caller then waits for its lock and
-        asks again); InstanceUuidInUse for any other row.  ``found``:
-        the row of the boot's uuid, read by the caller."""
-        if found is None:
-            return None
-        same = (
-            found.host == self.host
-            and found.name == boot.name
-            and boot_values.port_ids(found) == list(boot.port_ids)
-        )
-        if same and in_flight_here and found.vm_state == journal.BUILDING:
-            return None
-        if (
-            same
-            and found.vm_state == journal.ACTIVE
-            and found.task_state is None
-        ):
-            LOG.info(
-                "Server %s (%s) is already booted on %s: duplicate boot "
-                "request answered with its row",
-                boot.name,
-                boot.uuid,
-                self.host,
-            )
-            return found
-        state = found.vm_state + (
-            f", task {found.task_state}" if found.task_state else ""
-        )
-        raise exception.InstanceUuidInUse(
-            name=boot.name,
-            host=self.host,
-            uuid=boot.uuid,
-            other=found.name,
-            other_host=str(found.host),
-            state=state,
-        )
-
-    def _check_allocated(self, boot: BootRequest) -> None:
-        """A scheduled boot runs only while the scheduler's allocation
-        of it holds this host's providers: a boot delivered after its
-        caller gave up on this host (the allocation freed, or claimed
-        on another host for the same uuid) is refused, nothing done."""
-        if not boot.port_providers or self.allocations is None:
-            return
-        wanted = set(boot.port_providers.values())
-        try:
-            held = set(self.allocations.allocations(boot.uuid))
-        except exception.SriovirtError as exc:
-            reason = f"its Placement allocation could not be read: {exc}"
-        else:
-            if wanted <= held:
-                return
-            reason = (
-                f"Placement holds no allocation of it on this host's "
-                f"providers {sorted(wanted)} (it holds {sorted(held)}): "
-                "its scheduler gave up on this host, so this delivery "
-                "came too late"
-            )
-        LOG.info("Boot of server %s refused: %s", boot.name, reason)
-        raise exception.BuildFailed(
-            instance=f"{boot.name!r} ({boot.uuid})",
-            step="check allocation",
-            reason=reason,
-            aftermath="nothing was done",
-        )
 
     def _check_name_free(self, name: str) -> None:
         found = self.db.get_instance_by_name(self.host, name)
@@ -568,40 +487,6 @@ class ComputeManager:
             raise exception.ServerNotFound(server=repr(name), host=self.host)
         return found
 
-
-class _Deliveries:
-    """The instance uuids of the boots that failed on one manager after
-    taking their lock (the latest :data:`DELIVERIES_KEPT`), shared by
-    its threads: a message bus may deliver a boot twice (a send retried
-    after a lost confirm), and the second delivery must not run a boot
-    the first one failed and rolled back."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._failed: collections.OrderedDict[str, None] = (
-            collections.OrderedDict()
-        )
-
-    def failed(self, uuid: str) -> bool:
-        with self._lock:
-            return uuid in self._failed
-
-    @contextlib.contextmanager
-    def failing(self, uuid: str) -> Iterator[None]:
-        """Record ``uuid`` as failed when the block raises."""
-        try:
-            yield
-        except BaseException:
-            with self._lock:
-                self._failed[uuid] = None
-                self._failed.move_to_end(uuid)
-                while len(self._failed) > DELIVERIES_KEPT:
-                    self._failed.popitem(last=False)
-            raise
-
-
-#: How many boot deliveries a manager remembers.
-DELIVERIES_KEPT = 10_000
 
 #: :attr:`BuildFailed.aftermath` when every undo ran.
 ROLLED_BACK = "every earlier step was rolled back"
