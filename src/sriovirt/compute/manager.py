@@ -37,7 +37,9 @@ again, and reconcile completes it if its process died.
 Its collaborators (driver, resource tracker, network API, database, host
 name, lock directory) are passed in.  This module must not read
 configuration, talk to libvirt or Neutron other than through those
-collaborators, or pick devices (the resource tracker does).
+collaborators, or pick devices (the resource tracker does).  It is over
+the usual module size because a boot's steps and the undo each one
+registers must read in one place, beside the delete that mirrors them.
 """
 
 from __future__ import annotations
