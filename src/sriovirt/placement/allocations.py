@@ -19,60 +19,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from keystoneauth1 import exceptions as ks_exc
-
-from sriovirt import exception
-from sriovirt.placement.report import _detail, _why
+from sriovirt.placement import http
 
 #: Placement's consumer type of a server (microversion 1.38).
 CONSUMER_TYPE = "INSTANCE"
 
-_NO_ANSWER = (
-    ks_exc.ConnectionError,
-    ks_exc.EndpointNotFound,
-    ks_exc.DiscoveryFailure,
-    ks_exc.RequestTimeout,
-    ks_exc.SSLError,
-)
 
-
-class AllocationClient:
+class AllocationClient(http.PlacementClient):
     """Allocations in the Placement of ``adapter`` (named ``endpoint``)."""
 
-    def __init__(self, adapter: Any, endpoint: str) -> None:
-        self.adapter = adapter
-        self.endpoint = endpoint
-        self.requests = 0
-
-    def _call(self, method: str, url: str, body: object = None) -> Any:
-        self.requests += 1
-        kwargs: dict[str, Any] = {}
-        if body is not None:
-            kwargs["json"] = body
-        try:
-            response = self.adapter.request(
-                url, method, raise_exc=False, **kwargs
-            )
-        except _NO_ANSWER as exc:
-            raise exception.PlacementUnavailable(
-                endpoint=self.endpoint,
-                reason=f"{method} {url.split('?', maxsplit=1)[0]}: no answer "
-                f"({_why(exc)})",
-            ) from None
-        if response.status_code >= 500:
-            raise exception.PlacementUnavailable(
-                endpoint=self.endpoint,
-                reason=f"{method} {url.split('?', maxsplit=1)[0]}: HTTP "
-                f"{response.status_code} {_detail(response)}",
-            )
-        return response
-
-    def _refused(self, method: str, url: str, response: Any) -> None:
-        raise exception.PlacementError(
-            endpoint=self.endpoint,
-            reason=f"{method} {url.split('?', maxsplit=1)[0]}: HTTP "
-            f"{response.status_code} {_detail(response)}",
-        )
+    def _shown(self, url: str) -> str:
+        # Errors name the resource, not the whole query.
+        return url.split("?", maxsplit=1)[0]
 
     def allocation_candidates(self, query: Any) -> Mapping[str, object]:
         """``GET /allocation_candidates`` of ``query`` (its
@@ -109,9 +67,8 @@ class AllocationClient:
         if response.status_code == 204:
             return None
         if response.status_code == 409:
-            return f"HTTP 409 {_detail(response)}"
+            return f"HTTP 409 {http.detail(response)}"
         self._refused("PUT", url, response)
-        return None  # pragma: no cover - _refused raises
 
     def delete(self, consumer: str) -> bool:
         """Delete ``consumer``'s allocations; False when it had none."""
@@ -122,7 +79,6 @@ class AllocationClient:
         if response.status_code == 404:
             return False
         self._refused("DELETE", url, response)
-        return False  # pragma: no cover - _refused raises
 
     def allocations(self, consumer: str) -> dict[str, dict[str, int]]:
         """``consumer``'s allocations: provider -> class -> amount."""

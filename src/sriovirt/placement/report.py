@@ -31,17 +31,14 @@ differences all work on the one remembered state and its generations.
 from __future__ import annotations
 
 import logging
-import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
-from keystoneauth1 import exceptions as ks_exc
-
 from sriovirt import exception
-from sriovirt.placement import diff
+from sriovirt.placement import diff, http
 from sriovirt.placement.diff import KnownProvider
 from sriovirt.placement.tree import Inventory, Provider, ProviderTree
 
@@ -92,16 +89,21 @@ class _Sync:
     conflicts: int = 0
 
 
-class ReportClient:
+class ReportClient(http.PlacementClient):
     """Reports one compute node's tree to the Placement of ``adapter``.
 
     ``endpoint`` names that Placement in errors (its URL, or the
     embedded database).  Not thread-safe: one caller syncs at a time.
     """
 
+    NO_ANSWER_NOTE = (
+        "; nothing was recorded as reported, the next sync reads "
+        "Placement again"
+    )
+    ERROR_NOTE = "; the next sync reads Placement again"
+
     def __init__(self, adapter: Any, endpoint: str) -> None:
-        self.adapter = adapter
-        self.endpoint = endpoint
+        super().__init__(adapter, endpoint)
         #: The tree as Placement last confirmed it; None: read it first.
         self._known: dict[str, KnownProvider] | None = None
         #: Custom traits and resource classes known to exist.
@@ -110,53 +112,13 @@ class ReportClient:
         #: Unwanted providers Placement would not delete (allocations):
         #: not asked again until the tree is read again.
         self._undeletable: set[str] = set()
-        #: Requests sent since this client was made.
-        self.requests = 0
 
     # --- HTTP ------------------------------------------------------------
-
-    def _call(self, method: str, url: str, body: object = None) -> Any:
-        self.requests += 1
-        kwargs: dict[str, Any] = {}
-        if body is not None:
-            kwargs["json"] = body
-        try:
-            response = self.adapter.request(
-                url, method, raise_exc=False, **kwargs
-            )
-        except (
-            ks_exc.ConnectionError,
-            ks_exc.EndpointNotFound,
-            ks_exc.DiscoveryFailure,
-            ks_exc.RequestTimeout,
-            ks_exc.SSLError,
-        ) as exc:
-            raise exception.PlacementUnavailable(
-                endpoint=self.endpoint,
-                reason=f"{method} {url}: no answer ({_why(exc)}); nothing "
-                "was recorded as reported, the next sync reads Placement "
-                "again",
-            ) from None
-        if response.status_code >= 500:
-            raise exception.PlacementUnavailable(
-                endpoint=self.endpoint,
-                reason=f"{method} {url}: HTTP {response.status_code} "
-                f"{_detail(response)}; the next sync reads Placement "
-                "again",
-            )
-        return response
-
-    def _fail(self, method: str, url: str, response: Any) -> None:
-        raise exception.PlacementError(
-            endpoint=self.endpoint,
-            reason=f"{method} {url}: HTTP {response.status_code} "
-            f"{_detail(response)}",
-        )
 
     def _get(self, url: str) -> Any:
         response = self._call("GET", url)
         if response.status_code != 200:
-            self._fail("GET", url, response)
+            self._refused("GET", url, response)
         return response.json()
 
     # --- reading ---------------------------------------------------------
@@ -198,7 +160,7 @@ class ReportClient:
         if response.status_code == 404:
             return None
         if response.status_code != 200:
-            self._fail("GET", url, response)
+            self._refused("GET", url, response)
         return self._read_provider(response.json())
 
     def _check_root_name(self, root: Provider) -> None:
@@ -332,7 +294,7 @@ class ReportClient:
             if fresh is not None:
                 return self._confirm(fresh), False
         if response.status_code != 200:
-            self._fail(
+            self._refused(
                 "POST", f"/resource_providers ({wanted.name})", response
             )
         made = response.json()
@@ -351,7 +313,7 @@ class ReportClient:
             body["parent_provider_uuid"] = known.parent
         response = self._call("PUT", url, body)
         if response.status_code != 200:
-            self._fail("PUT", f"{url} (name {wanted.name!r})", response)
+            self._refused("PUT", f"{url} (name {wanted.name!r})", response)
         return self._confirm(
             replace(
                 known,
@@ -366,7 +328,7 @@ class ReportClient:
                 url = f"/traits/{name}"
                 response = self._call("PUT", url)
                 if response.status_code not in (201, 204):
-                    self._fail("PUT", url, response)
+                    self._refused("PUT", url, response)
             self._traits.add(name)
 
     def _ensure_classes(self, inventories: Mapping[str, Inventory]) -> None:
@@ -375,7 +337,7 @@ class ReportClient:
                 url = f"/resource_classes/{name}"
                 response = self._call("PUT", url)
                 if response.status_code not in (201, 204):
-                    self._fail("PUT", url, response)
+                    self._refused("PUT", url, response)
             self._classes.add(name)
 
     def _put(
@@ -395,7 +357,7 @@ class ReportClient:
             )
             raise _Conflict()
         if response.status_code != 200:
-            self._fail("PUT", url, response)
+            self._refused("PUT", url, response)
         return response.json()
 
     def _put_inventories(
@@ -449,50 +411,24 @@ class ReportClient:
                     "was kept: %s",
                     self.endpoint,
                     provider.name,
-                    _detail(response),
+                    http.detail(response),
                 )
                 work.kept.append(provider.name)
                 self._undeletable.add(provider.uuid)
             else:
-                self._fail("DELETE", url, response)
+                self._refused("DELETE", url, response)
 
 
 class _Conflict(Exception):
     """A write met another generation (internal: retried)."""
 
 
-def _why(exc: Exception) -> str:
-    """The root of a keystoneauth connection error, in a few words
-    ("ConnectFailure: Connection refused"), not urllib3's whole story."""
-    text = str(exc)
-    errno = re.search(r"\[Errno -?\d+\] ([^'\")]+)", text)
-    if errno is not None:
-        text = errno.group(1).strip()
-    elif len(text) > 160:
-        text = text[:157] + "..."
-    return f"{type(exc).__name__}: {text}"
-
-
-def _errors(response: Any) -> Sequence[Mapping[str, Any]]:
-    try:
-        errors = response.json().get("errors", [])
-    except ValueError:
-        return []
-    return errors if isinstance(errors, list) else []
-
-
 def _code(response: Any) -> str | None:
-    for error in _errors(response):
+    for error in http.errors(response):
         code = error.get("code")
         if code:
             return str(code)
     return None
-
-
-def _detail(response: Any) -> str:
-    details = [str(e.get("detail", "")).strip() for e in _errors(response)]
-    text = "; ".join(d for d in details if d) or response.text[:200]
-    return " ".join(text.split())
 
 
 def _ordered(
