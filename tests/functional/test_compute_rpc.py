@@ -33,6 +33,7 @@ from sriovirt.compute import rpc, rpcapi, services
 from sriovirt.compute.boot import BootRequest
 from sriovirt.compute.manager import ComputeManager
 from sriovirt.compute.rpc_endpoint import ComputeEndpoint
+from tests.fixtures.compute_service import until_answered
 from tests.fixtures.rabbitmq import Broker
 from tests.functional import boot_child
 from tests.functional.test_cli import sriovirt
@@ -95,23 +96,12 @@ def service(
             api, manager, conf, client_transport, server_transport, server
         )
         try:
-            _wait_for(lambda: api.ping(HOST), 30)
+            until_answered(lambda: api.ping(HOST), 30)
             yield found
         finally:
             found.stop_server()
             server_transport.cleanup()
             client_transport.cleanup()
-
-
-def _wait_for(call: Any, seconds: float) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            return call()
-        except exception.ComputeRPCError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
 
 
 def test_ping_answers_host_and_version(service: Service) -> None:
@@ -266,7 +256,7 @@ def test_stopped_service_times_out_and_the_call_expires(
         f"build_and_run_instance on compute host {HOST} (topic "
         "sriovirt-compute): no answer within 2 s"
     )
-    _wait_for(lambda: api.ping(HOST), 30)
+    until_answered(lambda: api.ping(HOST), 30)
     time.sleep(1)
     assert service.manager.db.get_instance(boot.uuid) is None
 
@@ -346,7 +336,7 @@ def test_broker_crash_then_restart_reconnects(
         rabbitmq.restart()
     # Neither side restarted: both reconnect by themselves.
     start = time.monotonic()
-    _wait_for(lambda: api.ping(HOST), 60)
+    until_answered(lambda: api.ping(HOST), 60)
     back = time.monotonic() - start
     assert back < 60, f"ping back after {back:.1f} s"
     boot = BootRequest(

@@ -48,6 +48,7 @@ from sriovirt.compute.service_filter import ComputeServiceFilter
 from sriovirt.placement import tree as pt
 from sriovirt.scheduler.destinations import SchedulerSettings
 from sriovirt.scheduler.filters import ALL_HOST_FILTERS
+from tests.fixtures.compute_service import until_answered
 from tests.fixtures.placement_service import PlacementUnderTest
 from tests.fixtures.rabbitmq import Broker
 from tests.functional.test_cli import sriovirt
@@ -164,7 +165,7 @@ def rpc_cloud(rabbitmq: Broker, tmp_path: Path) -> Iterator[RpcCloud]:
             found.scheduler = found.remote_scheduler(CALL_TIMEOUT)
             api = rpcapi.ComputeAPI(conf, client_transport, timeout=5)
             for host in servers:
-                _wait_for(lambda h=host: api.ping(h), 30)  # type: ignore[misc]
+                until_answered(lambda h=host: api.ping(h), 30)  # type: ignore[misc]
             try:
                 yield found
             finally:
@@ -178,17 +179,6 @@ def rpc_cloud(rabbitmq: Broker, tmp_path: Path) -> Iterator[RpcCloud]:
         server_transport.cleanup()
         client_transport.cleanup()
         placement.stop()
-
-
-def _wait_for(call: Any, seconds: float) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            return call()
-        except exception.ComputeRPCError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
 
 
 def _providers(rc: RpcCloud, host: str, pf: str) -> set[str]:
