@@ -38,6 +38,7 @@ from typing import Any
 
 import libvirt
 from oslo_config import cfg
+from tests.doubles import unbound_port
 
 from bench.hostdoc import host_document
 from bench.timing import gc_off
@@ -69,24 +70,10 @@ def _port_id(n: int) -> str:
 
 
 def _port(n: int) -> dict[str, Any]:
-    return {
-        "id": _port_id(n),
-        "name": f"bench-{n}",
-        "network_id": NETWORK_ID,
-        "mac_address": (
-            f"fa:16:3e:{(n >> 16) & 0xFF:02x}:{(n >> 8) & 0xFF:02x}:"
-            f"{n & 0xFF:02x}"
-        ),
-        "admin_state_up": True,
-        "status": "DOWN",
-        "device_id": "",
-        "device_owner": "",
-        "binding:vnic_type": "direct",
-        "binding:host_id": "",
-        "binding:profile": {},
-        "binding:vif_type": "unbound",
-        "binding:vif_details": {},
-    }
+    mac = (
+        f"fa:16:3e:{(n >> 16) & 0xFF:02x}:{(n >> 8) & 0xFF:02x}:{n & 0xFF:02x}"
+    )
+    return unbound_port(_port_id(n), NETWORK_ID, mac, f"bench-{n}")
 
 
 def _ports_document(count: int) -> str:

@@ -64,6 +64,7 @@ from typing import Any
 
 from oslo_config import cfg
 from oslo_context.context import RequestContext
+from tests.doubles import unbound_port
 from tests.fixtures import compute_service
 from tests.fixtures.rabbitmq import EPMD, SERVER, Broker
 
@@ -125,21 +126,12 @@ def _ports_document(count: int) -> str:
         "provider:segmentation_id": 100,
     }
     ports = [
-        {
-            "id": _port_id(n),
-            "name": f"cluster-{n}",
-            "network_id": NETWORK_ID,
-            "mac_address": f"fa:16:3e:c1:{(n >> 8) & 0xFF:02x}:{n & 0xFF:02x}",
-            "admin_state_up": True,
-            "status": "DOWN",
-            "device_id": "",
-            "device_owner": "",
-            "binding:vnic_type": "direct",
-            "binding:host_id": "",
-            "binding:profile": {},
-            "binding:vif_type": "unbound",
-            "binding:vif_details": {},
-        }
+        unbound_port(
+            _port_id(n),
+            NETWORK_ID,
+            f"fa:16:3e:c1:{(n >> 8) & 0xFF:02x}:{n & 0xFF:02x}",
+            f"cluster-{n}",
+        )
         for n in range(count)
     ]
     return json.dumps({"networks": [network], "ports": ports})

@@ -9,7 +9,7 @@ if called, so a test proves the code under test never runs a guest.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from sriovirt.pci.address import PciAddress
 from sriovirt.pci.device import DevType, HostPciDevice
@@ -79,3 +79,26 @@ def sriov_devices(pfs: Iterable[tuple[str, int]]) -> list[HostPciDevice]:
             for i in range(vfs)
         )
     return out
+
+
+def unbound_port(
+    port_id: str, network_id: str, mac: str, name: str, **extra: Any
+) -> dict[str, Any]:
+    """An unbound ``direct`` port body, as Neutron shows it; ``extra``
+    fields replace or add to it."""
+    return {
+        "id": port_id,
+        "name": name,
+        "network_id": network_id,
+        "mac_address": mac,
+        "admin_state_up": True,
+        "status": "DOWN",
+        "device_id": "",
+        "device_owner": "",
+        "binding:vnic_type": "direct",
+        "binding:host_id": "",
+        "binding:profile": {},
+        "binding:vif_type": "unbound",
+        "binding:vif_details": {},
+        **extra,
+    }

@@ -45,7 +45,7 @@ from sriovirt.network.static import StaticNetwork
 from sriovirt.pci.device import HostPciDevice
 from sriovirt.pci.whitelist import Whitelist
 from sriovirt.virt.libvirt.driver import LibvirtDriver
-from tests.doubles import sriov_devices
+from tests.doubles import sriov_devices, unbound_port
 
 HOST = "race-host"
 PHYSNET = "physnet0"
@@ -91,22 +91,9 @@ def devices() -> list[HostPciDevice]:
 
 def port_body(port: str, network: str, n: int, **extra: Any) -> dict[str, Any]:
     """An unbound ``direct`` port body, as Neutron shows it."""
-    return {
-        "id": port,
-        "name": f"race-port-{n}",
-        "network_id": network,
-        "mac_address": f"fa:16:3e:00:0c:{n:02x}",
-        "admin_state_up": True,
-        "status": "DOWN",
-        "device_id": "",
-        "device_owner": "",
-        "binding:vnic_type": "direct",
-        "binding:host_id": "",
-        "binding:profile": {},
-        "binding:vif_type": "unbound",
-        "binding:vif_details": {},
-        **extra,
-    }
+    return unbound_port(
+        port, network, f"fa:16:3e:00:0c:{n:02x}", f"race-port-{n}", **extra
+    )
 
 
 def network_body(network: str, **extra: Any) -> dict[str, Any]:

@@ -54,7 +54,7 @@ from sriovirt.scheduler.destinations import SchedulerSettings
 from sriovirt.scheduler.request_spec import RequestSpec, build_request_spec
 from sriovirt.virt.libvirt.driver import LibvirtDriver
 from sriovirt.virt.libvirt.host import Host, Versions
-from tests.doubles import sriov_devices
+from tests.doubles import sriov_devices, unbound_port
 from tests.fixtures.placement_service import PlacementUnderTest
 
 PF1 = "0000:81:00.0"
@@ -77,21 +77,9 @@ def port_id(net: int, n: int) -> str:
 
 
 def _port(port: str, network: str, n: int) -> dict[str, Any]:
-    return {
-        "id": port,
-        "name": f"port-{n}",
-        "network_id": network,
-        "mac_address": f"fa:16:3e:00:{n // 256:02x}:{n % 256:02x}",
-        "admin_state_up": True,
-        "status": "DOWN",
-        "device_id": "",
-        "device_owner": "",
-        "binding:vnic_type": "direct",
-        "binding:host_id": "",
-        "binding:profile": {},
-        "binding:vif_type": "unbound",
-        "binding:vif_details": {},
-    }
+    return unbound_port(
+        port, network, f"fa:16:3e:00:{n // 256:02x}:{n % 256:02x}", f"port-{n}"
+    )
 
 
 def _network(net: str, physnet: str, vlan: int | None) -> dict[str, Any]:
