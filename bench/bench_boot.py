@@ -38,12 +38,11 @@ from typing import Any
 
 import libvirt
 from oslo_config import cfg
-from tests.doubles import unbound_port
+from tests.doubles import empty_conf, unbound_port
 
 from bench.hostdoc import host_document
 from bench.timing import gc_off
 from bench.workload import VENDOR_ID, VF_PRODUCT_ID, build_devices
-from sriovirt import conf as sriovirt_conf
 from sriovirt import paths
 from sriovirt.compute.journal import InstanceLocks
 from sriovirt.compute.manager import BootRequest, ComputeManager
@@ -90,9 +89,7 @@ def _ports_document(count: int) -> str:
 
 
 def _conf() -> cfg.ConfigOpts:
-    conf = cfg.ConfigOpts()
-    sriovirt_conf.register_opts(conf)
-    conf([], project="sriovirt", default_config_files=[])
+    conf = empty_conf()
     conf.set_override("host", HOST)
     return conf
 

@@ -64,13 +64,12 @@ from typing import Any
 
 from oslo_config import cfg
 from oslo_context.context import RequestContext
-from tests.doubles import unbound_port
+from tests.doubles import empty_conf, unbound_port
 from tests.fixtures import compute_service
 from tests.fixtures.rabbitmq import EPMD, SERVER, Broker
 
 from bench.hostdoc import host_document
 from bench.workload import VENDOR_ID, VF_PRODUCT_ID, build_devices
-from sriovirt import conf as sriovirt_conf
 from sriovirt import paths
 from sriovirt.compute import rpc, rpcapi, services
 from sriovirt.compute.boot import BootRequest
@@ -462,9 +461,7 @@ def _rpc_side(files: _Files, state: Path) -> Iterator[_Side]:
 
 
 def _driver_conf(host: str, state: Path) -> cfg.ConfigOpts:
-    conf = cfg.ConfigOpts()
-    sriovirt_conf.register_opts(conf)
-    conf([], project="sriovirt", default_config_files=[])
+    conf = empty_conf()
     conf.set_override("host", host)
     conf.set_override("state_path", str(state))
     return conf

@@ -36,11 +36,11 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from oslo_config import cfg
+from tests.doubles import empty_conf
 
 from bench.hostdoc import host_document
 from bench.timing import best_ms, gc_off
 from bench.workload import build_device_spec, build_devices
-from sriovirt import conf as sriovirt_conf
 from sriovirt import paths
 from sriovirt.compute.resource_tracker import RefreshReport, ResourceTracker
 from sriovirt.db import api
@@ -57,9 +57,7 @@ BIG_REPEATS = 3
 
 
 def _conf() -> cfg.ConfigOpts:
-    conf = cfg.ConfigOpts()
-    sriovirt_conf.register_opts(conf)
-    conf([], project="sriovirt", default_config_files=[])
+    conf = empty_conf()
     conf.set_override("host", HOST)
     return conf
 

@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, NoReturn
 
+from oslo_config import cfg
+
+from sriovirt import conf as sriovirt_conf
 from sriovirt.pci.address import PciAddress
 from sriovirt.pci.device import DevType, HostPciDevice
 from sriovirt.virt.driver import (
@@ -102,3 +105,13 @@ def unbound_port(
         "binding:vif_details": {},
         **extra,
     }
+
+
+def empty_conf() -> cfg.ConfigOpts:
+    """sriovirt's options on a ConfigOpts of their own, parsed from no
+    file and no argument: every option at its default until the caller
+    sets an override."""
+    conf = cfg.ConfigOpts()
+    sriovirt_conf.register_opts(conf)
+    conf([], project="sriovirt", default_config_files=[])
+    return conf

@@ -35,7 +35,6 @@ from typing import Any
 from bench.hostdoc import host_document
 from oslo_config import cfg
 
-from sriovirt import conf as sriovirt_conf
 from sriovirt import exception, paths
 from sriovirt.compute.journal import InstanceLocks
 from sriovirt.compute.manager import BootRequest, ComputeManager
@@ -45,7 +44,7 @@ from sriovirt.network.static import StaticNetwork
 from sriovirt.pci.device import HostPciDevice
 from sriovirt.pci.whitelist import Whitelist
 from sriovirt.virt.libvirt.driver import LibvirtDriver
-from tests.doubles import sriov_devices, unbound_port
+from tests.doubles import empty_conf, sriov_devices, unbound_port
 
 HOST = "race-host"
 PHYSNET = "physnet0"
@@ -147,9 +146,7 @@ class RaceHost:
 
 
 def _conf() -> cfg.ConfigOpts:
-    conf = cfg.ConfigOpts()
-    sriovirt_conf.register_opts(conf)
-    conf([], project="sriovirt", default_config_files=[])
+    conf = empty_conf()
     conf.set_override("host", HOST)
     return conf
 

@@ -25,9 +25,7 @@ from collections.abc import Iterator
 
 import pytest
 from bench.hostdoc import host_document
-from oslo_config import cfg
 
-from sriovirt import conf as sriovirt_conf
 from sriovirt import exception, paths
 from sriovirt.compute.resource_tracker import ResourceTracker
 from sriovirt.db import api
@@ -37,6 +35,7 @@ from sriovirt.pci.request import PciRequest
 from sriovirt.pci.whitelist import Whitelist
 from sriovirt.virt.libvirt.driver import LibvirtDriver
 from sriovirt.virt.libvirt.host import Host
+from tests.doubles import empty_conf
 from tests.functional.db.conftest import db_url
 
 __all__ = ["db_url"]
@@ -89,9 +88,7 @@ def _uuid(process: int, n: int) -> str:
 def _tracker(
     database: api.Database, host_xml: pathlib.Path
 ) -> tuple[ResourceTracker, Host]:
-    conf = cfg.ConfigOpts()
-    sriovirt_conf.register_opts(conf)
-    conf([], project="sriovirt", default_config_files=[])
+    conf = empty_conf()
     conf.set_override("host", HOST)
     host = Host(paths.test_driver_uri(host_xml))
     driver = LibvirtDriver(conf, host=host)

@@ -25,7 +25,6 @@ from bench.hostdoc import host_document
 from bench.workload import build_device_spec, build_devices
 from oslo_config import cfg
 
-from sriovirt import conf as sriovirt_conf
 from sriovirt import exception, paths
 from sriovirt.compute.resource_tracker import ResourceTracker
 from sriovirt.db import api
@@ -40,6 +39,7 @@ from sriovirt.pci.request import PciRequest
 from sriovirt.pci.whitelist import Whitelist
 from sriovirt.virt.libvirt.driver import LibvirtDriver
 from sriovirt.virt.libvirt.host import Host
+from tests.doubles import empty_conf
 from tests.functional.db.conftest import db_url
 
 __all__ = ["db_url"]
@@ -138,9 +138,7 @@ FULL_POOLS: dict[PoolKey, int] = {
 
 
 def _conf() -> cfg.ConfigOpts:
-    conf = cfg.ConfigOpts()
-    sriovirt_conf.register_opts(conf)
-    conf([], project="sriovirt", default_config_files=[])
+    conf = empty_conf()
     conf.set_override("host", HOST)
     return conf
 

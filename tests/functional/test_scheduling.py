@@ -34,7 +34,6 @@ import pytest
 from bench.hostdoc import host_document
 from oslo_config import cfg
 
-from sriovirt import conf as sriovirt_conf
 from sriovirt import exception, paths
 from sriovirt.compute import reconcile
 from sriovirt.compute.boot import BootRequest
@@ -54,7 +53,7 @@ from sriovirt.scheduler.destinations import SchedulerSettings
 from sriovirt.scheduler.request_spec import RequestSpec, build_request_spec
 from sriovirt.virt.libvirt.driver import LibvirtDriver
 from sriovirt.virt.libvirt.host import Host, Versions
-from tests.doubles import sriov_devices, unbound_port
+from tests.doubles import empty_conf, sriov_devices, unbound_port
 from tests.fixtures.placement_service import PlacementUnderTest
 
 PF1 = "0000:81:00.0"
@@ -105,9 +104,7 @@ class _VersionsHost(Host):
 
 
 def _conf(host: str, state_path: Path) -> cfg.ConfigOpts:
-    conf = cfg.ConfigOpts()
-    sriovirt_conf.register_opts(conf)
-    conf([], project="sriovirt", default_config_files=[])
+    conf = empty_conf()
     conf.set_override("host", host)
     conf.set_override("state_path", str(state_path))
     return conf

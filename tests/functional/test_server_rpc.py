@@ -37,7 +37,6 @@ import sqlalchemy as sa
 from oslo_config import cfg
 from oslo_context.context import RequestContext
 
-from sriovirt import conf as sriovirt_conf
 from sriovirt import exception
 from sriovirt.compute import rpc, rpcapi, services
 from sriovirt.compute.boot import BootRequest
@@ -48,6 +47,7 @@ from sriovirt.compute.service_filter import ComputeServiceFilter
 from sriovirt.placement import tree as pt
 from sriovirt.scheduler.destinations import SchedulerSettings
 from sriovirt.scheduler.filters import ALL_HOST_FILTERS
+from tests.doubles import empty_conf
 from tests.fixtures.compute_service import until_answered
 from tests.fixtures.placement_service import PlacementUnderTest
 from tests.fixtures.rabbitmq import Broker
@@ -68,9 +68,7 @@ DOWN_TIME = 60
 
 
 def _conf(url: str) -> cfg.ConfigOpts:
-    conf = cfg.ConfigOpts()
-    sriovirt_conf.register_opts(conf)
-    conf([], project="sriovirt", default_config_files=[])
+    conf = empty_conf()
     conf.set_override("transport_url", url)
     return conf
 
