@@ -142,19 +142,21 @@ class Cloud:
 @pytest.fixture
 def cloud(tmp_path: Path) -> Iterator[Cloud]:
     """The three hosts on an embedded Placement."""
-    placement = PlacementUnderTest("embedded", tmp_path / "placement")
-    placement.start()
-    try:
-        with _cloud(tmp_path, placement) as found:
-            yield found
-    finally:
-        placement.stop()
+    with _placed_cloud(tmp_path, "embedded") as found:
+        yield found
 
 
 @pytest.fixture
 def remote_cloud(tmp_path: Path) -> Iterator[Cloud]:
     """The three hosts on a loopback Placement server (can be killed)."""
-    placement = PlacementUnderTest("loopback", tmp_path / "placement")
+    with _placed_cloud(tmp_path, "loopback") as found:
+        yield found
+
+
+@contextlib.contextmanager
+def _placed_cloud(tmp_path: Path, mode: str) -> Iterator[Cloud]:
+    """The three hosts on a Placement of ``mode``, started here."""
+    placement = PlacementUnderTest(mode, tmp_path / "placement")
     placement.start()
     try:
         with _cloud(tmp_path, placement) as found:
